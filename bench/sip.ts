@@ -1,0 +1,114 @@
+/**
+ * bench:sip — how many calls a second the SIP stack answers with zero failures.
+ *
+ *   npm run bench:sip [-- --json] [--seconds 30] [--rates 100,200,400,600,800]
+ *
+ * sipp's built-in UAC places calls (INVITE → 200 → ACK, hold 1 s, BYE) against
+ * the stack answering in a separate process (bench/support/sip-answer-server.ts);
+ * each rate runs for `--seconds`; the stack's CPU is read from /proc for that
+ * process alone. `cps` is the highest rate with zero failed calls.
+ * Then `bench/support/sip-registrations.ts` holds `--registrations` (10,000)
+ * standing registrations against a private Kamailio with `--reg-expires`
+ * (60 s, so that refreshes run inside the window) and measures the refresh
+ * CPU; `--no-registrations` skips it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { measureRegistrations } from './support/sip-registrations.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const seconds = Number(arg('--seconds', '30'));
+const rates = arg('--rates', '100,200,400,600,800').split(',').map(Number).filter((n) => n > 0 && n <= 2000);
+if (!(seconds > 0 && seconds <= 120) || rates.length === 0) {
+  process.stderr.write('bench:sip: --seconds must be 1–120 and --rates a list of 1–2000\n');
+  process.exit(64);
+}
+
+const CLK_TCK = 100; // Linux USER_HZ
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
+}
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+function startServer(): Promise<{ child: ChildProcess; port: number; pid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/sip-answer-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => {
+      const { port, pid } = JSON.parse(d.toString().split('\n')[0]!) as { port: number; pid: number };
+      resolve({ child, port, pid });
+    });
+    child.once('exit', (c) => reject(new Error(`answer server exited ${c}`)));
+  });
+}
+
+function runSipp(port: number, rate: number): Promise<{ ok: boolean; successful: number; failed: number }> {
+  const calls = rate * seconds;
+  return new Promise((resolve) => {
+    const child = spawn('sipp', [`127.0.0.1:${port}`, '-sn', 'uac', '-i', '127.0.0.1', '-p', '0', '-nostdin', '-r', String(rate), '-m', String(calls),
+      '-l', String(rate * 4), '-d', '1000', '-timeout', `${seconds + 30}s`, '-timeout_error', '-max_socket', '10000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString().slice(-20000); });
+    child.stderr.on('data', () => {});
+    child.on('exit', (code) => {
+      const cum = (label: string) => Number(new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(out)?.[1] ?? NaN);
+      const successful = cum('Successful call');
+      const failed = cum('Failed call');
+      resolve({ ok: code === 0 && failed === 0 && successful === calls, successful, failed: Number.isNaN(failed) ? calls : failed });
+    });
+  });
+}
+
+const withRegistrations = !args.includes('--no-registrations');
+const registrationCount = Number(arg('--registrations', '10000'));
+const regExpires = Number(arg('--reg-expires', '60'));
+
+const server = await startServer();
+let rss = 0;
+const rows: Array<{ rate: number; ok: boolean; successful: number; failed: number; cpu: number }> = [];
+try {
+  for (const rate of rates) {
+    const cpu0 = cpuSeconds(server.pid);
+    const t0 = performance.now();
+    const r = await runSipp(server.port, rate);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = (cpuSeconds(server.pid) - cpu0) / elapsed;
+    rows.push({ rate, ...r, cpu });
+    if (!r.ok) break;
+  }
+} finally {
+  rss = rssMb(server.pid);
+  server.child.kill('SIGTERM');
+}
+const reg = withRegistrations ? await measureRegistrations({ count: registrationCount, expires: regExpires }) : undefined;
+{
+  const best = [...rows].reverse().find((r) => r.ok);
+  const result = {
+    bench: 'sip',
+    seconds_per_rate: seconds,
+    hold_ms: 1000,
+    cps: best?.rate ?? 0,
+    failed_calls: best?.failed ?? rows[0]?.failed ?? 0,
+    cpu_core_fraction: Math.round((best?.cpu ?? 0) * 1000) / 1000,
+    rss_mb: Math.round(rss * 10) / 10,
+    rates: rows.map((r) => ({ rate: r.rate, successful: r.successful, failed: r.failed, cpu_core_fraction: Math.round(r.cpu * 1000) / 1000 })),
+    registrations: reg?.registrations ?? null,
+    registration_refresh_cpu_core_fraction: reg?.registration_refresh_cpu_core_fraction ?? null,
+    registration_expires_s: withRegistrations ? regExpires : null,
+    registration_rss_mb: reg?.rss_mb ?? null,
+  };
+  process.stdout.write('rate cps  successful  failed  stack CPU (cores)\n');
+  for (const r of rows) process.stdout.write(`${String(r.rate).padStart(8)}  ${String(r.successful).padStart(10)}  ${String(r.failed).padStart(6)}  ${r.cpu.toFixed(3)}\n`);
+  process.stdout.write(`cps (highest with zero failures): ${result.cps}   rss ${result.rss_mb} MB\n`);
+  if (reg) process.stdout.write(`standing registrations ${reg.registrations} (Expires ${regExpires} s): refresh CPU ${reg.registration_refresh_cpu_core_fraction} cores, ${reg.refreshes_in_window} refreshes in ${reg.measure_s} s\n`);
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}

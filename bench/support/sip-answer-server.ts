@@ -1,0 +1,21 @@
+/**
+ * The SIP stack answering every call, as a process of its own so that the
+ * benchmark can read its CPU time alone: prints `{"port":N,"pid":P}` when
+ * listening; exits on SIGTERM.
+ */
+import { UdpTransport, UserAgent } from '../../sip/index.js';
+
+const SDP = 'v=0\r\no=warmline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
+
+const transport = await UdpTransport.bind('127.0.0.1', 0);
+const ua = new UserAgent({ transport });
+let answered = 0;
+ua.on('invite', (call) => {
+  answered++;
+  call.answer(SDP).catch(() => undefined);
+});
+process.stdout.write(`${JSON.stringify({ port: transport.local.port, pid: process.pid })}\n`);
+process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ answered, stats: transport.stats })}\n`));
+process.on('SIGTERM', () => {
+  void ua.close().then(() => transport.close()).then(() => process.exit(0));
+});

@@ -1,0 +1,18 @@
+export { MediaError, isMediaError } from './errors.js';
+export type { MediaErrorCode } from './errors.js';
+export { RtpPacket, writeRtpHeader } from './rtp/rtp-packet.js';
+export type { RtpExtension } from './rtp/rtp-packet.js';
+export { RtcpCompound, RtcpSenderReport, RtcpReceiverReport, RtcpSourceDescription, RtcpBye, ntpFromMs, ntpMiddle } from './rtp/rtcp.js';
+export type { RtcpPacket, ReportBlock, SdesChunk } from './rtp/rtcp.js';
+export { TelephoneEvent, DTMF_DIGITS } from './rtp/telephone-event.js';
+export { ulawToPcm, pcmToUlaw, alawToPcm, pcmToAlaw, alawToUlaw, ulawToAlaw, ulawEnergy, ULAW_SILENCE } from './codec/g711.js';
+export { PortAllocator } from './ports.js';
+export * from './sdp/index.js';
+export { JitterBuffer } from './rtp/jitter-buffer.js';
+export type { JitterStats } from './rtp/jitter-buffer.js';
+export { DtmfReceiver, dtmfPackets } from './rtp/dtmf.js';
+export type { DtmfDigit } from './rtp/dtmf.js';
+export { Pacer, PacedStream, FRAME_BYTES, FRAME_MS } from './pacer.js';
+export type { PacedSink, PacerStats } from './pacer.js';
+export { RtpSession } from './rtp/rtp-session.js';
+export type { RtpSessionOptions, RtpSessionStats } from './rtp/rtp-session.js';

@@ -1,0 +1,309 @@
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { writeRtpHeader } from './rtp-packet.js';
+import { RtcpCompound, RtcpReceiverReport, RtcpSenderReport, RtcpSourceDescription, ntpFromMs, ntpMiddle } from './rtcp.js';
+import type { ReportBlock, RtcpPacket } from './rtcp.js';
+import { JitterBuffer } from './jitter-buffer.js';
+import { DtmfReceiver, dtmfPackets } from './dtmf.js';
+import type { DtmfDigit } from './dtmf.js';
+import type { PacedSink } from '../pacer.js';
+
+export interface RtpSessionOptions {
+  port: number;
+  /** '127.0.0.1', '::1', '0.0.0.0', '::' */
+  bindAddress: string;
+  payloadType: number;
+  telephoneEventPt?: number | null;
+  remote: { address: string; port: number; rtcpPort?: number };
+  /** strict: accept only packets from the SDP's address (no latching to another host) */
+  strict?: boolean;
+  rtcpIntervalMs?: number;
+  timeoutMs?: number;
+  jitterDepth?: number;
+  cname?: string;
+}
+
+export interface RtpSessionStats {
+  received: number;
+  dropped: { malformed: number; wrongPayloadType: number; wrongSource: number };
+  lost: number;
+  jitter: number;
+  sent: number;
+  sentOctets: number;
+  rtcpReceived: number;
+  lastRemoteReport: ReportBlock | null;
+}
+
+/**
+ * One call's RTP/RTCP on an even port (RTCP = port + 1).
+ *
+ * Symmetric RTP (RFC 4961): we send to the source address/port of the first valid packet, not
+ * the SDP's (NATs rewrite ports). Re-latch rule: a new source is adopted when it sends a valid
+ * packet with a different SSRC, or when the latched source has been silent for 1 s; in strict
+ * mode only the SDP's address is accepted (any port).
+ *
+ * Events: 'audio' (payload: Buffer | null for a lost frame, seq), 'dtmf' (DtmfDigit),
+ * 'timeout' (), 'latched' ({address, port}), 'rtcp' (RtcpPacket[]).
+ */
+export class RtpSession extends EventEmitter implements PacedSink {
+  readonly ssrc = randomBytes(4).readUInt32BE(0);
+  private seq = randomBytes(2).readUInt16BE(0);
+  // RFC 3550 §5.1: "The initial value of the timestamp SHOULD be random".
+  private ts = randomBytes(4).readUInt32BE(0);
+  private readonly rtp: dgram.Socket;
+  private readonly rtcp: dgram.Socket;
+  private readonly out = Buffer.allocUnsafe(12 + 160);
+  private remote: { address: string; port: number; rtcpPort: number };
+  private latched: { address: string; port: number; ssrc: number; at: number } | null = null;
+  private readonly jb: JitterBuffer;
+  private readonly dtmf: DtmfReceiver;
+  private rtcpTimer: NodeJS.Timeout | null = null;
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private lastRx = 0;
+  private timedOut = false;
+  private closed = false;
+  // RFC 3550 A.3/A.8 receiver state
+  private baseSeq = -1;
+  private maxSeq = 0;
+  private cycles = 0;
+  private expectedPrior = 0;
+  private receivedPrior = 0;
+  private transit = NaN;
+  private jitterQ4 = 0;
+  private lsr = 0;
+  private lsrAt = 0;
+  readonly stats: RtpSessionStats = {
+    received: 0, dropped: { malformed: 0, wrongPayloadType: 0, wrongSource: 0 }, lost: 0, jitter: 0,
+    sent: 0, sentOctets: 0, rtcpReceived: 0, lastRemoteReport: null,
+  };
+
+  private constructor(private readonly o: RtpSessionOptions, private readonly onClose: () => void) {
+    super();
+    const type = o.bindAddress.includes(':') ? 'udp6' : 'udp4';
+    this.rtp = dgram.createSocket({ type });
+    this.rtcp = dgram.createSocket({ type });
+    this.remote = { address: o.remote.address, port: o.remote.port, rtcpPort: o.remote.rtcpPort ?? o.remote.port + 1 };
+    this.jb = new JitterBuffer((p, seq) => this.emit('audio', p, seq), o.jitterDepth ?? 3);
+    this.dtmf = new DtmfReceiver((d: DtmfDigit) => this.emit('dtmf', d));
+    this.rtp.on('message', (m, r) => this.onRtp(m, r));
+    this.rtcp.on('message', (m) => this.onRtcp(m));
+    this.rtp.on('error', () => undefined);
+    this.rtcp.on('error', () => undefined);
+  }
+
+  /** Binds both sockets; `release` is called once on close (give the port back). */
+  static async open(o: RtpSessionOptions, release: () => void = () => undefined): Promise<RtpSession> {
+    const s = new RtpSession(o, release);
+    try {
+      await Promise.all([
+        new Promise<void>((res, rej) => { s.rtp.once('error', rej); s.rtp.bind(o.port, o.bindAddress, () => res()); }),
+        new Promise<void>((res, rej) => { s.rtcp.once('error', rej); s.rtcp.bind(o.port + 1, o.bindAddress, () => res()); }),
+      ]);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    s.lastRx = Date.now();
+    if (o.rtcpIntervalMs !== 0) s.rtcpTimer = setInterval(() => s.sendReport(), o.rtcpIntervalMs ?? 5000);
+    if (o.timeoutMs) {
+      s.timeoutTimer = setInterval(() => {
+        if (!s.timedOut && Date.now() - s.lastRx >= o.timeoutMs!) {
+          s.timedOut = true;
+          s.emit('timeout');
+        }
+      }, Math.max(50, Math.min(1000, o.timeoutMs / 4)));
+    }
+    return s;
+  }
+
+  get remoteAddress(): { address: string; port: number } {
+    return { address: this.remote.address, port: this.remote.port };
+  }
+
+  private onRtp(m: Buffer, r: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    // Hot path: validate in place instead of building an RtpPacket per datagram.
+    if (m.length < 12 || m[0]! >> 6 !== 2) return void this.stats.dropped.malformed++;
+    const cc = m[0]! & 0x0f;
+    let off = 12 + cc * 4;
+    if (m[0]! & 0x10) {
+      if (m.length < off + 4) return void this.stats.dropped.malformed++;
+      off += 4 + m.readUInt16BE(off + 2) * 4;
+    }
+    let end = m.length;
+    if (m[0]! & 0x20) {
+      const pad = m[m.length - 1]!;
+      if (pad === 0) return void this.stats.dropped.malformed++;
+      end -= pad;
+    }
+    if (end < off) return void this.stats.dropped.malformed++;
+    const pt = m[1]! & 0x7f;
+    const te = this.o.telephoneEventPt ?? null;
+    if (pt !== this.o.payloadType && pt !== te) return void this.stats.dropped.wrongPayloadType++;
+    if (this.o.strict && r.address !== this.o.remote.address) return void this.stats.dropped.wrongSource++;
+    const ssrc = m.readUInt32BE(8);
+    const now = Date.now();
+    const l = this.latched;
+    if (!l || l.address !== r.address || l.port !== r.port) {
+      if (l && l.ssrc === ssrc && now - l.at < 1000) return void this.stats.dropped.wrongSource++;
+      this.latched = { address: r.address, port: r.port, ssrc, at: now };
+      this.remote = { address: r.address, port: r.port, rtcpPort: r.port + 1 };
+      this.emit('latched', { address: r.address, port: r.port });
+    } else l.at = now;
+    this.lastRx = now;
+    this.timedOut = false;
+    this.stats.received++;
+    const seq = m.readUInt16BE(2);
+    const ts = m.readUInt32BE(4);
+    this.trackReception(seq, ts, now);
+    const payload = m.subarray(off, end);
+    if (pt === te) {
+      try {
+        this.dtmf.push(ts, payload);
+      } catch {
+        this.stats.dropped.malformed++;
+      }
+      return;
+    }
+    this.jb.push(seq, payload);
+  }
+
+  private trackReception(seq: number, ts: number, nowMs: number): void {
+    if (this.baseSeq < 0) {
+      this.baseSeq = seq;
+      this.maxSeq = seq;
+    } else if (((seq - this.maxSeq) & 0xffff) < 3000) {
+      if (seq < this.maxSeq) this.cycles += 0x10000;
+      this.maxSeq = seq;
+    }
+    // RFC 3550 A.8: D = (Rj - Ri) - (Sj - Si); J += (|D| - J) / 16, in timestamp units.
+    const arrival = nowMs * 8;
+    const transit = arrival - ts;
+    if (!Number.isNaN(this.transit)) {
+      let d = transit - this.transit;
+      if (d < 0) d = -d;
+      this.jitterQ4 += d - ((this.jitterQ4 + 8) >> 4);
+    }
+    this.transit = transit;
+    this.stats.jitter = this.jitterQ4 >> 4;
+  }
+
+  private reportBlock(): ReportBlock | null {
+    if (this.baseSeq < 0 || !this.latched) return null;
+    const extMax = this.cycles + this.maxSeq;
+    const expected = extMax - this.baseSeq + 1;
+    const lost = expected - this.stats.received;
+    const expInt = expected - this.expectedPrior;
+    const recInt = this.stats.received - this.receivedPrior;
+    this.expectedPrior = expected;
+    this.receivedPrior = this.stats.received;
+    const lostInt = expInt - recInt;
+    this.stats.lost = Math.max(0, lost);
+    return {
+      ssrc: this.latched.ssrc,
+      fractionLost: expInt === 0 || lostInt <= 0 ? 0 : Math.floor((lostInt << 8) / expInt),
+      packetsLost: lost,
+      highestSeq: extMax >>> 0,
+      jitter: this.jitterQ4 >> 4,
+      lsr: this.lsr,
+      // DLSR in units of 1/65536 s since the last SR arrived.
+      dlsr: this.lsrAt ? Math.floor(((Date.now() - this.lsrAt) / 1000) * 65536) : 0,
+    };
+  }
+
+  /** Sends an SR (if we have sent) or RR, plus SDES CNAME. */
+  sendReport(): void {
+    if (this.closed) return;
+    const block = this.reportBlock();
+    const blocks = block ? [block] : [];
+    const pkts: RtcpPacket[] = [];
+    if (this.stats.sent > 0) {
+      const ntp = ntpFromMs(Date.now());
+      pkts.push(new RtcpSenderReport(this.ssrc, ntp.sec, ntp.frac, this.ts, this.stats.sent, this.stats.sentOctets, blocks));
+    } else pkts.push(new RtcpReceiverReport(this.ssrc, blocks));
+    const cname = { type: 1, text: this.o.cname ?? 'warmline' };
+    pkts.push(new RtcpSourceDescription([{ ssrc: this.ssrc, items: [cname] }]));
+    const buf = RtcpCompound.serialize(pkts);
+    this.rtcp.send(buf, this.remote.rtcpPort, this.remote.address);
+  }
+
+  private onRtcp(m: Buffer): void {
+    if (this.closed) return;
+    let pkts: RtcpPacket[];
+    try {
+      pkts = RtcpCompound.deSerialize(m);
+    } catch {
+      this.stats.dropped.malformed++;
+      return;
+    }
+    this.stats.rtcpReceived++;
+    for (const p of pkts) {
+      if (p instanceof RtcpSenderReport) {
+        this.lsr = ntpMiddle(p.ntpSec, p.ntpFrac);
+        this.lsrAt = Date.now();
+      }
+      if (p instanceof RtcpSenderReport || p instanceof RtcpReceiverReport) {
+        const mine = p.reports.find((b) => b.ssrc === this.ssrc);
+        if (mine) this.stats.lastRemoteReport = mine;
+      }
+    }
+    this.emit('rtcp', pkts);
+  }
+
+  /**
+   * PacedSink: called by the shared pacer every 20 ms. The timestamp advances by 160 even when
+   * nothing is sent, so a pause keeps the clock continuous and the next talkspurt's marker
+   * (set by the pacer) tells the receiver to resync its playout.
+   */
+  sendFrame(frame: Buffer | null, marker: boolean): void {
+    if (this.closed) return;
+    if (frame) {
+      writeRtpHeader(this.out, this.o.payloadType, marker, this.seq, this.ts, this.ssrc);
+      frame.copy(this.out, 12, 0, 160);
+      this.rtp.send(this.out, 0, 12 + 160, this.remote.port, this.remote.address);
+      this.seq = (this.seq + 1) & 0xffff;
+      this.stats.sent++;
+      this.stats.sentOctets += 160;
+    }
+    this.ts = (this.ts + 160) >>> 0;
+  }
+
+  /** Sends one RFC 4733 digit now (events at 20 ms spacing; all share the start timestamp). */
+  async sendDtmf(digit: string, durationMs = 100): Promise<void> {
+    const te = this.o.telephoneEventPt;
+    if (te === null || te === undefined) return;
+    const pk = dtmfPackets(digit, durationMs);
+    const start = this.ts;
+    for (const p of pk) {
+      if (this.closed) return;
+      const b = Buffer.allocUnsafe(16);
+      writeRtpHeader(b, te, p.marker, this.seq, start, this.ssrc);
+      p.payload.copy(b, 12);
+      this.rtp.send(b, this.remote.port, this.remote.address);
+      this.seq = (this.seq + 1) & 0xffff;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  get jitterStats(): JitterBuffer['stats'] {
+    return this.jb.stats;
+  }
+
+  /** Idempotent: closes both sockets, stops timers, releases the port once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.rtcpTimer) clearInterval(this.rtcpTimer);
+    if (this.timeoutTimer) clearInterval(this.timeoutTimer);
+    for (const s of [this.rtp, this.rtcp]) {
+      try {
+        s.close();
+      } catch {
+        /* never bound */
+      }
+    }
+    this.onClose();
+    this.emit('close');
+  }
+}

@@ -1,0 +1,129 @@
+import { MediaError } from '../errors.js';
+import type { Direction, RtpMap, SessionDescription } from './session-description.js';
+import { buildSdp } from './session-description.js';
+
+export interface LocalMedia {
+  address: string;
+  port: number;
+  /** preference order; default PCMU then PCMA */
+  codecs?: ('PCMU' | 'PCMA')[];
+  /** our own wish, e.g. 'sendonly' when we put the peer on hold */
+  direction?: Direction;
+  username?: string;
+}
+
+export interface Negotiated {
+  codec: RtpMap;
+  telephoneEvent: RtpMap | null;
+  /** where to send RTP (SDP's address; symmetric RTP may re-latch) */
+  remoteAddress: string;
+  remotePort: number;
+  remoteRtcpPort: number;
+  direction: Direction;
+  ptime: number;
+}
+
+/** RFC 3264 §6.1: the answer's direction mirrors the offer's. */
+function answerDirection(offer: Direction, ours: Direction): Direction {
+  const peerSends = offer === 'sendrecv' || offer === 'sendonly';
+  const peerRecvs = offer === 'sendrecv' || offer === 'recvonly';
+  const weSend = peerRecvs && (ours === 'sendrecv' || ours === 'sendonly');
+  const weRecv = peerSends && (ours === 'sendrecv' || ours === 'recvonly');
+  return weSend && weRecv ? 'sendrecv' : weSend ? 'sendonly' : weRecv ? 'recvonly' : 'inactive';
+}
+
+const WELL_KNOWN: Record<string, number> = { PCMU: 0, PCMA: 8 };
+
+/**
+ * One call's offer/answer state: answers offers (initial and re-INVITE) and builds offers,
+ * incrementing the o= session version whenever our description changes (RFC 3264 §8).
+ */
+export class SdpNegotiator {
+  readonly sessionId = String(Math.floor(Math.random() * 1e12));
+  private version = 0;
+  private lastBody: string | null = null;
+  current: Negotiated | null = null;
+
+  constructor(private readonly local: LocalMedia) {}
+
+  /** Throws MEDIA_ERR_SDP_NO_COMMON_CODEC (the SIP layer answers 488 Not Acceptable Here). */
+  answer(offer: SessionDescription, direction: Direction = this.local.direction ?? 'sendrecv'): { sdp: string; negotiated: Negotiated } {
+    const a = offer.audio;
+    if (!a || a.port === 0) throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', 'offer has no audio stream', {});
+    if (!/^RTP\/(S)?AVP/.test(a.proto)) {
+      throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', `unsupported transport ${a.proto}`, { proto: a.proto });
+    }
+    const prefs = this.local.codecs ?? ['PCMU', 'PCMA'];
+    let codec: RtpMap | undefined;
+    for (const name of prefs) {
+      codec = a.rtpmaps.find((r) => r.encoding.toUpperCase() === name && r.clockRate === 8000 && a.formats.includes(r.payloadType));
+      if (codec) break;
+    }
+    if (!codec) {
+      throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', 'no common audio codec (want PCMU or PCMA)', {
+        offered: a.rtpmaps.map((r) => `${r.payloadType} ${r.encoding}/${r.clockRate}`),
+      });
+    }
+    const te = a.rtpmaps.find((r) => r.encoding.toLowerCase() === 'telephone-event' && r.clockRate === 8000) ?? null;
+    const dir = answerDirection(a.direction, direction);
+    const remoteAddress = a.connection ?? offer.connection!.address;
+    const negotiated: Negotiated = {
+      codec,
+      telephoneEvent: te,
+      remoteAddress,
+      remotePort: a.port,
+      remoteRtcpPort: a.rtcpPort ?? a.port + 1,
+      direction: dir,
+      ptime: 20,
+    };
+    const rtpmaps: RtpMap[] = [codec];
+    if (te) rtpmaps.push({ ...te, fmtp: '0-16' });
+    const sdp = this.describe({
+      port: this.local.port,
+      proto: a.proto,
+      formats: rtpmaps.map((r) => r.payloadType),
+      rtpmaps,
+      direction: dir,
+      ptime: 20,
+      rtcpPort: this.local.port + 1,
+      attributes: [],
+    }, offer.otherMedia);
+    this.current = negotiated;
+    return { sdp, negotiated };
+  }
+
+  /** An offer of our own (outbound calls, or a re-INVITE to hold: direction 'sendonly'). */
+  offer(direction: Direction = this.local.direction ?? 'sendrecv'): string {
+    const prefs = this.local.codecs ?? ['PCMU', 'PCMA'];
+    const rtpmaps: RtpMap[] = prefs.map((e) => ({ payloadType: WELL_KNOWN[e]!, encoding: e, clockRate: 8000 }));
+    rtpmaps.push({ payloadType: 101, encoding: 'telephone-event', clockRate: 8000, fmtp: '0-16' });
+    return this.describe({
+      port: this.local.port,
+      proto: 'RTP/AVP',
+      formats: rtpmaps.map((r) => r.payloadType),
+      rtpmaps,
+      direction,
+      ptime: 20,
+      rtcpPort: this.local.port + 1,
+      attributes: [],
+    }, []);
+  }
+
+  private describe(audio: NonNullable<SessionDescription['audio']>, otherMedia: string[]): string {
+    const addrType = this.local.address.includes(':') ? 'IP6' : 'IP4';
+    const build = (v: number): string =>
+      buildSdp({
+        origin: { username: this.local.username ?? 'warmline', sessionId: this.sessionId, sessionVersion: v, addrType, address: this.local.address },
+        sessionName: 'warmline',
+        connection: { addrType, address: this.local.address },
+        audio,
+        otherMedia,
+      });
+    // RFC 3264 §8: "the version in the origin field MUST increment by one from the previous
+    // SDP", and stays the same when nothing changed.
+    if (this.lastBody !== null && build(this.version) === this.lastBody) return this.lastBody;
+    if (this.lastBody !== null) this.version++;
+    this.lastBody = build(this.version);
+    return this.lastBody;
+  }
+}

@@ -1,0 +1,3 @@
+export { EdgeFilter, type EdgeOptions, type EdgeRequest, type EdgeSource, type EdgeRefusal, type EdgeLogger, type EdgeStats } from './edge-filter.js';
+export { TokenBuckets } from './token-bucket.js';
+export { SipEdgeConfigError } from './errors.js';

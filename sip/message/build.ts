@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { SipResponse, type SipRequest } from './sip-message.js';
+
+export const REASONS: Record<number, string> = {
+  100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK', 202: 'Accepted',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  407: 'Proxy Authentication Required', 408: 'Request Timeout', 415: 'Unsupported Media Type', 420: 'Bad Extension',
+  422: 'Session Interval Too Small', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected', 483: 'Too Many Hops', 486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here',
+  491: 'Request Pending', 500: 'Server Internal Error', 501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Server Time-out',
+  603: 'Decline',
+};
+
+/** RFC 3261 §8.1.1.7: branch ids start with the magic cookie and are unique in space and time. */
+export function newBranch(): string {
+  return `z9hG4bK${randomBytes(12).toString('base64url')}`;
+}
+
+/** §19.3: a tag with at least 32 bits of randomness. */
+export function newTag(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function newCallId(host: string): string {
+  return `${randomBytes(12).toString('hex')}@${host}`;
+}
+
+/**
+ * A response to `req` per RFC 3261 §8.2.6.2: Via (all of them, in order),
+ * From, Call-ID and CSeq copied; To copied with our tag added when the
+ * response is not a 100 and the request had none.
+ */
+export function createResponse(req: SipRequest, status: number, options: { reason?: string; toTag?: string; headers?: Record<string, string | string[]>; body?: string | Buffer; contentType?: string } = {}): SipResponse {
+  const res = new SipResponse(status, options.reason ?? REASONS[status] ?? 'Unknown');
+  res.setHeader('via', ...req.via.map(String));
+  res.setHeader('from', String(req.from));
+  const to = String(req.to);
+  res.setHeader('to', status > 100 && !req.to.tag && options.toTag ? `${to};tag=${options.toTag}` : to);
+  res.setHeader('call-id', req.callId);
+  res.setHeader('cseq', `${req.cseq.seq} ${req.cseq.method}`);
+  for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, ...(Array.isArray(v) ? v : [v]));
+  if (options.body !== undefined) res.setBody(options.body, options.contentType);
+  return res;
+}

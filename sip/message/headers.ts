@@ -1,0 +1,74 @@
+/**
+ * Header names: compact forms (RFC 3261 §7.3.3 and later RFCs) and the
+ * canonical spelling used when serializing.
+ */
+const COMPACT: Record<string, string> = {
+  i: 'call-id', m: 'contact', e: 'content-encoding', l: 'content-length', c: 'content-type',
+  f: 'from', s: 'subject', k: 'supported', t: 'to', v: 'via', o: 'event', r: 'refer-to',
+  b: 'referred-by', u: 'allow-events', x: 'session-expires', a: 'accept-contact', j: 'reject-contact', d: 'request-disposition',
+};
+
+const CANONICAL: Record<string, string> = {
+  'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate', 'min-se': 'Min-SE',
+  'session-expires': 'Session-Expires', 'mime-version': 'MIME-Version', 'rack': 'RAck', 'rseq': 'RSeq',
+};
+
+/** Lower-case long form of a header name as it appeared on the wire. */
+export function normalizeHeaderName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  return COMPACT[lower] ?? lower;
+}
+
+/** The spelling a header goes out with: `Via`, `Call-ID`, `CSeq`, `WWW-Authenticate`. */
+export function canonicalHeaderName(lower: string): string {
+  return CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase());
+}
+
+/**
+ * Splits a header value at top-level commas (RFC 3261 §7.3.1: several values
+ * may share one line), leaving commas inside quotes and <…> alone.
+ */
+export function splitCommaValues(value: string): string[] {
+  const out: string[] = [];
+  let depthAngle = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch === '\\' && quoted) {
+      i++;
+      continue;
+    }
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '<') depthAngle++;
+    else if (!quoted && ch === '>') depthAngle = Math.max(0, depthAngle - 1);
+    else if (!quoted && depthAngle === 0 && ch === ',') {
+      out.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(value.slice(start).trim());
+  return out.filter((v) => v.length > 0);
+}
+
+/** Headers whose values may be comma-joined on one line and are kept one per entry. */
+export const MULTI_VALUE = new Set(['via', 'route', 'record-route', 'contact', 'allow', 'supported', 'require', 'proxy-require', 'unsupported', 'accept', 'allow-events']);
+
+/** `;a=b;c` parameters into a map (names lower-cased, flags with value ''). */
+export function parseParams(text: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const p = part.trim();
+    if (!p) continue;
+    const eq = p.indexOf('=');
+    if (eq < 0) params.set(p.toLowerCase(), '');
+    else params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+  }
+  return params;
+}
+
+export function formatParams(params: ReadonlyMap<string, string>): string {
+  let out = '';
+  for (const [k, v] of params) out += v === '' ? `;${k}` : `;${k}=${v}`;
+  return out;
+}

@@ -1,0 +1,341 @@
+import { EventEmitter } from 'node:events';
+import type { AgentConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Lease, PoolBase } from '../pools/index.js';
+import type { ChatMessage, CrmSession, DeepgramConnection, ElevenLabsConnection, LlmSession, ToolCall, Transcript, TtsContext } from '../upstreams/index.js';
+import { CallerAudio } from './caller-audio.js';
+import { TextChunker } from './text-chunker.js';
+import { TOOL_DEFINITIONS, runTool } from './tools.js';
+import { TurnTimeline, type TurnRecord } from './turn-timeline.js';
+
+/** The warm pools one agent draws from (its language's ASR, its voice's TTS). */
+export interface AgentUpstreams {
+  asr: PoolBase<DeepgramConnection>;
+  tts: PoolBase<ElevenLabsConnection>;
+  llm: PoolBase<LlmSession>;
+  crm: PoolBase<CrmSession>;
+}
+
+export interface AgentSessionOptions {
+  callId: string;
+  /** The caller's number, for caller lookup. */
+  callerNumber: string;
+  profile: AgentConfig;
+  upstreams: AgentUpstreams;
+  log: Logger;
+  /** µ-law 8 kHz audio for the caller: the call hands it to the pacer. */
+  playAudio(ulaw: Buffer): void;
+  /** Drops audio queued but not yet played (barge-in). */
+  flushAudio(): void;
+  /** Resolves when everything handed to playAudio() has been played out: the agent is still talking until then. */
+  playbackDone(): Promise<void>;
+}
+
+export interface AgentSessionEvents {
+  /** A turn ended (completed, barged in, failed). */
+  turn: [TurnRecord];
+}
+
+const APOLOGY = "I'm sorry, I'm having trouble answering right now. Could you say that again?";
+const MAX_TOOL_ROUNDS = 2;
+
+interface ActiveTurn {
+  readonly timeline: TurnTimeline;
+  readonly abort: AbortController;
+  tts?: Lease<ElevenLabsConnection>;
+  ctx?: TtsContext;
+  /** Speech the caller may interrupt has started playing. */
+  speaking: boolean;
+}
+
+/**
+ * One call's agent: caller audio streams to a leased ASR socket; each final
+ * utterance starts a turn (LLM over a warm HTTP/2 session → text chunks →
+ * TTS context → audio to the pacer); caller speech during the agent's speech
+ * cancels it (barge-in). Every lease is returned or destroyed by end().
+ *
+ * Leases: the ASR socket for the whole call (its stream carries the call's
+ * audio); TTS, LLM and CRM per turn, since one multiplexed connection serves
+ * many calls and a single-stream TTS socket ends with its turn anyway.
+ */
+export class AgentSession extends EventEmitter<AgentSessionEvents> {
+  readonly #o: AgentSessionOptions;
+  readonly #log: Logger;
+  readonly #audio = new CallerAudio();
+  readonly #history: ChatMessage[];
+  #asr: Lease<DeepgramConnection> | undefined;
+  /** Call-relative second at which the current ASR stream began (streams restart at 0 after replacement). */
+  #asrBase = 0;
+  #replacingAsr: Promise<void> | undefined;
+  #turn: ActiveTurn | undefined;
+  #turns = 0;
+  #utterance: string[] = [];
+  #utteranceEnd = 0;
+  #ended = false;
+  readonly records: TurnRecord[] = [];
+
+  constructor(o: AgentSessionOptions) {
+    super();
+    this.#o = o;
+    this.#log = o.log.child({ callId: o.callId, component: 'agent' });
+    this.#history = [{ role: 'system', content: o.profile.systemPrompt }];
+  }
+
+  /** Leases the ASR socket and speaks the greeting. */
+  async start(): Promise<void> {
+    await this.#attachAsr();
+    if (this.#o.profile.greeting) void this.#speakTurn(this.#o.profile.greeting, 'greeting');
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** µ-law 8 kHz from the caller, in arrival order (the jitter buffer's output). */
+  pushCallerAudio(ulaw: Buffer): void {
+    if (this.#ended) return;
+    this.#audio.push(ulaw);
+    // While the ASR socket is being replaced, audio waits in CallerAudio and is resent whole.
+    if (!this.#replacingAsr) this.#asr?.conn.sendAudio(ulaw);
+  }
+
+  /** A DTMF digit (RFC 4733 or SIP INFO): a turn of its own. */
+  dtmf(digit: string): void {
+    if (this.#ended) return;
+    this.#bargeIn('dtmf');
+    void this.#runTurn(`[dtmf ${digit}]`, performance.now());
+  }
+
+  /** The pacer sent the first frame of the agent's audio for this turn. */
+  audioPlayed(): void {
+    this.#turn?.timeline.mark('firstRtpOut');
+  }
+
+  /** Ends the session: the current turn stops, every lease goes back. Idempotent. */
+  end(reason = 'hangup'): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#turn) this.#finishTurn(this.#turn, reason === 'hangup' ? 'hung-up' : 'failed');
+    this.#asr?.release();
+    this.#asr = undefined;
+    this.#log.debug({ reason }, 'agent session ended');
+  }
+
+  async #attachAsr(): Promise<void> {
+    const lease = await this.#o.upstreams.asr.acquire();
+    if (this.#ended) {
+      lease.release();
+      return;
+    }
+    this.#asr = lease;
+    const conn = lease.conn;
+    conn.on('transcript', (t) => this.#onTranscript(t));
+    conn.on('speech-started', () => this.#bargeIn('speech'));
+    conn.on('utterance-end', () => this.#utteranceDone());
+    lease.on('lost', (err) => {
+      if (this.#ended) return;
+      this.#log.warn({ err: err.message }, 'ASR socket lost mid-call: replacing and resending unacknowledged audio');
+      this.#asr = undefined;
+      this.#replacingAsr = this.#replaceAsr().finally(() => { this.#replacingAsr = undefined; });
+    });
+  }
+
+  async #replaceAsr(): Promise<void> {
+    try {
+      await this.#attachAsr();
+      const { audio, startSeconds } = this.#audio.unacknowledged();
+      this.#asrBase = startSeconds;
+      if (audio.length) this.#asr?.conn.sendAudio(audio);
+    } catch (err) {
+      this.#log.error({ err }, 'no ASR socket to replace the lost one');
+    }
+  }
+
+  #onTranscript(t: Transcript): void {
+    if (this.#ended) return;
+    if (!t.isFinal) {
+      if (t.text) this.#bargeIn('speech');
+      return;
+    }
+    const end = this.#asrBase + t.start + t.duration;
+    this.#audio.acknowledge(end);
+    if (t.text) {
+      this.#utterance.push(t.text);
+      this.#utteranceEnd = end;
+    }
+    if (t.speechFinal) this.#utteranceDone();
+  }
+
+  #utteranceDone(): void {
+    if (this.#utterance.length === 0) return;
+    const text = this.#utterance.join(' ');
+    this.#utterance = [];
+    const speechEndAt = this.#audio.arrivalOf(this.#utteranceEnd) ?? performance.now();
+    void this.#runTurn(text, speechEndAt);
+  }
+
+  /** Caller speech (or a key) while the agent talks: stop talking now. */
+  #bargeIn(why: string): void {
+    const turn = this.#turn;
+    if (!turn || !turn.speaking) return;
+    this.#log.debug({ turn: turn.timeline.turn, why }, 'barge-in');
+    this.#finishTurn(turn, 'barged-in');
+  }
+
+  #finishTurn(turn: ActiveTurn, outcome: TurnRecord['outcome']): void {
+    if (this.#turn !== turn) return;
+    this.#turn = undefined;
+    turn.abort.abort();
+    if (outcome !== 'completed') {
+      turn.ctx?.cancel();
+      this.#o.flushAudio();
+    }
+    turn.tts?.release();
+    turn.timeline.outcome = outcome;
+    turn.timeline.mark('done');
+    const record = turn.timeline.toJSON();
+    this.records.push(record);
+    this.#log.info({ turn: record }, 'turn');
+    this.emit('turn', record);
+  }
+
+  /** The greeting (and the apology): text straight to TTS, no LLM. */
+  async #speakTurn(text: string, kind: string): Promise<void> {
+    const turn = await this.#beginTurn(kind, performance.now());
+    if (!turn) return;
+    try {
+      turn.ctx!.speak(text);
+      await this.#finishSpeech(turn);
+      this.#history.push({ role: 'assistant', content: text });
+      this.#finishTurn(turn, 'completed');
+    } catch (err) {
+      this.#log.warn({ err }, `${kind} could not be spoken`);
+      this.#finishTurn(turn, 'failed');
+    }
+  }
+
+  async #beginTurn(text: string, speechEndAt: number): Promise<ActiveTurn | undefined> {
+    if (this.#ended) return undefined;
+    if (this.#turn) this.#finishTurn(this.#turn, 'barged-in');
+    const turn: ActiveTurn = { timeline: new TurnTimeline(++this.#turns, speechEndAt), abort: new AbortController(), speaking: false };
+    turn.timeline.text = text;
+    this.#turn = turn;
+    try {
+      const tts = await this.#o.upstreams.tts.acquire({ signal: turn.abort.signal });
+      turn.timeline.acquired('tts', tts.acquireMs, tts.waited);
+      if (this.#turn !== turn) {
+        tts.release();
+        return undefined;
+      }
+      turn.tts = tts;
+      const ctx = tts.conn.context(tts.id);
+      turn.ctx = ctx;
+      ctx.on('audio', (buf) => {
+        if (this.#turn !== turn) return;
+        turn.timeline.mark('ttsFirstAudio');
+        turn.speaking = true;
+        this.#o.playAudio(buf);
+      });
+      tts.on('lost', () => this.#turn === turn && this.#finishTurn(turn, 'failed'));
+      return turn;
+    } catch (err) {
+      if (this.#turn === turn) {
+        this.#log.error({ err }, 'no TTS connection for the turn');
+        this.#finishTurn(turn, 'failed');
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Flushes the context, waits for its last audio, then for the caller to
+   * have heard it: until then the caller can still barge in.
+   */
+  async #finishSpeech(turn: ActiveTurn): Promise<void> {
+    const aborted = new Promise<void>((resolve) => turn.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const synthesized = new Promise<void>((resolve) => {
+      turn.ctx!.once('done', () => resolve());
+      turn.ctx!.flush();
+    });
+    await Promise.race([synthesized, aborted]);
+    if (!turn.abort.signal.aborted) await Promise.race([this.#o.playbackDone(), aborted]);
+  }
+
+  async #runTurn(text: string, speechEndAt: number): Promise<void> {
+    const turn = await this.#beginTurn(text, speechEndAt);
+    if (!turn) return;
+    turn.timeline.mark('asrFinal');
+    this.#history.push({ role: 'user', content: text });
+    const chunker = new TextChunker();
+    let spoken = '';
+    const say = (chunks: string[]) => {
+      for (const c of chunks) {
+        turn.ctx!.speak(c);
+        spoken += `${c} `;
+      }
+    };
+    let failures = 0;
+    let toolRounds = 0;
+    // One retry on another session, then an apology: the caller never hears silence.
+    while (!turn.abort.signal.aborted) {
+      const lease = await this.#o.upstreams.llm.acquire({ signal: turn.abort.signal }).catch((err: unknown) => {
+        this.#log.warn({ err }, 'no LLM session for the turn');
+        return undefined;
+      });
+      if (turn.abort.signal.aborted) {
+        lease?.release();
+        return;
+      }
+      if (!lease) {
+        if (++failures > 1) {
+          say([APOLOGY]);
+          break;
+        }
+        continue;
+      }
+      turn.timeline.acquired('llm', lease.acquireMs, lease.waited);
+      const calls: ToolCall[] = [];
+      try {
+        const tools = this.#o.profile.tools.map((n) => TOOL_DEFINITIONS[n]);
+        for await (const e of lease.conn.chat({ leaseId: lease.id, messages: this.#history, tools, signal: turn.abort.signal })) {
+          if (e.type === 'text') {
+            turn.timeline.mark('llmFirstToken');
+            say(chunker.push(e.text));
+          } else if (e.type === 'tool_call') calls.push(e.call);
+        }
+        lease.release();
+      } catch (err) {
+        lease.destroy(err instanceof Error ? err : undefined);
+        if (turn.abort.signal.aborted) return;
+        this.#log.warn({ err, attempt: failures + 1 }, 'LLM stream failed');
+        if (++failures > 1 || spoken) {
+          if (!spoken) say([APOLOGY]);
+          break;
+        }
+        continue;
+      }
+      say(chunker.end());
+      if (calls.length === 0 || ++toolRounds > MAX_TOOL_ROUNDS) break;
+      this.#history.push({ role: 'assistant', content: '', toolCalls: calls });
+      for (const call of calls) {
+        const result = await this.#callTool(turn, call);
+        this.#history.push({ role: 'tool', toolCallId: call.id, name: call.name, content: result });
+      }
+    }
+    if (turn.abort.signal.aborted) return;
+    if (spoken) this.#history.push({ role: 'assistant', content: spoken.trim() });
+    await this.#finishSpeech(turn);
+    this.#finishTurn(turn, failures > 1 ? 'failed' : 'completed');
+  }
+
+  async #callTool(turn: ActiveTurn, call: ToolCall): Promise<string> {
+    const lease = await this.#o.upstreams.crm.acquire({ signal: turn.abort.signal }).catch(() => undefined);
+    if (!lease) return JSON.stringify({ error: 'the CRM is not reachable' });
+    turn.timeline.acquired('crm', lease.acquireMs, lease.waited);
+    try {
+      return await runTool(lease.conn, lease.id, call, this.#o.callerNumber, turn.abort.signal);
+    } finally {
+      lease.release();
+    }
+  }
+}

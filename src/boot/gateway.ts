@@ -1,0 +1,165 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { WarmlineConfig, UpstreamName, PoolConfig } from '../config/index.js';
+import { upstreamNames } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { startOpsServer, type OpsServer } from '../http/index.js';
+import { ExclusivePool, MultiplexedPool, PoolMetrics, PoolSet, type ConnectionFactory, type PoolBase, type PooledConnection } from '../pools/index.js';
+import type { WarmProgress } from '../cli/progress.js';
+import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
+import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
+import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
+
+export interface GatewayOptions {
+  log: Logger;
+  onProgress?: (p: WarmProgress) => void;
+  /** A registry of its own per gateway, so tests can run several in one process. */
+  registry?: Registry;
+}
+
+/** The pools of each upstream, keyed by connection parameters. */
+export type UpstreamPools = { [K in UpstreamName]: PoolSet<UpstreamConnections[K]> };
+
+export interface Gateway {
+  readonly opsUrl: string;
+  readonly config: WarmlineConfig;
+  readonly pools: UpstreamPools;
+  readonly factories: UpstreamFactories;
+  readonly registry: Registry;
+  readonly local: LocalUpstreams | undefined;
+  whenReady(): Promise<void>;
+  readiness(): { ready: boolean; reasons: string[] };
+  /** One line for the terminal: `asr 2/2, tts 1/1, …`. */
+  summary(): string;
+  /** SIGTERM: not ready, no new calls, calls finish, pools and leases released. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Multiplexed where one connection carries several users. */
+function isMultiplexed(config: WarmlineConfig, name: UpstreamName): boolean {
+  return name === 'llm' || name === 'crm' || (name === 'tts' && config.upstreams.tts.multiContext);
+}
+
+function poolFor<C extends PooledConnection>(config: WarmlineConfig, name: UpstreamName, log: Logger) {
+  const p: PoolConfig = config.pools[name];
+  return (factory: ConnectionFactory<C>): PoolBase<C> => {
+    const options = { ...p, name, factory, backoff: config.pools.backoff, logger: log.child({ component: 'pool', pool: name }) };
+    return isMultiplexed(config, name) ? new MultiplexedPool<C>(options) : new ExclusivePool<C>(options);
+  };
+}
+
+/**
+ * Boots the gateway: local upstreams where no provider is configured, a pool
+ * per upstream and per connection key every agent needs (so no agent's first
+ * call opens one), the ops server. Returns before the pools are warm; use
+ * whenReady().
+ */
+export async function startGateway(config: WarmlineConfig, options: GatewayOptions): Promise<Gateway> {
+  const { log } = options;
+  const registry = options.registry ?? new Registry();
+  if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
+
+  let local: LocalUpstreams | undefined;
+  if (upstreamNames.some((n) => needsLocal(config, n))) {
+    local = await startLocalUpstreams({
+      host: config.local.host,
+      apiKey: config.local.apiKey,
+      handshakeDelayMs: config.local.handshakeDelayMs,
+      firstByteDelayMs: config.local.firstByteDelayMs,
+      asrIdleTimeoutMs: config.local.asrIdleTimeoutMs,
+      ttsInactivityTimeoutMs: config.local.ttsInactivityTimeoutMs,
+    });
+    log.info({ asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url }, 'local upstreams started (no provider keys for these)');
+  }
+  const localUrls: LocalUrls | undefined = local && { asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url, ca: local.ca };
+  const endpoints = { asr: resolveEndpoint(config, 'asr', localUrls), tts: resolveEndpoint(config, 'tts', localUrls), llm: resolveEndpoint(config, 'llm', localUrls), crm: resolveEndpoint(config, 'crm', localUrls) };
+  const factories = createUpstreamFactories(config, endpoints);
+
+  const metrics = new PoolMetrics(registry);
+  const registered: PoolBase<PooledConnection>[] = [];
+  const allPools = () => registered;
+  let reporting = false;
+  const make = <C extends PooledConnection>(name: UpstreamName) => {
+    const create = poolFor<C>(config, name, log);
+    return new PoolSet<C>((factory) => {
+      const pool = create(factory);
+      const any = pool as unknown as PoolBase<PooledConnection>;
+      registered.push(any);
+      metrics.add(any);
+      pool.on('open', () => report());
+      pool.on('state', () => report());
+      return pool;
+    });
+  };
+  const pools: UpstreamPools = {
+    asr: make<UpstreamConnections['asr']>('asr'),
+    tts: make<UpstreamConnections['tts']>('tts'),
+    llm: make<UpstreamConnections['llm']>('llm'),
+    crm: make<UpstreamConnections['crm']>('crm'),
+  };
+
+  // Every agent's connection keys are warmed at boot: a voice or language used
+  // only by one agent must not make that agent's first call pay for a socket.
+  for (const agent of Object.values(config.agents)) {
+    pools.asr.get(factories.asr(agent.language || config.upstreams.asr.language));
+    pools.tts.get(factories.tts(agent.voiceId || config.upstreams.tts.voiceId));
+  }
+  pools.llm.get(factories.llm());
+  pools.crm.get(factories.crm());
+
+  function progress(): WarmProgress {
+    return { pools: allPools().map((p) => { const s = p.stats(); return { name: p.name, open: s.size, floor: s.min, state: s.state }; }) };
+  }
+  function report(): void {
+    if (reporting) options.onProgress?.(progress());
+  }
+  reporting = true;
+  report();
+
+  let draining = false;
+  function readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (draining) reasons.push('draining');
+    for (const p of allPools()) {
+      const s = p.stats();
+      if (!s.ready) reasons.push(`pool ${p.name} (${p.factory.key}): ${s.size}/${s.min} warm${s.lastError ? `, last error: ${s.lastError}` : ''}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  const ops: OpsServer = await startOpsServer(config.server.host, config.server.httpPort, {
+    registry,
+    readiness,
+    pools: () => allPools().map((p) => p.stats()),
+    calls: () => ({ active: [] }),
+  }, log.child({ component: 'http' }));
+
+  let closed = false;
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
+    await ops.close();
+    await local?.close();
+  }
+
+  return {
+    opsUrl: ops.url,
+    config,
+    pools,
+    factories,
+    registry,
+    local,
+    whenReady: async () => {
+      await Promise.all(allPools().map((p) => p.whenReady()));
+    },
+    readiness,
+    summary: () => allPools().map((p) => { const s = p.stats(); return `${p.name} ${s.size}/${s.min}`; }).join(', '),
+    drain: async () => {
+      draining = true;
+      log.info('draining: not ready, closing pools');
+      await close();
+    },
+    close,
+  };
+}

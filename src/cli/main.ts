@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: load the configuration, start the local upstreams where no
+ * provider is configured, warm every pool, serve the ops endpoints, and print
+ * a `ready` line with the ops URL. SIGTERM/SIGINT drain and exit 0.
+ */
+import { parseArgs, USAGE, CliUsageError } from './args.js';
+import { loadConfig, ConfigFileError, ConfigInvalidError } from '../config/index.js';
+import { createLogger } from '../log.js';
+import { startGateway } from '../boot/gateway.js';
+import { ProgressLine } from './progress.js';
+
+// sysexits(3): EX_USAGE and EX_CONFIG, so a supervisor can tell a bad start from a crash.
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CliUsageError) {
+      process.stderr.write(`warmline: ${err.message}\n${USAGE}\n`);
+      return EX_USAGE;
+    }
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  let config;
+  try {
+    config = loadConfig({ file: args.config });
+  } catch (err) {
+    if (err instanceof ConfigInvalidError || err instanceof ConfigFileError) {
+      process.stderr.write(`warmline: cannot start: ${err.message}\n`);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
+
+  const log = createLogger(config.log.level);
+  const progress = new ProgressLine(process.stderr);
+  const gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p) });
+  await gateway.whenReady();
+  progress.done();
+  process.stderr.write(`warmline ready: ${gateway.opsUrl} (pools ${gateway.summary()})\n`);
+  log.info({ opsUrl: gateway.opsUrl }, 'ready');
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal means "now": the operator gave up on the drain.
+        log.warn({ signal }, 'second signal: exiting without drain');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info({ signal }, 'draining');
+      gateway.drain().then(() => resolve(0), (err: unknown) => {
+        log.error({ err }, 'drain failed');
+        resolve(1);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  process.stderr.write(`warmline: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

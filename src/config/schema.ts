@@ -1,0 +1,126 @@
+import { z } from 'zod';
+
+/**
+ * The shape of a Warmline configuration. Defaults are NOT here: they live in
+ * one place, config/default.yaml, which every loaded configuration starts from.
+ * Objects are strict so that a misspelt key stops the start instead of being
+ * silently ignored.
+ */
+
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().min(0);
+const positiveMs = z.number().int().min(1);
+const url = z.union([z.literal(''), z.url({ protocol: /^(wss?|https?)$/ })]);
+
+const poolSchema = z.strictObject({
+  min: z.number().int().min(0),
+  max: z.number().int().min(1),
+  headroom: z.number().min(0).max(10),
+  acquireTimeoutMs: positiveMs,
+  maxAgeMs: positiveMs,
+  keepaliveMs: ms,
+  keepaliveTimeoutMs: positiveMs,
+  sizingWindowMs: positiveMs,
+}).refine((p) => p.min <= p.max, { message: 'min must not exceed max', path: ['min'] });
+
+const agentSchema = z.strictObject({
+  greeting: z.string(),
+  systemPrompt: z.string().min(1),
+  voiceId: z.string(),
+  language: z.string(),
+  tools: z.array(z.enum(['lookup_caller', 'book_appointment'])),
+});
+
+const routeSchema = z.strictObject({
+  did: z.string().regex(/^(\*|\+?[0-9]+\*?)$/, 'a number, a prefix ending in *, or *'),
+  agent: z.string().min(1),
+});
+
+export const configSchema = z.strictObject({
+  server: z.strictObject({
+    host: z.string().min(1),
+    httpPort: port,
+  }),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  }),
+  upstreams: z.strictObject({
+    asr: z.strictObject({
+      provider: z.literal('deepgram'),
+      baseUrl: url,
+      apiKey: z.string(),
+      model: z.string().min(1),
+      language: z.string().min(1),
+      endpointingMs: ms,
+      utteranceEndMs: z.number().int().min(1000),
+    }),
+    tts: z.strictObject({
+      provider: z.literal('elevenlabs'),
+      baseUrl: url,
+      apiKey: z.string(),
+      voiceId: z.string().min(1),
+      modelId: z.string().min(1),
+      multiContext: z.boolean(),
+      contextsPerSocket: z.number().int().min(1).max(5),
+      inactivityTimeoutS: z.number().int().min(5).max(180),
+    }),
+    llm: z.strictObject({
+      provider: z.enum(['openai', 'anthropic']),
+      baseUrl: url,
+      apiKey: z.string(),
+      model: z.string().min(1),
+      streamsPerSession: z.number().int().min(1),
+    }),
+    crm: z.strictObject({
+      baseUrl: url,
+      apiKey: z.string(),
+    }),
+  }),
+  pools: z.strictObject({
+    backoff: z.strictObject({
+      initialMs: positiveMs,
+      maxMs: positiveMs,
+      factor: z.number().min(1),
+    }),
+    asr: poolSchema,
+    tts: poolSchema,
+    llm: poolSchema,
+    crm: poolSchema,
+  }),
+  local: z.strictObject({
+    host: z.string().min(1),
+    apiKey: z.string().min(1),
+    handshakeDelayMs: ms,
+    firstByteDelayMs: ms,
+    asrIdleTimeoutMs: positiveMs,
+    ttsInactivityTimeoutMs: positiveMs,
+  }),
+  leases: z.strictObject({
+    store: z.enum(['memory', 'redis']),
+    redisUrl: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    ttlMs: z.number().int().min(500),
+    replicaId: z.string(),
+  }).refine((l) => l.store !== 'redis' || l.redisUrl !== '', {
+    message: 'a redis lease store needs leases.redisUrl (or REDIS_URL)',
+    path: ['redisUrl'],
+  }),
+  agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
+  routes: z.array(routeSchema).min(1),
+}).superRefine((c, ctx) => {
+  // A CRM has no public default address: a key without a URL cannot be used.
+  if (c.upstreams.crm.apiKey !== '' && c.upstreams.crm.baseUrl === '') {
+    ctx.addIssue({ code: 'custom', path: ['upstreams', 'crm', 'baseUrl'], message: 'the CRM base URL (CRM_BASE_URL) when upstreams.crm.apiKey is set' });
+  }
+  c.routes.forEach((r, i) => {
+    if (!(r.agent in c.agents)) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'agent'], message: `one of the agents defined under agents (${Object.keys(c.agents).join(', ')})` });
+    }
+  });
+});
+
+export type WarmlineConfig = z.infer<typeof configSchema>;
+export type PoolConfig = WarmlineConfig['pools']['asr'];
+export type AgentConfig = WarmlineConfig['agents'][string];
+export type RouteConfig = WarmlineConfig['routes'][number];
+export type UpstreamName = keyof WarmlineConfig['upstreams'];
+export const upstreamNames: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];

@@ -1,0 +1,1 @@
+export { startOpsServer, type OpsServer, type OpsSources } from './ops-server.js';

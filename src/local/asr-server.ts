@@ -1,0 +1,176 @@
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import alawmulaw from 'alawmulaw';
+import { DelayedTlsListener, createWebSocketHttpsServer, rejectUpgrade, type LocalServerOptions } from './local-server.js';
+import { VoiceActivityDetector, type VadEvent } from './voice-activity.js';
+
+/**
+ * A Deepgram-compatible live-streaming server (`/v1/listen`), written from
+ * Deepgram's documentation of the streaming API:
+ * - auth: `Authorization: Token <key>` or the `token, <key>` WebSocket subprotocol; else 401;
+ * - binary frames are audio (`encoding=mulaw&sample_rate=8000`, or linear16);
+ * - text frames are control: KeepAlive, Finalize, CloseStream;
+ * - Results (interim and final, `speech_final`, `from_finalize`), SpeechStarted
+ *   (`vad_events=true`), UtteranceEnd (`utterance_end_ms`), Metadata on close;
+ * - with neither audio nor a message for the idle window, the server closes with
+ *   1011 and reason NET-0001, as Deepgram does after 10 s.
+ *
+ * It is a STAND-IN for a recognizer: transcripts say what an energy VAD and a
+ * DTMF detector heard ("[speech 1.24 s]", "[dtmf 5]"), not words.
+ */
+export interface AsrServerOptions extends LocalServerOptions {
+  idleTimeoutMs: number;
+}
+
+const MODEL_INFO = { name: 'warmline-local-vad', version: '1', arch: 'energy-vad-standin' };
+
+function tokenFrom(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Token ')) return auth.slice(6).trim();
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const proto = req.headers['sec-websocket-protocol'];
+  if (proto) {
+    const parts = proto.split(',').map((s) => s.trim());
+    if (parts[0] === 'token' && parts[1]) return parts[1];
+  }
+  return undefined;
+}
+
+function reject(socket: Parameters<typeof rejectUpgrade>[0], status: 400 | 401 | 404, message: string): void {
+  rejectUpgrade(socket, status, { err_code: status === 401 ? 'INVALID_AUTH' : 'Bad Request', err_msg: message });
+}
+
+export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsListener> {
+  const https = createWebSocketHttpsServer(o.certificate, { err_msg: 'use a WebSocket' });
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has('token') ? 'token' : false),
+  });
+  const listener = new DelayedTlsListener(https, { scheme: 'wss', host: o.host, port: o.port, handshakeDelayMs: o.handshakeDelayMs });
+
+  https.on('upgrade', (req, socket, head) => {
+    listener.stats.requests++;
+    const url = new URL(req.url ?? '/', 'https://local');
+    if (url.pathname !== '/v1/listen') return reject(socket, 404, `no route ${url.pathname}`);
+    if (tokenFrom(req) !== o.apiKey) return reject(socket, 401, 'Invalid credentials.');
+    const encoding = url.searchParams.get('encoding') ?? 'mulaw';
+    const rate = Number(url.searchParams.get('sample_rate') ?? 8000);
+    if (!['mulaw', 'linear16'].includes(encoding) || rate !== 8000) {
+      return reject(socket, 400, `the local ASR takes encoding=mulaw or linear16 at sample_rate=8000, got ${encoding} at ${rate}`);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, url.searchParams, o));
+  });
+  await listener.listen();
+  return listener;
+}
+
+function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): void {
+  const requestId = randomUUID();
+  const interim = params.get('interim_results') === 'true';
+  const vadEvents = params.get('vad_events') === 'true';
+  const endpointingParam = params.get('endpointing');
+  const endpointingMs = endpointingParam === 'false' ? 10_000 : Number(endpointingParam ?? 10) || 10;
+  const utteranceEndMs = params.has('utterance_end_ms') ? Number(params.get('utterance_end_ms')) : undefined;
+  const linear16 = params.get('encoding') === 'linear16';
+  const vad = new VoiceActivityDetector({ endpointingMs });
+  let lastInterimAt = 0;
+  let lastWordEnd: number | undefined;
+  let utteranceTimer: NodeJS.Timeout | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  let closed = false;
+  // Results leave in order even with a first-byte delay: a chain of sends.
+  let outbox: Promise<void> = Promise.resolve();
+
+  const send = (msg: object, delayed = false) => {
+    outbox = outbox.then(async () => {
+      if (delayed && o.firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, o.firstByteDelayMs));
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+    });
+  };
+  const results = (start: number, end: number, text: string, isFinal: boolean, speechFinal: boolean, fromFinalize = false) => {
+    send({
+      type: 'Results', channel_index: [0, 1], duration: Math.max(0, end - start), start, is_final: isFinal, speech_final: speechFinal,
+      from_finalize: fromFinalize,
+      channel: { alternatives: [{ transcript: text, confidence: text ? 0.5 : 0, words: [] }] },
+      metadata: { request_id: requestId, model_info: MODEL_INFO, model_uuid: '00000000-0000-0000-0000-000000000000' },
+    }, isFinal);
+  };
+  const resetIdle = () => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(() => {
+      if (ws.readyState === ws.OPEN) ws.close(1011, 'NET-0001: no audio or KeepAlive received within the timeout window');
+    }, o.idleTimeoutMs);
+  };
+  const onEvents = (events: VadEvent[], fromFinalize = false) => {
+    for (const e of events) {
+      if (e.type === 'speech-start') {
+        if (utteranceTimer) clearTimeout(utteranceTimer);
+        if (vadEvents) send({ type: 'SpeechStarted', channel: [0], timestamp: e.at });
+      } else if (e.type === 'speech-end') {
+        results(e.start, e.end, `[speech ${(e.end - e.start).toFixed(2)} s]`, true, !fromFinalize, fromFinalize);
+        lastWordEnd = e.end;
+        if (utteranceEndMs !== undefined) {
+          if (utteranceTimer) clearTimeout(utteranceTimer);
+          utteranceTimer = setTimeout(() => send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: lastWordEnd }), utteranceEndMs);
+        }
+      } else {
+        results(e.at, e.at + 0.04, `[dtmf ${e.digit}]`, true, true);
+      }
+    }
+  };
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    if (idle) clearTimeout(idle);
+    if (utteranceTimer) clearTimeout(utteranceTimer);
+  };
+
+  resetIdle();
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (closed) return;
+    resetIdle();
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      const ulaw = linear16 ? toMulaw(buf) : buf;
+      onEvents(vad.push(ulaw));
+      if (interim && vad.inSpeech && vad.position - lastInterimAt >= 0.5) {
+        lastInterimAt = vad.position;
+        results(vad.speechStart, vad.position, `[speech ${vad.speechSoFar.toFixed(2)} s]`, false, false);
+      }
+      return;
+    }
+    let msg: { type?: unknown };
+    try {
+      msg = JSON.parse(buf.toString('utf8')) as { type?: unknown };
+    } catch {
+      ws.close(1008, 'DATA-0000: the control message was not valid JSON');
+      return;
+    }
+    switch (msg.type) {
+      case 'KeepAlive':
+        return;
+      case 'Finalize': {
+        const ev = vad.flush();
+        if (ev.length) onEvents(ev, true);
+        // Deepgram answers a Finalize with a final result flagged from_finalize, even an empty one.
+        else results(vad.position, vad.position, '', true, false, true);
+        return;
+      }
+      case 'CloseStream':
+        onEvents(vad.flush(), true);
+        send({ type: 'Metadata', transaction_key: 'deprecated', request_id: requestId, sha256: '', created: new Date().toISOString(), duration: vad.position, channels: 1, models: [MODEL_INFO.name], model_info: { [MODEL_INFO.name]: MODEL_INFO } });
+        outbox = outbox.then(() => { if (ws.readyState === ws.OPEN) ws.close(1000); });
+        return;
+      default:
+        ws.close(1008, `DATA-0000: unknown control message type ${JSON.stringify(msg.type)}`);
+    }
+  });
+  ws.on('close', finish);
+  ws.on('error', finish);
+}
+
+function toMulaw(linear: Buffer): Buffer {
+  const samples = new Int16Array(linear.buffer.slice(linear.byteOffset, linear.byteOffset + (linear.byteLength & ~1)));
+  return Buffer.from(alawmulaw.mulaw.encode(samples));
+}

@@ -1,0 +1,76 @@
+import { makeCertificate } from './tls-certificate.js';
+import { startAsrServer } from './asr-server.js';
+import { startTtsServer } from './tts-server.js';
+import { startLlmServer } from './llm-server.js';
+import { startCrmServer } from './crm-server.js';
+import { Synthesizer } from './synthesizer.js';
+import type { DelayedTlsListener, LocalServer } from './local-server.js';
+
+export type { LocalServer, LocalServerStats } from './local-server.js';
+export { Synthesizer } from './synthesizer.js';
+
+/**
+ * Protocol-compatible local upstreams: Deepgram-style ASR, ElevenLabs-style
+ * TTS, OpenAI/Anthropic-style LLM and a CRM, on real TLS sockets on loopback.
+ * They share no protocol code with src/upstreams, so that a misreading of a
+ * provider's documentation on either side shows up as a failing test.
+ */
+export interface LocalUpstreamsOptions {
+  host?: string;
+  ports?: { asr?: number; tts?: number; llm?: number; crm?: number };
+  /** The one key the servers accept. Default 'local-dev-key'. */
+  apiKey?: string;
+  /** Added to every new TCP connection before the TLS handshake. Default 0. */
+  handshakeDelayMs?: number;
+  /** Added before the first byte of every response or generation. Default 0. */
+  firstByteDelayMs?: number;
+  /** ASR closes a socket with neither audio nor KeepAlive for this long. Default 10000. */
+  asrIdleTimeoutMs?: number;
+  /** TTS inactivity timeout when the client names none. Default 20000. */
+  ttsInactivityTimeoutMs?: number;
+  /** LLM token interval. Default 5. */
+  llmTokenIntervalMs?: number;
+}
+
+export interface LocalUpstreams {
+  readonly asr: LocalServer;
+  readonly tts: LocalServer;
+  readonly llm: LocalServer;
+  readonly crm: LocalServer;
+  /** PEM of the self-signed certificate: clients pass it as `ca`. */
+  readonly ca: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Promise<LocalUpstreams> {
+  const host = opts.host ?? '127.0.0.1';
+  const certificate = await makeCertificate([host]);
+  const common = {
+    host,
+    apiKey: opts.apiKey ?? 'local-dev-key',
+    certificate,
+    handshakeDelayMs: opts.handshakeDelayMs ?? 0,
+    firstByteDelayMs: opts.firstByteDelayMs ?? 0,
+  };
+  const started: DelayedTlsListener[] = [];
+  try {
+    const asr = await startAsrServer({ ...common, port: opts.ports?.asr ?? 0, idleTimeoutMs: opts.asrIdleTimeoutMs ?? 10_000 });
+    started.push(asr);
+    const tts = await startTtsServer({ ...common, port: opts.ports?.tts ?? 0, defaultInactivityTimeoutMs: opts.ttsInactivityTimeoutMs ?? 20_000, synthesizer: new Synthesizer() });
+    started.push(tts);
+    const llm = await startLlmServer({ ...common, port: opts.ports?.llm ?? 0, ...(opts.llmTokenIntervalMs !== undefined && { tokenIntervalMs: opts.llmTokenIntervalMs }) });
+    started.push(llm);
+    const crm = await startCrmServer({ ...common, port: opts.ports?.crm ?? 0 });
+    started.push(crm);
+    return {
+      asr, tts, llm, crm,
+      ca: certificate.cert,
+      close: async () => {
+        await Promise.all(started.map((s) => s.close()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(started.map((s) => s.close()));
+    throw err;
+  }
+}

@@ -1,0 +1,140 @@
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Server as TlsServer } from 'node:tls';
+import type { Certificate } from './tls-certificate.js';
+
+/** What every local server is started with. */
+export interface LocalServerOptions {
+  host: string;
+  port: number;
+  apiKey: string;
+  certificate: Certificate;
+  handshakeDelayMs: number;
+  firstByteDelayMs: number;
+}
+
+const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' } as const;
+
+/** Refuses a WebSocket upgrade with an HTTP status and a JSON body, as the providers do. */
+export function rejectUpgrade(socket: Duplex, status: keyof typeof STATUS_TEXT, body: object): void {
+  const text = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+}
+
+/** An HTTPS server for a WebSocket API: plain requests get 426 Upgrade Required. */
+export function createWebSocketHttpsServer(certificate: Certificate, body: object): HttpsServer {
+  const https = createHttpsServer({ key: certificate.key, cert: certificate.cert });
+  https.on('request', (_req, res) => {
+    res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  return https;
+}
+
+/** Counters a test or benchmark reads from the server's side. */
+export interface LocalServerStats {
+  connectionsAccepted: number;
+  /** TLS handshakes completed: every connection a client opened and readied. */
+  handshakesCompleted: number;
+  activeConnections: number;
+  requests: number;
+}
+
+export interface LocalServer {
+  readonly url: string;
+  readonly stats: LocalServerStats;
+  /** Destroys every open socket now (a provider dying mid-call). */
+  dropConnections(): void;
+  /** Stops listening (connections are refused) but keeps the port. */
+  pause(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
+}
+
+/**
+ * Listens with a plain TCP server and hands each connection to a TLS server
+ * after `handshakeDelayMs`, so that a cold connection pays the delay before
+ * its TLS handshake and a warm one never does. The TLS server (https, or
+ * http2's secure server) never listens itself.
+ */
+export class DelayedTlsListener implements LocalServer {
+  readonly stats: LocalServerStats = { connectionsAccepted: 0, handshakesCompleted: 0, activeConnections: 0, requests: 0 };
+  readonly #net: NetServer;
+  readonly #tls: TlsServer;
+  readonly #sockets = new Set<Socket>();
+  readonly #scheme: string;
+  readonly #host: string;
+  readonly #delayMs: number;
+  #port = 0;
+  #listening = false;
+
+  constructor(tls: TlsServer, options: { scheme: 'wss' | 'https'; host: string; port: number; handshakeDelayMs: number }) {
+    this.#tls = tls;
+    this.#scheme = options.scheme;
+    this.#host = options.host;
+    this.#port = options.port;
+    this.#delayMs = options.handshakeDelayMs;
+    tls.on('secureConnection', () => this.stats.handshakesCompleted++);
+    // A client that gives up mid-handshake is not our error to report.
+    tls.on('tlsClientError', () => {});
+    this.#net = createNetServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
+  }
+
+  #accept(socket: Socket): void {
+    this.stats.connectionsAccepted++;
+    this.stats.activeConnections++;
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.stats.activeConnections--;
+      this.#sockets.delete(socket);
+    });
+    socket.on('error', () => socket.destroy());
+    const hand = () => {
+      if (socket.destroyed) return;
+      this.#tls.emit('connection', socket);
+      socket.resume();
+    };
+    if (this.#delayMs > 0) setTimeout(hand, this.#delayMs);
+    else hand();
+  }
+
+  get url(): string {
+    const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+    return `${this.#scheme}://${host}:${this.#port}`;
+  }
+
+  async listen(): Promise<void> {
+    if (this.#listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.#net.once('error', reject);
+      this.#net.listen(this.#port, this.#host, () => {
+        this.#net.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.#net.address();
+    if (addr && typeof addr === 'object') this.#port = addr.port;
+    this.#listening = true;
+  }
+
+  dropConnections(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  async pause(): Promise<void> {
+    if (!this.#listening) return;
+    this.#listening = false;
+    // close() stops accepting at once; its callback would wait for open connections, which pause keeps.
+    this.#net.close();
+  }
+
+  resume(): Promise<void> {
+    return this.listen();
+  }
+
+  async close(): Promise<void> {
+    this.dropConnections();
+    await this.pause();
+    this.#tls.close();
+  }
+}

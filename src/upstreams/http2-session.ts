@@ -1,0 +1,184 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { PooledConnection } from '../pools/types.js';
+import { UpstreamClosedError, UpstreamConnectError, UpstreamHttpError, UpstreamTimeoutError, excerpt } from './errors.js';
+
+/**
+ * One warm HTTP/2 session (TCP + TLS + SETTINGS exchanged before any request),
+ * shared by many concurrent requests up to the peer's MAX_CONCURRENT_STREAMS.
+ *
+ * Why node:http2 and not undici: a pool must be able to open a session ahead
+ * of use and PING it out of band. undici (7.x, `allowH2`) connects lazily on
+ * the first request and exposes neither the session nor PING, so neither a
+ * warm floor nor an HTTP/2 keepalive can be built on it.
+ */
+export interface Http2SessionOptions {
+  provider: string;
+  /** `https://host[:port]`. */
+  origin: string;
+  ca?: string | undefined;
+  /** Upper bound on concurrent streams, whatever the peer allows. */
+  maxStreams: number;
+  connectTimeoutMs?: number;
+}
+
+export interface Http2Response {
+  status: number;
+  headers: IncomingHttpHeaders;
+  stream: ClientHttp2Stream;
+}
+
+export interface Http2SessionEvents {
+  close: [cause?: Error];
+}
+
+export class Http2Session extends EventEmitter<Http2SessionEvents> implements PooledConnection {
+  readonly id = `h2-${randomUUID().slice(0, 8)}`;
+  readonly provider: string;
+  readonly origin: string;
+  readonly #session: ClientHttp2Session;
+  readonly #streams = new Map<string, Set<ClientHttp2Stream>>();
+  #capacity: number;
+  #closing = false;
+  #gone = false;
+
+  protected constructor(session: ClientHttp2Session, o: Http2SessionOptions) {
+    super();
+    this.#session = session;
+    this.provider = o.provider;
+    this.origin = o.origin;
+    const peerMax = session.remoteSettings.maxConcurrentStreams ?? o.maxStreams;
+    this.#capacity = Math.max(1, Math.min(o.maxStreams, peerMax));
+    session.on('remoteSettings', (s) => {
+      if (s.maxConcurrentStreams !== undefined) this.#capacity = Math.max(1, Math.min(o.maxStreams, s.maxConcurrentStreams));
+    });
+    session.on('goaway', (code) => {
+      // The peer will take no new streams: leave the pool; streams in flight finish.
+      if (!this.#closing) this.#end(new UpstreamClosedError({ provider: this.provider, url: this.origin, code, reason: 'GOAWAY' }));
+    });
+    session.on('close', () => this.#end(this.#closing ? undefined : new UpstreamClosedError({ provider: this.provider, url: this.origin, code: 0, reason: 'session closed' })));
+    session.on('error', (err) => this.#end(err));
+  }
+
+  /** Opens, handshakes and waits for the peer's SETTINGS. */
+  protected static async connectSession(o: Http2SessionOptions, signal: AbortSignal): Promise<ClientHttp2Session> {
+    const where = { provider: o.provider, url: o.origin };
+    return new Promise((resolve, reject) => {
+      const session = connect(o.origin, { ...(o.ca !== undefined && { ca: o.ca }) });
+      let done = false;
+      const timer = setTimeout(() => fail(new UpstreamTimeoutError({ ...where, what: 'connect', timeoutMs: o.connectTimeoutMs ?? 10_000 })), o.connectTimeoutMs ?? 10_000);
+      const fail = (err: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        session.destroy();
+        reject(err);
+      };
+      const onAbort = () => fail(new UpstreamConnectError({ ...where, reason: 'aborted' }));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      session.once('error', (err) => fail(new UpstreamConnectError({ ...where, reason: err.message }, { cause: err })));
+      session.once('remoteSettings', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        session.removeAllListeners('error');
+        resolve(session);
+      });
+    });
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  get usable(): boolean {
+    return !this.#gone && !this.#closing && !this.#session.closed && !this.#session.destroyed;
+  }
+
+  keepalive(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.usable) return reject(new UpstreamClosedError({ provider: this.provider, url: this.origin, code: 0, reason: 'not open' }));
+      const ok = this.#session.ping((err) => (err ? reject(err) : resolve()));
+      if (!ok) reject(new UpstreamClosedError({ provider: this.provider, url: this.origin, code: 0, reason: 'too many PINGs in flight' }));
+    });
+  }
+
+  /**
+   * One request on this session, on behalf of `leaseId`. Resolves with the
+   * response headers; the body is `stream`. `signal` cancels the stream
+   * (RST_STREAM CANCEL) and leaves the session for the next request.
+   */
+  request(leaseId: string, method: string, path: string, headers: OutgoingHttpHeaders, body: string | undefined, signal?: AbortSignal): Promise<Http2Response> {
+    return new Promise((resolve, reject) => {
+      if (!this.usable) return reject(new UpstreamClosedError({ provider: this.provider, url: this.origin, code: 0, reason: 'session not open' }));
+      const stream = this.#session.request({ ':method': method, ':path': path, ...headers }, { endStream: body === undefined });
+      let set = this.#streams.get(leaseId);
+      if (!set) this.#streams.set(leaseId, (set = new Set()));
+      set.add(stream);
+      const onAbort = () => stream.close(constants.NGHTTP2_CANCEL);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => {
+        set.delete(stream);
+        signal?.removeEventListener('abort', onAbort);
+      });
+      stream.once('error', (err) => reject(new UpstreamConnectError({ provider: this.provider, url: `${this.origin}${path}`, reason: err.message }, { cause: err })));
+      stream.once('response', (h) => resolve({ status: Number(h[':status']), headers: h, stream }));
+      if (body !== undefined) stream.end(body);
+    });
+  }
+
+  /** Reads a whole (small) response body as text. */
+  static async text(stream: ClientHttp2Stream, limit = 1_000_000): Promise<string> {
+    let out = '';
+    stream.setEncoding('utf8');
+    for await (const chunk of stream) {
+      out += chunk as string;
+      if (out.length > limit) {
+        stream.close(constants.NGHTTP2_CANCEL);
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** A typed error for a non-2xx answer, with the body's beginning. */
+  async httpError(res: Http2Response, path: string): Promise<Error> {
+    const body = await Http2Session.text(res.stream, 2000).catch(() => '');
+    return new UpstreamHttpError({ provider: this.provider, url: `${this.origin}${path}`, status: res.status, body: excerpt(body) });
+  }
+
+  /** Cancels whatever a finished lease left running; the session itself stays. */
+  async reset(leaseId: string): Promise<boolean> {
+    const set = this.#streams.get(leaseId);
+    this.#streams.delete(leaseId);
+    if (set) for (const s of set) if (!s.closed) s.close(constants.NGHTTP2_CANCEL);
+    return this.usable;
+  }
+
+  async close(): Promise<void> {
+    if (this.#gone) return;
+    this.#closing = true;
+    await new Promise<void>((resolve) => {
+      this.#session.close(() => resolve());
+      setTimeout(() => { this.#session.destroy(); resolve(); }, 2000).unref();
+    });
+    this.#end();
+  }
+
+  destroy(reason?: Error): void {
+    if (this.#gone) return;
+    this.#closing = reason === undefined;
+    this.#session.destroy();
+    this.#end(reason);
+  }
+
+  #end(cause?: Error): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.emit('close', cause);
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from '../../support/wait.js';
+
+/** The run command as a user types it, minus npm: the CLI entry under tsx. */
+function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.resume();
+  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { child, stderr: () => err, exit };
+}
+
+
+describe('gateway: npm start on the embedded defaults', function () {
+  this.timeout(40000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'wl-start-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('warms every pool against the local upstreams, prints ready with the ops URL, is ready, and exits 0 on SIGTERM', async () => {
+    const run = start([]);
+    try {
+      await until(() => /warmline ready: http:\/\/127\.0\.0\.1:\d+/.test(run.stderr()), 'the ready line');
+      assert.match(run.stderr(), /warming: asr \d\/2/, 'progress was shown');
+      const url = /warmline ready: (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 200);
+      const pools = (await (await fetch(`${url}/api/pools`)).json()) as Array<{ name: string; size: number; min: number; ready: boolean }>;
+      assert.deepEqual(pools.map((p) => p.name).sort(), ['asr', 'crm', 'llm', 'tts']);
+      assert.ok(pools.every((p) => p.ready && p.size >= p.min));
+      assert.match(await (await fetch(`${url}/metrics`)).text(), /warmline_pool_size\{pool="asr"/);
+      run.child.kill('SIGTERM');
+      assert.equal(await run.exit, 0);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('a broken config file stops the start with exit 78 and a message naming the key', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'pools:\n  asr:\n    min: lots\n');
+    const run = start(['--config', file]);
+    assert.equal(await run.exit, 78);
+    assert.match(run.stderr(), /cannot start: config key 'pools\.asr\.min' has "lots" \(from .*bad\.yaml\): expected number/);
+  });
+
+  it('an unknown argument prints the usage and exits 64', async () => {
+    const run = start(['--nope']);
+    assert.equal(await run.exit, 64);
+    assert.match(run.stderr(), /unknown argument '--nope'[\s\S]*usage: npm start/);
+  });
+});

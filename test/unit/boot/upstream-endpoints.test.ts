@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../../src/config/index.js';
+import { needsLocal, resolveEndpoint } from '../../../src/boot/upstream-endpoints.js';
+
+const local = { asr: 'wss://127.0.0.1:1', tts: 'wss://127.0.0.1:2', llm: 'https://127.0.0.1:3', crm: 'https://127.0.0.1:4', ca: 'PEM' };
+
+describe('boot: which upstream is local and which is the provider', () => {
+  it('with no keys every upstream is local, with the local key and certificate', () => {
+    const c = loadConfig({ env: {} });
+    for (const n of ['asr', 'tts', 'llm', 'crm'] as const) {
+      assert.equal(needsLocal(c, n), true);
+      assert.deepEqual(resolveEndpoint(c, n, local), { baseUrl: local[n], apiKey: 'local-dev-key', ca: 'PEM', local: true });
+    }
+  });
+
+  it('a key alone points at the provider\'s public endpoint, per LLM provider', () => {
+    const c = loadConfig({ env: { DEEPGRAM_API_KEY: 'dg', ELEVENLABS_API_KEY: 'el', ANTHROPIC_API_KEY: 'an', WARMLINE_UPSTREAMS__LLM__PROVIDER: 'anthropic' } });
+    assert.deepEqual(resolveEndpoint(c, 'asr', undefined), { baseUrl: 'wss://api.deepgram.com', apiKey: 'dg', local: false });
+    assert.deepEqual(resolveEndpoint(c, 'tts', undefined), { baseUrl: 'wss://api.elevenlabs.io', apiKey: 'el', local: false });
+    assert.deepEqual(resolveEndpoint(c, 'llm', undefined), { baseUrl: 'https://api.anthropic.com', apiKey: 'an', local: false });
+    assert.equal(needsLocal(c, 'crm'), true, 'mixed: the CRM stays local');
+  });
+
+  it('a base URL is used as given (a compatible self-hosted server)', () => {
+    const c = loadConfig({ env: { OPENAI_BASE_URL: 'https://llm.internal:8443', OPENAI_API_KEY: 'k' } });
+    assert.equal(resolveEndpoint(c, 'llm', undefined).baseUrl, 'https://llm.internal:8443');
+  });
+
+  it('asking for a local upstream that was not started is a clear error', () => {
+    assert.throws(() => resolveEndpoint(loadConfig({ env: {} }), 'asr', undefined), /needs the local upstreams/);
+  });
+});

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLeaseGate, LeaseLostError, RedisLeaseStore } from '../../../src/leases/index.js';
+
+describe('leases: lease gate on Redis', function () {
+  this.timeout(10_000);
+  const prefix = `wltest:${randomUUID()}:`;
+  let store: RedisLeaseStore;
+  before(async () => { store = new RedisLeaseStore({ prefix }); await store.ready(); });
+  after(async () => {
+    const keys = await store.redis.keys(`${prefix}*`);
+    if (keys.length) await store.redis.del(...keys);
+    await store.close();
+  });
+
+  it('caps slots across two replicas, keeps them alive past the TTL, frees them on release', async () => {
+    const a = createLeaseGate({ store, provider: 'dg', limit: 3, ttlMs: 300, replicaId: 'A' });
+    const b = createLeaseGate({ store, provider: 'dg', limit: 3, ttlMs: 300, replicaId: 'B' });
+    try {
+      const sa = [await a.tryTake(), await a.tryTake()];
+      const sb = [await b.tryTake(), await b.tryTake()];
+      assert.ok(sa.every(Boolean));
+      assert.equal(sb.filter(Boolean).length, 1);
+      await sleep(700);
+      assert.equal(await store.semaphoreCount('dg'), 3, 'renewals kept the slots');
+      sa[0]!.release();
+      await sleep(50);
+      assert.ok(await b.tryTake());
+    } finally { a.close(); b.close(); }
+  });
+
+  it('a slot taken from under the holder is reported lost', async () => {
+    const gate = createLeaseGate({ store, provider: 'dg2', limit: 1, ttlMs: 300, replicaId: 'A' });
+    try {
+      const slot = await gate.tryTake();
+      assert.ok(slot);
+      const lost = new Promise<Error>((resolve) => slot.onLost(resolve));
+      await store.redis.del(`${prefix}s:dg2`);
+      const reason = await lost;
+      assert.ok(reason instanceof LeaseLostError);
+    } finally { gate.close(); }
+  });
+});
