@@ -74,7 +74,9 @@ describe('registration pool against a real Kamailio registrar', function () {
 
   it('a stale nonce on refresh is retried and not counted as a failure', async () => {
     const p = pool();
-    p.add(account('bob', { expires: 6 })); // refresh at ~3 s, after the 2 s nonce_expire
+    // Kamailio compares nonce expiry in whole seconds, so a nonce made at t0+0.9 s with
+    // nonce_expire=2 is still fresh at t0+2.9 s. Expires 8 refreshes at 3.6–4 s: always stale.
+    p.add(account('bob', { expires: 8 }));
     await until(() => rec.log.filter((e) => e.res?.status === 200).length >= 2, 'refresh after nonce expiry', 15_000);
     const stale = rec.log.filter((e) => e.res?.status === 401 && /stale=true/i.test(e.res.header('www-authenticate') ?? ''));
     assert.ok(stale.length >= 1, 'Kamailio said stale=true');
