@@ -8,6 +8,11 @@ import type { WarmProgress } from '../cli/progress.js';
 import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
+import { UdpTransport, UserAgent } from '../../sip/index.js';
+import { EdgeFilter } from '../../sip/edge/index.js';
+import { Pacer, PortAllocator } from '../../media/index.js';
+import { CallManager, type Route } from '../calls/index.js';
+import type { AgentUpstreams } from '../agent/index.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -26,10 +31,16 @@ export interface Gateway {
   readonly factories: UpstreamFactories;
   readonly registry: Registry;
   readonly local: LocalUpstreams | undefined;
+  /** Where carriers send INVITEs (the bound UDP address). */
+  readonly sip: { address: string; port: number };
+  readonly calls: CallManager;
+  readonly pacer: Pacer;
   whenReady(): Promise<void>;
   readiness(): { ready: boolean; reasons: string[] };
   /** One line for the terminal: `asr 2/2, tts 1/1, …`. */
   summary(): string;
+  /** The warm pools a call routed to this agent draws from. */
+  upstreamsFor(route: Route): AgentUpstreams;
   /** SIGTERM: not ready, no new calls, calls finish, pools and leases released. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -127,17 +138,53 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     return { ready: reasons.length === 0, reasons };
   }
 
+  const upstreamsFor = (route: Route): AgentUpstreams => ({
+    asr: pools.asr.get(factories.asr(route.profile.language || config.upstreams.asr.language)),
+    tts: pools.tts.get(factories.tts(route.profile.voiceId || config.upstreams.tts.voiceId)),
+    llm: pools.llm.get(factories.llm()),
+    crm: pools.crm.get(factories.crm()),
+  });
+
+  const sipLog = log.child({ component: 'sip' });
+  const transport = await UdpTransport.bind(config.sip.host, config.sip.port);
+  const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
+  const ua = new UserAgent({
+    transport,
+    ...(config.sip.contactHost && { contactHost: config.sip.contactHost }),
+    ...(config.sip.contactPort && { contactPort: config.sip.contactPort }),
+    inboundFilter: edge.filter,
+  });
+  const pacer = new Pacer();
+  const calls = new CallManager({
+    ua,
+    routes: config.routes,
+    agents: config.agents,
+    maxConcurrent: config.calls.maxConcurrent,
+    media: config.media,
+    ports: new PortAllocator(config.media.portMin, config.media.portMax),
+    pacer,
+    upstreams: upstreamsFor,
+    registry,
+    log,
+  });
+  sipLog.info({ address: transport.local.address, port: transport.local.port, contact: ua.contact }, 'SIP listening (UDP)');
+
   const ops: OpsServer = await startOpsServer(config.server.host, config.server.httpPort, {
     registry,
     readiness,
     pools: () => allPools().map((p) => p.stats()),
-    calls: () => ({ active: [] }),
+    calls: () => calls.view(),
   }, log.child({ component: 'http' }));
 
   let closed = false;
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
+    ua.draining = true;
+    await calls.closeAll('shutdown');
+    await ua.close();
+    await transport.close();
+    pacer.stop();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await ops.close();
     await local?.close();
@@ -150,6 +197,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     factories,
     registry,
     local,
+    sip: { address: transport.local.address, port: transport.local.port },
+    calls,
+    pacer,
+    upstreamsFor,
     whenReady: async () => {
       await Promise.all(allPools().map((p) => p.whenReady()));
     },
@@ -157,7 +208,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     summary: () => allPools().map((p) => { const s = p.stats(); return `${p.name} ${s.size}/${s.min}`; }).join(', '),
     drain: async () => {
       draining = true;
-      log.info('draining: not ready, closing pools');
+      log.info('draining: not ready, new INVITEs get 503, calls in progress may finish');
+      await calls.drain(config.calls.drainGraceMs);
       await close();
     },
     close,

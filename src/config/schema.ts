@@ -104,6 +104,29 @@ export const configSchema = z.strictObject({
     message: 'a redis lease store needs leases.redisUrl (or REDIS_URL)',
     path: ['redisUrl'],
   }),
+  sip: z.strictObject({
+    host: z.string().min(1),
+    port,
+    contactHost: z.string(),
+    contactPort: port,
+    carriers: z.array(z.string().min(1)),
+    rate: z.strictObject({
+      perSecond: z.number().positive(),
+      burst: z.number().int().min(1),
+    }),
+  }),
+  media: z.strictObject({
+    host: z.string().min(1),
+    publicAddress: z.string(),
+    portMin: z.number().int().min(1024).max(65535),
+    portMax: z.number().int().min(1024).max(65535),
+    rtpTimeoutMs: ms,
+    codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1),
+  }).refine((m) => m.portMax > m.portMin, { message: 'portMax must be above portMin', path: ['portMax'] }),
+  calls: z.strictObject({
+    maxConcurrent: z.number().int().min(1),
+    drainGraceMs: ms,
+  }),
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
   routes: z.array(routeSchema).min(1),
 }).superRefine((c, ctx) => {
@@ -122,5 +145,7 @@ export type WarmlineConfig = z.infer<typeof configSchema>;
 export type PoolConfig = WarmlineConfig['pools']['asr'];
 export type AgentConfig = WarmlineConfig['agents'][string];
 export type RouteConfig = WarmlineConfig['routes'][number];
+export type SipConfig = WarmlineConfig['sip'];
+export type MediaConfig = WarmlineConfig['media'];
 export type UpstreamName = keyof WarmlineConfig['upstreams'];
 export const upstreamNames: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];

@@ -8,7 +8,7 @@ import { until } from '../../support/wait.js';
 /** The run command as a user types it, minus npm: the CLI entry under tsx. */
 function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
+    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

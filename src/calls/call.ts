@@ -1,0 +1,307 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { IncomingCall } from '../../sip/index.js';
+import {
+  RtpSession, SdpNegotiator, alawToUlaw, isMediaError, parseSdp,
+  type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats,
+} from '../../media/index.js';
+import type { MediaConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { AgentSession, type AgentUpstreams, type TurnRecord } from '../agent/index.js';
+import { Playout } from './playout.js';
+import type { Route } from './route.js';
+
+/** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
+export type CallEndReason =
+  | 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'session-expired'
+  | 'rtp-timeout' | 'shutdown' | 'setup-failed';
+
+export type CallState = 'setup' | 'active' | 'ended';
+
+export interface CallDeps {
+  media: MediaConfig;
+  ports: PortAllocator;
+  pacer: Pacer;
+  /** The warm pools this agent profile draws from. */
+  upstreams(route: Route): AgentUpstreams;
+  log: Logger;
+}
+
+/** What /api/calls shows for one call. */
+export interface CallSnapshot {
+  id: string;
+  callId: string;
+  did: string;
+  caller: string;
+  agent: string;
+  state: CallState;
+  startedAt: string;
+  durationMs: number;
+  codec: string | undefined;
+  /** Our RTP port (RTCP = +1), as written in the SDP answer. */
+  localPort: number | undefined;
+  remote: { address: string; port: number } | undefined;
+  rtp: Pick<RtpSessionStats, 'received' | 'sent' | 'lost' | 'dropped'> | undefined;
+  turns: TurnRecord[];
+  endReason: CallEndReason | undefined;
+}
+
+export interface CallEvents {
+  turn: [TurnRecord];
+  ended: [reason: CallEndReason];
+}
+
+/** A SIP failure response chosen during setup, so the caller hears why. */
+export interface SetupRefusal {
+  status: number;
+  reason: string;
+  warning?: string;
+}
+
+/**
+ * One phone call. It owns its SIP dialog, its RTP session (and port), its
+ * place in the shared pacer, and the agent with the upstream leases it holds;
+ * `end()` returns every one of them whichever way the call ends — BYE, CANCEL,
+ * ACK timeout, RTP timeout, shutdown — and is idempotent, so racing endings
+ * (a BYE arriving while the RTP timeout fires) release once.
+ */
+export class Call extends EventEmitter<CallEvents> {
+  readonly id = randomUUID();
+  readonly startedAt = Date.now();
+  readonly did: string;
+  readonly caller: string;
+  #state: CallState = 'setup';
+  #endReason: CallEndReason | undefined;
+  readonly #sip: IncomingCall;
+  readonly #route: Route;
+  readonly #deps: CallDeps;
+  readonly #log: Logger;
+  #rtp: RtpSession | undefined;
+  #playout: Playout | undefined;
+  #agent: AgentSession | undefined;
+  #negotiator: SdpNegotiator | undefined;
+  #negotiated: Negotiated | undefined;
+  #answerSdp = '';
+  #port: number | undefined;
+
+  constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
+    super();
+    this.#sip = sip;
+    this.#route = route;
+    this.#deps = deps;
+    this.did = identity.did;
+    this.caller = identity.caller;
+    this.#log = deps.log.child({ call: this.id, callId: sip.callId, did: this.did, agent: route.agent });
+    // The dialog can end at any moment from here on (CANCEL during setup included).
+    sip.on('ended', (reason) => void this.end(reason));
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  get agent(): AgentSession | undefined {
+    return this.#agent;
+  }
+
+  get rtp(): RtpSession | undefined {
+    return this.#rtp;
+  }
+
+  /**
+   * Negotiates media, opens RTP, leases the agent's ASR socket and answers.
+   * Resolves once answered (not once ACKed); a failure before the answer
+   * rejects the INVITE with a status that says why, and releases what was taken.
+   */
+  async start(): Promise<void> {
+    const refusal = await this.#setup().catch((err: unknown): SetupRefusal => {
+      this.#log.error({ err }, 'call setup failed');
+      return { status: 500, reason: 'Server Internal Error' };
+    });
+    if (refusal) {
+      this.#log.warn({ status: refusal.status, why: refusal.warning ?? refusal.reason }, 'call refused');
+      this.#sip.reject(refusal.status, refusal.reason);
+      await this.end('setup-failed');
+      return;
+    }
+    if (this.#state === 'ended') return; // CANCELled while we were setting up.
+    const sdp = this.#answerSdp;
+    this.#state = 'active';
+    this.#deps.pacer.add(this.#playout!.stream);
+    this.#sip.answer(sdp).then(
+      () => this.#log.debug('call confirmed'),
+      () => undefined, // an ACK that never comes ends the dialog, and 'ended' ends us.
+    );
+    this.#log.info({ codec: this.#negotiated!.codec.encoding, remote: `${this.#negotiated!.remoteAddress}:${this.#negotiated!.remotePort}` }, 'call answered');
+  }
+
+  async #setup(): Promise<SetupRefusal | undefined> {
+    const offerText = this.#sip.offer;
+    if (!offerText) {
+      // A delayed offer (INVITE without SDP) would need our offer in the 200 and the answer in the ACK.
+      return { status: 488, reason: 'Not Acceptable Here', warning: 'INVITE without an SDP offer (delayed offer) is not supported' };
+    }
+    const m = this.#deps.media;
+    let offer;
+    try {
+      offer = parseSdp(offerText);
+    } catch (err) {
+      if (isMediaError(err)) return { status: 488, reason: 'Not Acceptable Here', warning: err.message };
+      throw err;
+    }
+    // Another process may hold a port of our range: skip it and take the next.
+    for (let attempt = 1; ; attempt++) {
+      let port: number;
+      try {
+        port = this.#deps.ports.allocate();
+      } catch (err) {
+        if (isMediaError(err)) return { status: 503, reason: 'Service Unavailable', warning: err.message };
+        throw err;
+      }
+      const negotiator = new SdpNegotiator({ address: m.publicAddress || m.host, port, codecs: [...m.codecs] });
+      let answer: ReturnType<SdpNegotiator['answer']>;
+      try {
+        answer = negotiator.answer(offer);
+      } catch (err) {
+        this.#deps.ports.release(port);
+        if (isMediaError(err)) return { status: 488, reason: 'Not Acceptable Here', warning: err.message };
+        throw err;
+      }
+      const n = answer.negotiated;
+      let rtp: RtpSession;
+      try {
+        rtp = await RtpSession.open({
+          port,
+          bindAddress: m.host,
+          payloadType: n.codec.payloadType,
+          telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
+          remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
+          timeoutMs: m.rtpTimeoutMs,
+          cname: `warmline-${this.id.slice(0, 8)}`,
+        }, () => this.#deps.ports.release(port));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 8) continue;
+        throw err;
+      }
+      this.#rtp = rtp;
+      this.#port = port;
+      this.#negotiator = negotiator;
+      this.#negotiated = n;
+      this.#answerSdp = answer.sdp;
+      if (this.#state === 'ended') {
+        rtp.close();
+        return undefined;
+      }
+      this.#attachMedia(rtp, n);
+      return await this.#startAgent(rtp, n);
+    }
+  }
+
+  #attachMedia(rtp: RtpSession, n: Negotiated): void {
+    const alaw = n.codec.encoding.toUpperCase() === 'PCMA';
+    const playout = new Playout(rtp, alaw, () => this.#agent?.audioPlayed());
+    this.#playout = playout;
+    playout.sending = n.direction === 'sendrecv' || n.direction === 'sendonly';
+    // ASR takes µ-law 8 kHz: PCMU goes as it came; PCMA is one table lookup per byte.
+    // A lost frame becomes 20 ms of silence so the recognizer's clock keeps step with the call's.
+    const silence = Buffer.alloc(160, 0xff);
+    rtp.on('audio', (payload: Buffer | null) => {
+      if (!this.#agent) return;
+      if (payload === null) this.#agent.pushCallerAudio(silence);
+      else this.#agent.pushCallerAudio(alaw ? Buffer.from(alawToUlaw(payload)) : Buffer.from(payload));
+    });
+    rtp.on('dtmf', (d: DtmfDigit) => {
+      if (d.end) this.#dtmf(d.digit, 'rfc4733');
+    });
+    rtp.on('timeout', () => {
+      this.#log.warn({ timeoutMs: this.#deps.media.rtpTimeoutMs }, 'no RTP from the caller: hanging up');
+      void this.end('rtp-timeout');
+    });
+    this.#sip.on('dtmf', (digit) => this.#dtmf(digit, 'info'));
+    this.#sip.on('reinvite', (offer, answer) => this.#reinvite(offer, answer));
+  }
+
+  async #startAgent(rtp: RtpSession, n: Negotiated): Promise<SetupRefusal | undefined> {
+    const playout = this.#playout!;
+    const agent = new AgentSession({
+      callId: this.#sip.callId,
+      callerNumber: this.caller,
+      profile: this.#route.profile,
+      upstreams: this.#deps.upstreams(this.#route),
+      log: this.#log,
+      playAudio: (ulaw) => playout.enqueue(ulaw),
+      flushAudio: () => playout.flush(),
+      playbackDone: () => playout.drained(),
+    });
+    this.#agent = agent;
+    agent.on('turn', (t) => this.emit('turn', t));
+    try {
+      await agent.start();
+    } catch (err) {
+      // No ASR socket within the pool's bounded wait: another replica may have one.
+      this.#log.error({ err, codec: n.codec.encoding, port: rtp.stats }, 'no ASR stream for the call');
+      return { status: 503, reason: 'Service Unavailable', warning: err instanceof Error ? err.message : String(err) };
+    }
+    return undefined;
+  }
+
+  #dtmf(digit: string, via: 'rfc4733' | 'info'): void {
+    this.#log.debug({ digit, via }, 'dtmf');
+    this.#agent?.dtmf(digit);
+  }
+
+  /** Hold, unhold and session refreshes: same port, same codec, direction mirrored. */
+  #reinvite(offer: string | undefined, answer: (sdp: string) => void): void {
+    if (!this.#negotiator || !offer) {
+      // An offerless re-INVITE asks for our current offer (RFC 3261 §14.2).
+      if (this.#negotiator) answer(this.#negotiator.offer());
+      return;
+    }
+    try {
+      const { sdp, negotiated } = this.#negotiator.answer(parseSdp(offer));
+      if (this.#playout) this.#playout.sending = negotiated.direction === 'sendrecv' || negotiated.direction === 'sendonly';
+      this.#negotiated = negotiated;
+      answer(sdp);
+    } catch (err) {
+      // Keep the call on its current media; the peer's new offer is refused by answering the old one.
+      this.#log.warn({ err }, 're-INVITE offer not acceptable; keeping the current media');
+      answer(this.#negotiator.offer());
+    }
+  }
+
+  /**
+   * Ends the call and releases everything it holds. Our own endings (RTP
+   * timeout, shutdown) hang up the dialog; the peer's arrive already ended.
+   */
+  async end(reason: CallEndReason): Promise<void> {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    this.#endReason = reason;
+    this.#agent?.end(reason === 'bye' || reason === 'cancel' ? 'hangup' : reason);
+    if (this.#playout) this.#deps.pacer.remove(this.#playout.stream);
+    this.#rtp?.close();
+    if (this.#sip.state !== 'ended') await this.#sip.hangup().catch(() => undefined);
+    this.#log.info({ reason, durationMs: Date.now() - this.startedAt, turns: this.#agent?.records.length ?? 0 }, 'call ended');
+    this.emit('ended', reason);
+  }
+
+  snapshot(): CallSnapshot {
+    const s = this.#rtp?.stats;
+    return {
+      id: this.id,
+      callId: this.#sip.callId,
+      did: this.did,
+      caller: this.caller,
+      agent: this.#route.agent,
+      state: this.#state,
+      startedAt: new Date(this.startedAt).toISOString(),
+      durationMs: Date.now() - this.startedAt,
+      codec: this.#negotiated?.codec.encoding,
+      localPort: this.#port,
+      remote: this.#rtp?.remoteAddress,
+      rtp: s && { received: s.received, sent: s.sent, lost: s.lost, dropped: { ...s.dropped } },
+      turns: this.#agent ? [...this.#agent.records] : [],
+      endReason: this.#endReason,
+    };
+  }
+}
