@@ -1,8 +1,16 @@
 /**
- * One pacer for every call: a single drift-corrected clock that, each 20 ms tick, hands every
- * active stream its next 160-octet µ-law frame. Per-call timers would be thousands of timers
- * drifting independently; one loop keeps sends in phase and measurable.
+ * One pacer for every call: a single drift-corrected clock that hands every active stream its
+ * next 160-octet µ-law frame once per 20 ms. Per-call timers would be thousands of timers
+ * drifting independently; one loop keeps sends measurable.
+ *
+ * Streams are spread over `slots` phases of the 20 ms frame (default 10 → a slot every 2 ms).
+ * Each stream always sends in its own slot, so its packets stay exactly 20 ms apart, but the
+ * pacer never sends every call's packet in one burst: with 1000 calls a single burst takes
+ * several milliseconds of syscalls, which is jitter for whoever is at the end of it, and a
+ * microburst for the peer's receive queue. Which phase a call gets does not matter to anyone.
  */
+import { SendJitterHistogram } from './pacer-histogram.js';
+
 export const FRAME_BYTES = 160;
 export const FRAME_MS = 20;
 
@@ -13,11 +21,15 @@ export interface PacedSink {
 
 export class PacedStream {
   private readonly chunks: Buffer[] = [];
+  private head = 0;
   private offset = 0;
   private queued = 0;
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES);
   private talking = false;
   closed = false;
+  /** pacer bookkeeping: which phase slot, and where in it (swap-remove) */
+  slot = -1;
+  slotIndex = -1;
 
   constructor(readonly sink: PacedSink, readonly comfortSilence = false) {}
 
@@ -34,28 +46,40 @@ export class PacedStream {
   /** Barge-in: drop everything queued at once. */
   flush(): void {
     this.chunks.length = 0;
+    this.head = 0;
     this.offset = 0;
     this.queued = 0;
   }
 
-  /** Called by the pacer. A partial final frame is padded with µ-law silence. */
-  tick(): void {
+  /**
+   * Called by the pacer. A partial final frame is padded with µ-law silence.
+   * Returns true when a frame (audio or comfort silence) was handed to the sink.
+   */
+  tick(): boolean {
     if (this.queued === 0) {
       this.talking = false;
       this.sink.sendFrame(this.comfortSilence ? this.frame.fill(0xff) : null, false);
-      return;
+      return this.comfortSilence;
     }
     let w = 0;
-    while (w < FRAME_BYTES && this.chunks.length > 0) {
-      const c = this.chunks[0]!;
+    // A head index instead of Array.shift(): this runs 50 times a second per call.
+    while (w < FRAME_BYTES && this.head < this.chunks.length) {
+      const c = this.chunks[this.head]!;
       const n = Math.min(FRAME_BYTES - w, c.length - this.offset);
       c.copy(this.frame, w, this.offset, this.offset + n);
       w += n;
       this.offset += n;
       if (this.offset === c.length) {
-        this.chunks.shift();
+        this.chunks[this.head++] = EMPTY;
         this.offset = 0;
       }
+    }
+    if (this.head === this.chunks.length) {
+      this.chunks.length = 0;
+      this.head = 0;
+    } else if (this.head >= 64) {
+      this.chunks.splice(0, this.head);
+      this.head = 0;
     }
     this.queued -= w;
     if (w < FRAME_BYTES) this.frame.fill(0xff, w);
@@ -63,92 +87,167 @@ export class PacedStream {
     const marker = !this.talking;
     this.talking = true;
     this.sink.sendFrame(this.frame, marker);
+    return true;
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+export interface PacerOptions {
+  /** phases per 20 ms frame that streams are spread over (1 = everyone at once); default 10 */
+  slots?: number;
+  /**
+   * setTimeout wakes up to ~1 ms late; the pacer asks to be woken this many ms early and
+   * finishes the wait with setImmediate turns (which keep serving I/O). 0 = never spin.
+   */
+  spinMs?: number;
+}
+
 export interface PacerStats {
+  /** 20 ms frame periods run since resetStats() */
   ticks: number;
   streams: number;
-  /** |actual tick time − ideal tick time| in ms, last up to 4096 ticks */
+  /** |actual slot tick time − ideal| in ms, last up to 4096 slot ticks */
   jitterP50Ms: number;
   jitterP99Ms: number;
   jitterMaxMs: number;
   missedTicks: number;
+  /** per frame handed to a sink: send time − the stream's ideal 20 ms grid, since resetStats() */
+  frames: number;
+  sendJitterP50Ms: number;
+  sendJitterP99Ms: number;
+  sendJitterMaxMs: number;
+  slots: number;
 }
 
 export class Pacer {
-  private readonly streams = new Set<PacedStream>();
+  private readonly slots: PacedStream[][];
+  private readonly slotMs: number;
+  private readonly spinMs: number;
+  private size = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private start = 0;
-  private n = 0;
+  /** index of the next slot tick; its ideal time is start + next · slotMs */
+  private next = 0;
   private readonly lateness = new Float64Array(4096);
   private samples = 0;
+  private frameTicks = 0;
   private missed = 0;
+  private readonly sendJitter = new SendJitterHistogram();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(private readonly now: () => number = () => performance.now(), options: PacerOptions = {}) {
+    const n = Math.max(1, Math.floor(options.slots ?? 10));
+    this.slots = Array.from({ length: n }, () => []);
+    this.slotMs = FRAME_MS / n;
+    this.spinMs = Math.max(0, options.spinMs ?? 0.6);
+  }
 
   add(stream: PacedStream): void {
-    this.streams.add(stream);
-    if (!this.timer) this.begin();
+    if (stream.slot >= 0) return;
+    // Least-loaded slot keeps the per-slot burst small as calls come and go.
+    let best = 0;
+    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]!.length < this.slots[best]!.length) best = i;
+    const list = this.slots[best]!;
+    stream.slot = best;
+    stream.slotIndex = list.length;
+    list.push(stream);
+    this.size++;
+    if (!this.timer && !this.immediate) this.begin();
   }
 
   remove(stream: PacedStream): void {
     stream.closed = true;
-    this.streams.delete(stream);
-    if (this.streams.size === 0) this.stop();
+    if (stream.slot < 0) return;
+    const list = this.slots[stream.slot]!;
+    const last = list.pop()!;
+    if (last !== stream) {
+      list[stream.slotIndex] = last;
+      last.slotIndex = stream.slotIndex;
+    }
+    stream.slot = -1;
+    stream.slotIndex = -1;
+    this.size--;
+    if (this.size === 0) this.stop();
   }
 
   private begin(): void {
     this.start = this.now();
-    this.n = 0;
+    this.next = 0;
     this.schedule();
   }
 
   private schedule(): void {
-    // setTimeout fires late, never early; aim ~1 ms before the ideal time and spin-free
-    // correct on the next tick (the ideal clock is start + n·20 ms, so error never accumulates).
-    const due = this.start + (this.n + 1) * FRAME_MS;
-    this.timer = setTimeout(this.onTimer, Math.max(0, due - this.now() - 1));
+    // The ideal clock is start + k · slotMs, so errors never accumulate (drift-corrected).
+    const wait = this.start + this.next * this.slotMs - this.now();
+    if (wait > this.spinMs + 0.05) this.timer = setTimeout(this.onTimer, Math.max(1, wait - this.spinMs));
+    else this.immediate = setImmediate(this.onTimer);
   }
 
   private readonly onTimer = (): void => {
-    this.n++;
-    let ideal = this.start + this.n * FRAME_MS;
-    const t = this.now();
+    this.timer = null;
+    this.immediate = null;
+    let t = this.now();
+    let ideal = this.start + this.next * this.slotMs;
+    // setTimeout runs on libuv's whole-millisecond clock and may fire early: keep waiting.
+    if (t < ideal - 0.02) return this.schedule();
     if (t - ideal >= FRAME_MS) {
       // The event loop stalled for whole frames: skip them (counted) instead of replaying them
       // back to back, which would burst at the peer and could never catch up under load.
       const behind = Math.floor((t - ideal) / FRAME_MS);
       this.missed += behind;
-      this.n += behind;
+      this.next += behind * this.slots.length;
       ideal += behind * FRAME_MS;
     }
-    this.lateness[this.samples++ % this.lateness.length] = Math.abs(t - ideal);
-    for (const s of this.streams) s.tick();
-    if (this.streams.size > 0) this.schedule();
-    else this.timer = null;
+    // Run every slot tick that is due (normally one; two or more after a short stall).
+    // Bounded to one frame's worth so a loop that cannot keep up still yields to I/O.
+    for (let k = 0; k < this.slots.length && t >= ideal - 0.02; k++) {
+      this.lateness[this.samples++ % this.lateness.length] = Math.abs(t - ideal);
+      const slot = this.next % this.slots.length;
+      if (slot === 0) this.frameTicks++;
+      const list = this.slots[slot]!;
+      this.next++;
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        // Measured per frame just before it goes out: the batch position counts as jitter.
+        const at = this.now();
+        if (s.tick()) this.sendJitter.record(at - ideal);
+      }
+      t = this.now();
+      ideal = this.start + this.next * this.slotMs;
+    }
+    if (this.size > 0) this.schedule();
   };
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
+    this.immediate = null;
   }
 
-  /** Runs one tick by hand (tests, or a host that owns the clock). */
+  /** Runs one whole 20 ms frame by hand: every stream once (tests, or a host that owns the clock). */
   tickNow(): void {
-    for (const s of this.streams) s.tick();
+    for (const list of this.slots) for (let i = 0; i < list.length; i++) list[i]!.tick();
   }
 
   /** Starts a fresh measurement window (e.g. after warm-up). */
   resetStats(): void {
     this.samples = 0;
+    this.frameTicks = 0;
     this.missed = 0;
+    this.sendJitter.reset();
   }
 
   stats(): PacerStats {
     const n = Math.min(this.samples, this.lateness.length);
     const sorted = Array.from(this.lateness.subarray(0, n)).sort((a, b) => a - b);
     const q = (p: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]!);
-    return { ticks: this.samples, streams: this.streams.size, jitterP50Ms: q(0.5), jitterP99Ms: q(0.99), jitterMaxMs: n ? sorted[n - 1]! : 0, missedTicks: this.missed };
+    const h = this.sendJitter;
+    return {
+      ticks: this.frameTicks, streams: this.size, jitterP50Ms: q(0.5), jitterP99Ms: q(0.99), jitterMaxMs: n ? sorted[n - 1]! : 0,
+      missedTicks: this.missed, frames: h.count, sendJitterP50Ms: h.quantile(0.5), sendJitterP99Ms: h.quantile(0.99),
+      sendJitterMaxMs: h.max, slots: this.slots.length,
+    };
   }
 }

@@ -22,6 +22,9 @@ export interface RtpSessionOptions {
   timeoutMs?: number;
   jitterDepth?: number;
   cname?: string;
+  /** SO_RCVBUF / SO_SNDBUF for the RTP socket; the OS default (~208 KiB) when absent */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
 }
 
 export interface RtpSessionStats {
@@ -53,7 +56,14 @@ export class RtpSession extends EventEmitter implements PacedSink {
   private ts = randomBytes(4).readUInt32BE(0);
   private readonly rtp: dgram.Socket;
   private readonly rtcp: dgram.Socket;
-  private readonly out = Buffer.allocUnsafe(12 + 160);
+  /**
+   * Outbound packets are built in a small ring of preallocated buffers, not one per packet.
+   * dgram copies a datagram into the kernel synchronously when it can (uv_udp_try_send); only
+   * when the socket's send queue is full does it keep our buffer for later, and a ring of 8 at
+   * 20 ms spacing leaves such a packet 140 ms to leave before its buffer is written again.
+   */
+  private readonly ring = Array.from({ length: 8 }, () => Buffer.allocUnsafe(12 + 160));
+  private ringAt = 0;
   private remote: { address: string; port: number; rtcpPort: number };
   private latched: { address: string; port: number; ssrc: number; at: number } | null = null;
   private readonly jb: JitterBuffer;
@@ -105,6 +115,8 @@ export class RtpSession extends EventEmitter implements PacedSink {
       throw e;
     }
     s.lastRx = Date.now();
+    if (o.recvBufferSize) s.rtp.setRecvBufferSize(o.recvBufferSize);
+    if (o.sendBufferSize) s.rtp.setSendBufferSize(o.sendBufferSize);
     if (o.rtcpIntervalMs !== 0) s.rtcpTimer = setInterval(() => s.sendReport(), o.rtcpIntervalMs ?? 5000);
     if (o.timeoutMs) {
       s.timeoutTimer = setInterval(() => {
@@ -187,6 +199,9 @@ export class RtpSession extends EventEmitter implements PacedSink {
     }
     this.transit = transit;
     this.stats.jitter = this.jitterQ4 >> 4;
+    // RFC 3550 A.3 cumulative loss, kept live so a caller reading stats at hang-up sees it.
+    const lost = this.cycles + this.maxSeq - this.baseSeq + 1 - this.stats.received;
+    this.stats.lost = lost > 0 ? lost : 0;
   }
 
   private reportBlock(): ReportBlock | null {
@@ -259,9 +274,12 @@ export class RtpSession extends EventEmitter implements PacedSink {
   sendFrame(frame: Buffer | null, marker: boolean): void {
     if (this.closed) return;
     if (frame) {
-      writeRtpHeader(this.out, this.o.payloadType, marker, this.seq, this.ts, this.ssrc);
-      frame.copy(this.out, 12, 0, 160);
-      this.rtp.send(this.out, 0, 12 + 160, this.remote.port, this.remote.address);
+      const pkt = this.ring[this.ringAt]!;
+      this.ringAt = (this.ringAt + 1) & 7;
+      writeRtpHeader(pkt, this.o.payloadType, marker, this.seq, this.ts, this.ssrc);
+      frame.copy(pkt, 12, 0, 160);
+      // The whole buffer, no offset/length: that form makes dgram slice a new Buffer per send.
+      this.rtp.send(pkt, this.remote.port, this.remote.address);
       this.seq = (this.seq + 1) & 0xffff;
       this.stats.sent++;
       this.stats.sentOctets += 160;
