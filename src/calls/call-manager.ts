@@ -139,8 +139,17 @@ export class CallManager {
     }
   }
 
-  async closeAll(reason: CallEndReason = 'shutdown'): Promise<void> {
-    await Promise.all([...this.#active.values()].map((c) => c.end(reason)));
+  /** Ends every call now; waits (at most `byeWaitMs`) for the BYEs to be answered so shutdown does not cut them off. */
+  async closeAll(reason: CallEndReason = 'shutdown', byeWaitMs = 2000): Promise<void> {
+    const calls = [...this.#active.values()];
+    for (const c of calls) c.end(reason);
+    if (calls.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(calls.map((c) => c.byeSettled)),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, byeWaitMs); }),
+    ]);
+    clearTimeout(timer);
   }
 }
 

@@ -83,6 +83,7 @@ export class Call extends EventEmitter<CallEvents> {
   #negotiated: Negotiated | undefined;
   #answerSdp = '';
   #port: number | undefined;
+  #bye: Promise<void> = Promise.resolve();
 
   constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
     super();
@@ -93,7 +94,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.caller = identity.caller;
     this.#log = deps.log.child({ call: this.id, callId: sip.callId, did: this.did, agent: route.agent });
     // The dialog can end at any moment from here on (CANCEL during setup included).
-    sip.on('ended', (reason) => void this.end(reason));
+    // 'rejected' only ever follows our own refusal in start().
+    sip.on('ended', (reason) => void this.end(reason === 'rejected' ? 'setup-failed' : reason));
   }
 
   get state(): CallState {
@@ -121,7 +123,7 @@ export class Call extends EventEmitter<CallEvents> {
     if (refusal) {
       this.#log.warn({ status: refusal.status, why: refusal.warning ?? refusal.reason }, 'call refused');
       this.#sip.reject(refusal.status, refusal.reason);
-      await this.end('setup-failed');
+      this.end('setup-failed');
       return;
     }
     if (this.#state === 'ended') return; // CANCELled while we were setting up.
@@ -273,16 +275,23 @@ export class Call extends EventEmitter<CallEvents> {
    * Ends the call and releases everything it holds. Our own endings (RTP
    * timeout, shutdown) hang up the dialog; the peer's arrive already ended.
    */
-  async end(reason: CallEndReason): Promise<void> {
+  end(reason: CallEndReason): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#endReason = reason;
     this.#agent?.end(reason === 'bye' || reason === 'cancel' ? 'hangup' : reason);
     if (this.#playout) this.#deps.pacer.remove(this.#playout.stream);
     this.#rtp?.close();
-    if (this.#sip.state !== 'ended') await this.#sip.hangup().catch(() => undefined);
+    // The BYE's transaction may take up to 64·T1 against a dead peer: the call's
+    // resources must not wait for it.
+    if (this.#sip.state !== 'ended') this.#bye = this.#sip.hangup().catch(() => undefined);
     this.#log.info({ reason, durationMs: Date.now() - this.startedAt, turns: this.#agent?.records.length ?? 0 }, 'call ended');
     this.emit('ended', reason);
+  }
+
+  /** Settles when our BYE (if we sent one) got its answer or timed out. */
+  get byeSettled(): Promise<void> {
+    return this.#bye;
   }
 
   snapshot(): CallSnapshot {

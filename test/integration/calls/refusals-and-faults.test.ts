@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { Synthesizer } from '../../../src/local/index.js';
+import type { Gateway } from '../../../src/boot/gateway.js';
+import { startTestGateway, leasesOut } from '../../support/gateway.js';
+import { RawUac } from '../../support/sip-uac.js';
+import { RtpPeer } from '../../support/rtp-peer.js';
+import { until } from '../../support/wait.js';
+
+const silence = (ms: number) => Buffer.alloc((ms * 8000) / 1000, 0xff);
+
+/** Bad input gets a clear SIP answer and loses nothing; a broken upstream mid-call loses no caller audio. */
+describe('calls: refusals and faults', function () {
+  this.timeout(60_000);
+  let g: Gateway;
+  let uac: RawUac;
+
+  before(async () => {
+    g = await startTestGateway({
+      routes: [{ did: '+1555*', agent: 'receptionist' }],
+      calls: { maxConcurrent: 1 },
+      media: { rtpTimeoutMs: 3000 },
+    });
+    uac = await RawUac.bind();
+  });
+  after(async () => {
+    uac.close();
+    await g.close();
+  });
+
+  it('an offer with no common codec gets 488 and takes nothing', async () => {
+    const r = await uac.invite(g.sip, '+15551230000', [[18, 'G729']]);
+    assert.equal(r.status, 488);
+    assert.equal(g.calls.activeCount, 0);
+    assert.equal(leasesOut(g), 0);
+    assert.equal(g.calls.view().totals.ended['setup-failed'] ?? 0, 1);
+  });
+
+  it('an INVITE without SDP (delayed offer) gets 488 rather than a call with no media', async () => {
+    const r = await uac.invite(g.sip, '+15551230000', null);
+    assert.equal(r.status, 488);
+    assert.equal(leasesOut(g), 0);
+  });
+
+  it('a number no route matches gets 404', async () => {
+    const r = await uac.invite(g.sip, '+4420712345', [[0, 'PCMU']]);
+    assert.equal(r.status, 404);
+    assert.equal(g.calls.activeCount, 0);
+  });
+
+  it('past calls.maxConcurrent the next INVITE gets 503; garbage RTP is dropped and counted; an ASR socket lost mid-call is replaced and the caller still gets answers', async () => {
+    const peer = await RtpPeer.bind();
+    try {
+      const first = await uac.invite(g.sip, '+15551230000', [[0, 'PCMU'], [101, 'telephone-event']]);
+      assert.equal(first.status, 200);
+      await until(() => g.calls.view().active[0]?.localPort !== undefined, 'call up');
+      const port = g.calls.view().active[0]!.localPort!;
+      peer.target('127.0.0.1', port);
+
+      const second = await uac.invite(g.sip, '+15551230001', [[0, 'PCMU']]);
+      assert.equal(second.status, 503, 'over capacity');
+
+      // Garbage: wrong version, short packets, random bytes. None may hurt the call.
+      const s = dgram.createSocket('udp4');
+      for (let i = 0; i < 20; i++) s.send(i % 2 ? randomBytes(5) : Buffer.concat([Buffer.from([0x40, 0]), randomBytes(170)]), port, '127.0.0.1');
+      await until(() => (g.calls.view().active[0]?.rtp?.dropped.malformed ?? 0) >= 20, 'garbage counted');
+      s.close();
+      assert.equal(g.calls.view().active[0]!.state, 'active');
+
+      // The phone talks; the ASR provider drops every socket meanwhile.
+      let talking = true;
+      const keep = (async () => {
+        while (talking) await peer.send(silence(200));
+      })();
+      await until(() => (g.calls.view().active[0]?.turns.length ?? 0) >= 1, 'greeting done', 30_000);
+      const speech = await new Synthesizer().synthesize('Can I see the doctor on Monday morning?');
+      talking = false;
+      await keep;
+      // Mid-utterance: what the lost socket had not acknowledged is resent on its replacement.
+      const half = Math.floor(speech.length / 320) * 160;
+      await peer.send(speech.subarray(0, half));
+      g.local!.asr.dropConnections();
+      await peer.send(speech.subarray(half));
+      talking = true;
+      const keep2 = (async () => {
+        while (talking) await peer.send(silence(200));
+      })();
+      await until(() => (g.calls.view().active[0]?.turns.length ?? 0) >= 2, 'a reply after the ASR socket was replaced', 30_000);
+      const t = g.calls.view().active[0]!.turns[1]!;
+      assert.match(t.text, /speech/);
+      assert.ok(t.marks.firstRtpOut !== undefined);
+      talking = false;
+      await keep2;
+      // The UAC never hangs up: the RTP timeout releases the call.
+      await until(() => g.calls.activeCount === 0, 'released on RTP timeout', 20_000);
+      assert.equal(g.calls.view().recent[0]!.endReason, 'rtp-timeout');
+      await until(() => leasesOut(g) === 0, 'leases back');
+    } finally {
+      peer.close();
+    }
+  });
+});
