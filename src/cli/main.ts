@@ -46,7 +46,7 @@ async function main(): Promise<number> {
   const gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p) });
   await gateway.whenReady();
   progress.done();
-  process.stderr.write(`warmline ready: ${gateway.opsUrl} (pools ${gateway.summary()})\n`);
+  process.stderr.write(`warmline ready: ${gateway.opsUrl} sip:${gateway.sip.address}:${gateway.sip.port} (pools ${gateway.summary()})\n`);
   log.info({ opsUrl: gateway.opsUrl }, 'ready');
 
   return await new Promise<number>((resolve) => {
