@@ -1,19 +1,19 @@
 import { EventEmitter } from 'node:events';
 import type { AgentConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { Lease, PoolBase } from '../pools/index.js';
+import type { Lease, LeaseSource } from '../pools/index.js';
 import type { ChatMessage, CrmSession, DeepgramConnection, ElevenLabsConnection, LlmSession, ToolCall, Transcript, TtsContext } from '../upstreams/index.js';
 import { CallerAudio } from './caller-audio.js';
 import { TextChunker } from './text-chunker.js';
 import { TOOL_DEFINITIONS, runTool } from './tools.js';
 import { TurnTimeline, type TurnRecord } from './turn-timeline.js';
 
-/** The warm pools one agent draws from (its language's ASR, its voice's TTS). */
+/** Where one agent gets its connections: in the gateway, the warm pools of its language's ASR and its voice's TTS. */
 export interface AgentUpstreams {
-  asr: PoolBase<DeepgramConnection>;
-  tts: PoolBase<ElevenLabsConnection>;
-  llm: PoolBase<LlmSession>;
-  crm: PoolBase<CrmSession>;
+  asr: LeaseSource<DeepgramConnection>;
+  tts: LeaseSource<ElevenLabsConnection>;
+  llm: LeaseSource<LlmSession>;
+  crm: LeaseSource<CrmSession>;
 }
 
 export interface AgentSessionOptions {

@@ -19,6 +19,11 @@ export interface GatewayOptions {
   onProgress?: (p: WarmProgress) => void;
   /** A registry of its own per gateway, so tests can run several in one process. */
   registry?: Registry;
+  /**
+   * Where calls lease their upstreams. Default: the gateway's warm pools.
+   * bench:turn swaps in the naive baselines (lazy, prewarm-one) it compares them with.
+   */
+  agentUpstreams?: (route: Route) => AgentUpstreams;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -163,7 +168,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     media: config.media,
     ports: new PortAllocator(config.media.portMin, config.media.portMax),
     pacer,
-    upstreams: upstreamsFor,
+    upstreams: options.agentUpstreams ?? upstreamsFor,
     registry,
     log,
   });

@@ -104,6 +104,14 @@ export class CallManager {
     if (this.#active.size === 0) for (const w of this.#idle.splice(0)) w();
   }
 
+  /** Hangs up one call (ops, tests); false when no such call is active. */
+  hangup(id: string): boolean {
+    const call = this.#active.get(id);
+    if (!call) return false;
+    call.end('hangup');
+    return true;
+  }
+
   view(): CallsView {
     return {
       active: [...this.#active.values()].map((c) => c.snapshot()),

@@ -4,6 +4,6 @@ export { PoolBase, SLOW_ACQUIRE_P95_MS, type PoolOptions, type PoolStats, type P
 export { ExclusivePool } from './exclusive-pool.js';
 export { MultiplexedPool } from './multiplexed-pool.js';
 export { PoolSet } from './pool-set.js';
-export { Lease } from './lease.js';
+export { Lease, type LeaseOwner, type LeaseSource } from './lease.js';
 export { PoolMetrics } from './pool-metrics.js';
 export { PoolExhaustedError, PoolClosedError, PoolOptionsError, ConnectionLostError, KeepaliveTimeoutError } from './errors.js';

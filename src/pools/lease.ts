@@ -2,6 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { PooledConnection } from './types.js';
 
 /** What a lease needs of its pool; the pool implements it. */
+/**
+ * Where a caller gets a connection: what the agent needs of a pool. Pools
+ * implement it; so can a deliberately naive source (the benchmarks' lazy and
+ * prewarm-one baselines) without pretending to be a pool.
+ */
+export interface LeaseSource<C extends PooledConnection> {
+  acquire(options?: { signal?: AbortSignal }): Promise<Lease<C>>;
+}
+
 export interface LeaseOwner<C extends PooledConnection> {
   releaseLease(lease: Lease<C>): void;
   destroyLease(lease: Lease<C>, reason?: Error): void;

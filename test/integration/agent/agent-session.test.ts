@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { startLocalUpstreams, Synthesizer, type LocalUpstreams } from '../../../src/local/index.js';
-import { ExclusivePool, MultiplexedPool } from '../../../src/pools/index.js';
-import { createCrmFactory, createDeepgramFactory, createElevenLabsFactory, createLlmFactory } from '../../../src/upstreams/index.js';
-import { AgentSession, type AgentUpstreams } from '../../../src/agent/agent-session.js';
+import { ExclusivePool, MultiplexedPool, type PoolBase } from '../../../src/pools/index.js';
+import { createCrmFactory, createDeepgramFactory, createElevenLabsFactory, createLlmFactory, type CrmSession, type DeepgramConnection, type ElevenLabsConnection, type LlmSession } from '../../../src/upstreams/index.js';
+import { AgentSession } from '../../../src/agent/agent-session.js';
 import { createLogger } from '../../../src/log.js';
 import type { TurnRecord } from '../../../src/agent/turn-timeline.js';
 import { until } from '../../support/wait.js';
@@ -18,7 +18,8 @@ const silence = (ms: number) => Buffer.alloc((ms * 8000) / 1000, 0xff);
 describe('agent: the turn loop over warm pools', function () {
   this.timeout(60000);
   let up: LocalUpstreams;
-  let pools: AgentUpstreams;
+  /** The agent sees LeaseSources; the test also reads the pools' stats. */
+  let pools: { asr: PoolBase<DeepgramConnection>; tts: PoolBase<ElevenLabsConnection>; llm: PoolBase<LlmSession>; crm: PoolBase<CrmSession> };
   let speech: Buffer;
   const log = createLogger('silent');
 
