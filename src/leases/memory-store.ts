@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { localDeadline, type LeaseGrant, type LeaseStore } from './types.js';
+import { fairShare, localDeadline, type LeaseGrant, type LeaseStore, type SemaphoreHeartbeat, type SemaphoreTake, type SemaphoreView } from './types.js';
 import { checkLimit, checkName, checkTtl } from './validate.js';
 
 interface Held { owner: string; token: number; expiresAt: number }
@@ -9,6 +9,10 @@ export class MemoryLeaseStore implements LeaseStore {
   private readonly leases = new Map<string, Held>();
   private readonly semaphores = new Map<string, Map<number, Held>>();
   private readonly fence = new Map<string, number>();
+  /** Per semaphore: replica → expiry of its membership / of its waiting mark. */
+  private readonly replicas = new Map<string, Map<string, number>>();
+  private readonly waiting = new Map<string, Map<string, number>>();
+  private readonly epoch = `memory-${Math.random().toString(36).slice(2)}`;
 
   private next(key: string): number {
     const token = (this.fence.get(key) ?? 0) + 1;
@@ -74,6 +78,52 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async semaphoreCount(name: string): Promise<number> {
     return this.reap(name, performance.now()).size;
+  }
+
+  private marks(table: Map<string, Map<string, number>>, name: string, now: number): Map<string, number> {
+    let m = table.get(name);
+    if (!m) { m = new Map(); table.set(name, m); }
+    for (const [owner, expiresAt] of m) if (expiresAt <= now) m.delete(owner);
+    return m;
+  }
+
+  /** The same rule as sem-take-5.lua, so single-replica and Redis deployments behave alike. */
+  async semaphoreTake(name: string, limit: number, owner: string, ttlMs: number, force: boolean): Promise<SemaphoreTake> {
+    checkName('name', name); checkName('owner', owner); checkLimit(limit); checkTtl(ttlMs);
+    const now = performance.now();
+    const slots = this.reap(name, now);
+    const replicas = this.marks(this.replicas, name, now);
+    const waiting = this.marks(this.waiting, name, now);
+    replicas.set(owner, now + ttlMs);
+    const othersWaiting = waiting.size - (waiting.has(owner) ? 1 : 0);
+    let held = 0;
+    for (const h of slots.values()) if (h.owner === owner) held++;
+    const share = fairShare(limit, replicas.size);
+    const view = (total: number): SemaphoreView => ({ replicas: replicas.size, othersWaiting, total, epoch: this.epoch });
+    if (slots.size < limit && (force || othersWaiting === 0 || held < share)) {
+      const token = this.next(`sem:${name}`);
+      slots.set(token, { owner, token, expiresAt: now + ttlMs });
+      waiting.delete(owner);
+      return { grant: { key: name, owner, token, localDeadline: localDeadline(now, ttlMs) }, view: view(slots.size) };
+    }
+    if (!force && held < share) waiting.set(owner, now + ttlMs);
+    return { grant: undefined, view: view(slots.size) };
+  }
+
+  async semaphoreHeartbeat(name: string, owner: string, ttlMs: number, tokens: readonly number[]): Promise<SemaphoreHeartbeat> {
+    checkName('name', name); checkName('owner', owner); checkTtl(ttlMs);
+    const now = performance.now();
+    const slots = this.reap(name, now);
+    const replicas = this.marks(this.replicas, name, now);
+    const waiting = this.marks(this.waiting, name, now);
+    replicas.set(owner, now + ttlMs);
+    const alive = new Set<number>();
+    for (const token of tokens) {
+      const held = slots.get(token);
+      if (held && held.owner === owner) { held.expiresAt = now + ttlMs; alive.add(token); }
+    }
+    const othersWaiting = waiting.size - (waiting.has(owner) ? 1 : 0);
+    return { alive, view: { replicas: replicas.size, othersWaiting, total: slots.size, epoch: this.epoch } };
   }
 
   async close(): Promise<void> {}

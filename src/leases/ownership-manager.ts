@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { LeaseLogger } from './lease-gate.js';
 import { localDeadline, type LeaseGrant, type LeaseStore } from './types.js';
+import { checkName, checkTtl } from './validate.js';
 
 export interface OwnershipOptions {
   store: LeaseStore;
@@ -9,78 +11,149 @@ export interface OwnershipOptions {
   ttlMs: number;
   /** How often leases are renewed and free keys are claimed; default ttl/3. */
   scanMs?: number;
+  logger?: LeaseLogger;
+}
+
+export interface OwnershipEvents {
+  /** This replica now owns `key` and may act on it until `grant.localDeadline` unless renewed. */
+  acquired: [key: string, grant: LeaseGrant];
+  /** This replica must stop acting on `key` (it may already have, see isOwner). */
+  lost: [key: string, reason: string];
+  /** The store stopped answering: owned keys run out at their local deadlines. */
+  degraded: [error: Error];
+  /** The store answers again: free keys are claimed on this and later scans. */
+  recovered: [];
 }
 
 const MEMBERS = 'wl-members';
 const MEMBER_LIMIT = 100_000;
+const silent: LeaseLogger = { info() {}, warn() {}, error() {} };
 
 /**
  * Each key (a carrier registration) owned by exactly one replica, spread so each replica takes at
  * most ceil(keys / live replicas). Live replicas are the holders of the membership semaphore.
- * Events: 'acquired'(key, grant), 'lost'(key).
+ *
+ * Ownership ends at the local deadline (shorter than the store TTL), checked on every read and by a
+ * timer, not only when the store answers: a replica paused or cut off from Redis stops acting before
+ * another replica can be granted the key. Side effects should still be fenced with the grant's
+ * token (RedisLeaseStore.fencedAppend), because a pause can fall between the check and the act.
  */
-export class OwnershipManager extends EventEmitter {
-  private readonly owned = new Map<string, LeaseGrant>();
+export class OwnershipManager extends EventEmitter<OwnershipEvents> {
+  private readonly owned = new Map<string, { grant: LeaseGrant; timer: NodeJS.Timeout }>();
   private member: LeaseGrant | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private stopped = false;
+  private degraded = false;
   private readonly scanMs: number;
+  private readonly log: LeaseLogger;
 
   constructor(private readonly options: OwnershipOptions) {
     super();
+    checkName('replicaId', options.replicaId); checkTtl(options.ttlMs);
     this.scanMs = options.scanMs ?? Math.floor(options.ttlMs / 3);
+    this.log = options.logger ?? silent;
   }
 
-  ownedKeys(): string[] { return [...this.owned.keys()]; }
+  /** Keys this replica may act on now (local deadline not passed). */
+  ownedKeys(): string[] {
+    const now = performance.now();
+    return [...this.owned].filter(([, o]) => o.grant.localDeadline > now).map(([k]) => k);
+  }
+
+  isOwner(key: string): boolean { return this.grant(key) !== undefined; }
+
+  /** The current grant for `key` (its token fences side effects), or undefined when not the owner. */
+  grant(key: string): LeaseGrant | undefined {
+    const o = this.owned.get(key);
+    return o && o.grant.localDeadline > performance.now() ? o.grant : undefined;
+  }
+
+  get isDegraded(): boolean { return this.degraded; }
 
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => { void this.scan(); }, this.scanMs);
     void this.scan();
   }
 
+  /** Drain: gives every lease back at once so another replica takes over without waiting for the TTL. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     const { store } = this.options;
-    for (const [key, grant] of this.owned) { this.owned.delete(key); await store.release(grant).catch(() => false); }
+    for (const [key, o] of [...this.owned]) {
+      this.forget(key, 'stopping');
+      await store.release(o.grant).catch(() => false);
+    }
     if (this.member) await store.semaphoreRelease(this.member).catch(() => false);
+    this.member = undefined;
   }
 
-  private lose(key: string): void {
-    if (this.owned.delete(key)) this.emit('lost', key);
+  private hold(key: string, grant: LeaseGrant): void {
+    const prev = this.owned.get(key);
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => this.forget(key, 'local deadline passed before the renewal was confirmed'), Math.max(0, grant.localDeadline - performance.now()));
+    timer.unref();
+    this.owned.set(key, { grant, timer });
+  }
+
+  private forget(key: string, reason: string): void {
+    const o = this.owned.get(key);
+    if (!o) return;
+    clearTimeout(o.timer);
+    this.owned.delete(key);
+    this.emit('lost', key, reason);
   }
 
   async scan(): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.stopped) return;
     this.running = true;
     const { store, replicaId, keys, ttlMs } = this.options;
     try {
       const now = performance.now();
-      for (const [key, grant] of this.owned) if (grant.localDeadline <= now) this.lose(key);
+      for (const [key, o] of [...this.owned]) if (o.grant.localDeadline <= now) this.forget(key, 'local deadline passed');
       if (!this.member || !(await store.semaphoreExtend(this.member, ttlMs))) {
         this.member = await store.semaphoreTryAcquire(MEMBERS, MEMBER_LIMIT, replicaId, ttlMs);
       }
-      for (const [key, grant] of [...this.owned]) {
-        const started = performance.now();
-        if (await store.extend(grant, ttlMs)) this.owned.set(key, { ...grant, localDeadline: localDeadline(started, ttlMs) });
-        else this.lose(key);
+      if (this.degraded) {
+        this.degraded = false;
+        this.log.warn({ replicaId }, 'lease store reachable again: claiming registrations');
+        this.emit('recovered');
       }
+      for (const [key, o] of [...this.owned]) {
+        const started = performance.now();
+        if (await store.extend(o.grant, ttlMs)) {
+          if (this.owned.get(key) === o) this.hold(key, { ...o.grant, localDeadline: localDeadline(started, ttlMs) });
+        } else this.forget(key, 'renewal denied: another replica owns it or it expired');
+      }
+      if (this.stopped) return;
       const live = Math.max(1, await store.semaphoreCount(MEMBERS));
       const quota = Math.ceil(keys.length / live);
       // Surplus goes back so a replica that joined can take its share.
-      for (const [key, grant] of [...this.owned].slice(quota)) {
-        this.owned.delete(key);
-        this.emit('lost', key);
-        await store.release(grant);
+      for (const [key, o] of [...this.owned].slice(quota)) {
+        this.forget(key, 'rebalancing to a new replica');
+        await store.release(o.grant);
       }
       const offset = hash(replicaId) % Math.max(1, keys.length);
-      for (let i = 0; i < keys.length && this.owned.size < quota; i++) {
+      for (let i = 0; i < keys.length && this.owned.size < quota && !this.stopped; i++) {
         const key = keys[(offset + i) % keys.length]!;
         if (this.owned.has(key)) continue;
         const grant = await store.acquire(`own:${key}`, replicaId, ttlMs);
-        if (grant) { this.owned.set(key, grant); this.emit('acquired', key, grant); }
+        if (grant && !this.stopped) {
+          this.hold(key, grant);
+          this.emit('acquired', key, grant);
+        } else if (grant) await store.release(grant).catch(() => false);
       }
-    } catch {
-      // Store unreachable: owned keys run out at their local deadlines above.
+    } catch (err) {
+      // Store unreachable: owned keys run out at their local deadlines (timers above), never later.
+      if (!this.degraded) {
+        this.degraded = true;
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.log.error({ replicaId, err: error.message, owned: this.owned.size },
+          'LEASE STORE UNREACHABLE: registrations stop being refreshed at their local deadlines');
+        this.emit('degraded', error);
+      }
     } finally {
       this.running = false;
     }

@@ -1,5 +1,5 @@
--- sem-extend-1: renew a slot only if it is still held (not reaped).
--- KEYS[1] ZSET. ARGV[1] token, ARGV[2] ttl ms. Returns 1 or 0.
+--[[ sem-extend-1: renew a slot only if it is still held (not reaped).
+  KEYS[1] ZSET. ARGV[1] member "token:owner", ARGV[2] ttl ms. Output: 1 or 0. ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
