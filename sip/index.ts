@@ -1,6 +1,12 @@
 // The SIP stack's public face: messages → transport → transactions → dialogs → UA core.
 export * from './message/index.js';
-export { UdpTransport, type Peer, type TransportStats, type TransportUser } from './transport/udp-transport.js';
+export { UdpTransport } from './transport/udp-transport.js';
+export { TcpTransport } from './transport/tcp-transport.js';
+export { TlsTransport, type TlsTransportOptions } from './transport/tls-transport.js';
+export { WsTransport, SIP_WS_PROTOCOL, type WsTransportOptions } from './transport/ws-transport.js';
+export { StreamTransport, type StreamTransportOptions } from './transport/stream-transport.js';
+export { StreamFramer, type Frame } from './transport/stream-framer.js';
+export type { Peer, Destination, Transport, TransportProtocol, TransportStats, StreamTransportStats, TransportUser } from './transport/transport.js';
 export { ServerTransaction, type ServerState } from './transaction/server-transaction.js';
 export { ClientTransaction } from './transaction/client-transaction.js';
 export { DEFAULT_TIMERS, timers, type TimerBase } from './transaction/timers.js';

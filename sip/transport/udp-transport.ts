@@ -2,25 +2,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
 import { createResponse, parseMessage, salvageRequest, DEFAULT_LIMITS, type ParseLimits, SipRequest, type SipMessage, type SipResponse } from '../message/index.js';
+import { bareHost, stampReceived, type Peer, type Transport, type TransportStats, type TransportUser } from './transport.js';
 
-/** Where a message came from, or where one goes. */
-export interface Peer {
-  readonly address: string;
-  readonly port: number;
-}
+export type { Peer, TransportStats, TransportUser } from './transport.js';
 
-export interface TransportStats {
-  received: number;
-  sent: number;
-  /** Malformed messages answered with 400. */
-  rejected: number;
-  /** Malformed messages that could not be answered and were dropped. */
-  dropped: number;
-}
-
-export interface TransportUser {
-  receive(message: SipMessage, source: Peer, transport: UdpTransport): void;
-}
 
 /**
  * SIP over UDP (RFC 3261 §18). Incoming requests get `received` and, when the
@@ -29,8 +14,8 @@ export interface TransportUser {
  * 400 when enough of them could be read, else they are dropped and counted:
  * never a crash.
  */
-export class UdpTransport {
-  readonly protocol = 'UDP';
+export class UdpTransport implements Transport {
+  readonly protocol = 'UDP' as const;
   readonly reliable = false;
   readonly stats: TransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0 };
   readonly #socket: Socket;
@@ -76,7 +61,7 @@ export class UdpTransport {
   sendResponse(res: SipResponse): void {
     const via = res.via[0];
     if (!via) return;
-    const address = via.params.get('received') || via.host.replace(/^\[|\]$/g, '');
+    const address = via.params.get('received') || bareHost(via.host);
     const rport = via.params.get('rport');
     const port = rport ? Number(rport) : via.port ?? 5060;
     this.send(res, { address, port });
@@ -98,22 +83,14 @@ export class UdpTransport {
       const req = salvageRequest(buf);
       if (req && req.method !== 'ACK') {
         this.stats.rejected++;
-        this.#stamp(req, source);
+        stampReceived(req, source);
         this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }));
       } else {
         this.stats.dropped++;
       }
       return;
     }
-    if (msg instanceof SipRequest) this.#stamp(msg, source);
+    if (msg instanceof SipRequest) stampReceived(msg, source);
     this.#user?.receive(msg, source, this);
-  }
-
-  /** RFC 3581 §4 / RFC 3261 §18.2.1: note where the request came from in its top Via. */
-  #stamp(req: SipMessage, source: Peer): void {
-    const via = req.via[0];
-    if (!via) return;
-    if (via.host.replace(/^\[|\]$/g, '') !== source.address || via.params.has('rport')) via.params.set('received', source.address);
-    if (via.params.has('rport')) via.params.set('rport', String(source.port));
   }
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SipTimeoutError } from '../errors.js';
 import { createResponse, newBranch, SipRequest, type SipResponse } from '../message/index.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
-import type { Peer } from '../transport/udp-transport.js';
+import type { Peer, Transport } from '../transport/transport.js';
 
 export type CallState = 'offered' | 'early' | 'answered' | 'confirmed' | 'ended';
 export type EndReason = 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'shutdown';
@@ -19,8 +19,8 @@ export interface IncomingCallEvents {
 
 /** What the call needs of the user agent that owns it. */
 export interface CallOwner {
-  readonly contact: string;
-  sendRequest(req: SipRequest, to: Peer): Promise<SipResponse>;
+  contactFor(transport: Transport): string;
+  sendRequest(req: SipRequest, to: Peer, transport: Transport): Promise<SipResponse>;
   forget(call: IncomingCall): void;
   readonly t1: number;
   readonly t2: number;
@@ -34,6 +34,8 @@ export interface CallOwner {
 export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   readonly invite: SipRequest;
   readonly source: Peer;
+  /** The transport the INVITE came over; in-dialog requests we send use it too. */
+  readonly transport: Transport;
   readonly localTag: string;
   readonly offer: string | undefined;
   #state: CallState = 'offered';
@@ -45,10 +47,11 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   #localCSeq = 1;
   #remoteCSeq: number;
 
-  constructor(invite: SipRequest, source: Peer, tx: ServerTransaction, owner: CallOwner, localTag: string) {
+  constructor(invite: SipRequest, source: Peer, tx: ServerTransaction, owner: CallOwner, localTag: string, transport: Transport) {
     super();
     this.invite = invite;
     this.source = source;
+    this.transport = transport;
     this.#tx = tx;
     this.#owner = owner;
     this.localTag = localTag;
@@ -73,7 +76,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   progress(status: 180 | 183, sdp?: string): void {
     if (this.#state !== 'offered' && this.#state !== 'early') return;
     this.#state = 'early';
-    this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, headers: { contact: `<${this.#owner.contact}>` }, ...(sdp && { body: sdp, contentType: 'application/sdp' }) }));
+    this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, headers: { contact: `<${this.#owner.contactFor(this.transport)}>` }, ...(sdp && { body: sdp, contentType: 'application/sdp' }) }));
   }
 
   /** 200 OK with our SDP; resolves when the ACK arrives, rejects (and sends BYE) if it never does. */
@@ -82,7 +85,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.#state = 'answered';
     const res = createResponse(this.invite, 200, {
       toTag: this.localTag,
-      headers: { contact: `<${this.#owner.contact}>`, allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE', supported: 'timer' },
+      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE', supported: 'timer' },
       body: sdp,
       contentType: 'application/sdp',
     });
@@ -179,7 +182,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     }
     const offer = req.body.length ? req.body.toString('utf8') : undefined;
     const reply = (sdp: string) => {
-      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contact}>` }, body: sdp, contentType: 'application/sdp' });
+      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>` }, body: sdp, contentType: 'application/sdp' });
       tx.respond(res);
       let interval = this.#owner.t1;
       const tick = () => {
@@ -235,7 +238,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     bye.setHeader('call-id', this.callId);
     bye.setHeader('cseq', `${++this.#localCSeq} BYE`);
     if (this.invite.recordRoute.length) bye.setHeader('route', ...this.invite.recordRoute.map(String));
-    await this.#owner.sendRequest(bye, this.source);
+    await this.#owner.sendRequest(bye, this.source, this.transport);
   }
 
   #end(reason: EndReason): void {

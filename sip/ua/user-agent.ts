@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { createResponse, newBranch, newTag, SipRequest, SipResponse, type SipMessage } from '../message/index.js';
+import { SipError, SipTransportError } from '../errors.js';
 import { ClientTransaction } from '../transaction/client-transaction.js';
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerBase } from '../transaction/timers.js';
-import type { Peer, UdpTransport } from '../transport/udp-transport.js';
+import type { Destination, Peer, Transport, TransportProtocol } from '../transport/transport.js';
 import { IncomingCall, type CallOwner } from './incoming-call.js';
 
 /** A reason to refuse a request before any transaction or dialog is made (edge security, rate limits). */
@@ -14,10 +15,14 @@ export interface Refusal {
 }
 
 export interface UserAgentOptions {
-  transport: UdpTransport;
-  /** Host written into Contact and Via (a load balancer's address for replicas). Default: the transport's address. */
+  /** One transport, or several (UDP and TCP on the same port, WS for browsers): the first is the default for requests we originate. */
+  transport: Transport | readonly Transport[];
+  /** Host written into Contact (a load balancer's address for replicas). Default: each transport's address. */
   contactHost?: string;
+  /** Port written into the Contact of the first transport. Default: its port. */
   contactPort?: number;
+  /** Ports written into the Contact of the other transports, by protocol. Default: each transport's port. */
+  contactPorts?: Partial<Record<TransportProtocol, number>>;
   timers?: TimerBase;
   /** Called for every new request (not retransmissions, not ACK): undefined accepts. */
   inboundFilter?: (req: SipRequest, source: Peer) => Refusal | undefined;
@@ -44,7 +49,7 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
  * transactions.
  */
 export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwner {
-  readonly #transport: UdpTransport;
+  readonly #transports: readonly Transport[];
   readonly #timers: TimerBase;
   readonly #filter: UserAgentOptions['inboundFilter'];
   readonly #server = new Map<string, ServerTransaction>();
@@ -53,24 +58,48 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   readonly #byInvite = new Map<string, IncomingCall>();
   /** Call-ID + our tag → call, for in-dialog requests. */
   readonly #dialogs = new Map<string, IncomingCall>();
-  readonly #host: string;
-  readonly #port: number;
+  readonly #contactHost: string | undefined;
+  readonly #contactPorts: Partial<Record<TransportProtocol, number>>;
+  readonly #contacts = new Map<Transport, string>();
   readonly stats: UserAgentStats = { transactions: 0, calls: 0, drained: 0 };
   /** While set, new INVITEs get 503 so a balancer moves them to another replica. */
   draining = false;
 
   constructor(o: UserAgentOptions) {
     super();
-    this.#transport = o.transport;
+    const list: readonly Transport[] = 'protocol' in o.transport ? [o.transport] : o.transport;
+    if (list.length === 0) throw new SipError('SIP_ERR_CONFIG', 'a UserAgent needs at least one transport');
+    this.#transports = [...list];
     this.#timers = o.timers ?? DEFAULT_TIMERS;
     this.#filter = o.inboundFilter;
-    this.#host = o.contactHost ?? o.transport.local.address;
-    this.#port = o.contactPort ?? o.transport.local.port;
-    o.transport.setUser({ receive: (m, s) => this.#receive(m, s) });
+    this.#contactHost = o.contactHost;
+    this.#contactPorts = { ...o.contactPorts, ...(o.contactPort !== undefined && { [list[0]!.protocol]: o.contactPort }) };
+    for (const t of list) t.setUser({ receive: (m, s, via) => this.#receive(m, s, via) });
   }
 
+  /** The Contact URI of the first transport (what registrations advertise). */
   get contact(): string {
-    return `sip:${this.#host.includes(':') ? `[${this.#host}]` : this.#host}:${this.#port}`;
+    return this.contactFor(this.#transports[0]!);
+  }
+
+  /** The transports this UA listens on, the default one first. */
+  get transports(): readonly Transport[] {
+    return this.#transports;
+  }
+
+  /**
+   * Our Contact URI when speaking over `transport`: §19.1.1 `;transport=` tells
+   * the peer to come back over TCP, TLS or WS rather than its default, UDP.
+   */
+  contactFor(transport: Transport): string {
+    let c = this.#contacts.get(transport);
+    if (!c) {
+      const host = this.#contactHost ?? transport.local.address;
+      const port = this.#contactPorts[transport.protocol] ?? transport.local.port;
+      c = `sip:${host.includes(':') ? `[${host}]` : host}:${port}${transport.protocol === 'UDP' ? '' : `;transport=${transport.protocol.toLowerCase()}`}`;
+      this.#contacts.set(transport, c);
+    }
+    return c;
   }
 
   get t1(): number {
@@ -85,7 +114,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     return this.#dialogs.size + [...this.#byInvite.values()].filter((c) => !this.#dialogs.has(dialogKey(c.callId, c.localTag))).length;
   }
 
-  #receive(msg: SipMessage, source: Peer): void {
+  #receive(msg: SipMessage, source: Peer, transport: Transport): void {
     if (msg instanceof SipResponse) {
       const key = `${msg.via[0]?.branch}|${msg.cseq.method}`;
       this.#client.get(key)?.receive(msg);
@@ -104,7 +133,9 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
       this.#dialogs.get(dialogKey(req.callId, req.to.tag))?.receiveInDialog(req, undefined);
       return;
     }
-    const tx = new ServerTransaction(req, this.#transport, this.#timers, () => this.#server.delete(key));
+    // §18.2.2: responses go back the way the request came (on streams, the same connection).
+    const sender = { reliable: transport.reliable, sendResponse: (res: SipResponse) => transport.sendResponse(res, source) };
+    const tx = new ServerTransaction(req, sender, this.#timers, () => this.#server.delete(key));
     this.#server.set(key, tx);
     this.stats.transactions++;
 
@@ -125,7 +156,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     }
     switch (req.method) {
       case 'INVITE':
-        this.#invite(req, source, tx, key);
+        this.#invite(req, source, transport, tx, key);
         return;
       case 'CANCEL': {
         const call = this.#byInvite.get(`${branch}|INVITE`);
@@ -145,7 +176,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     }
   }
 
-  #invite(req: SipRequest, source: Peer, tx: ServerTransaction, key: string): void {
+  #invite(req: SipRequest, source: Peer, transport: Transport, tx: ServerTransaction, key: string): void {
     if (this.draining) {
       this.stats.drained++;
       tx.respond(createResponse(req, 503, { toTag: newTag(), reason: 'Service Unavailable (draining)', headers: { 'retry-after': '5' } }));
@@ -153,7 +184,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     }
     // §17.2.1: 100 Trying at once, so the carrier stops retransmitting the INVITE.
     tx.respond(createResponse(req, 100));
-    const call = new IncomingCall(req, source, tx, this, newTag());
+    const call = new IncomingCall(req, source, tx, this, newTag(), transport);
     this.#byInvite.set(key, call);
     this.#dialogs.set(dialogKey(req.callId, call.localTag), call);
     this.stats.calls++;
@@ -170,17 +201,30 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     setTimeout(() => this.#dialogs.delete(dialogKey(call.callId, call.localTag)), 64 * this.#timers.T1).unref();
   }
 
+  /** The transport for a destination: the one asked for by name, else the default (first) one. */
+  transportFor(to: Destination): Transport {
+    if (to.transport) {
+      const want = to.transport.toUpperCase();
+      const t = this.#transports.find((x) => x.protocol === want);
+      if (!t) throw new SipTransportError(`no ${want} transport for ${to.address}:${to.port}`, { transport: want, address: to.address, port: to.port });
+      return t;
+    }
+    return this.#transports[0]!;
+  }
+
   /**
    * Sends a non-INVITE request through a client transaction and resolves with
    * its final response. The top Via is ours (transport, address, new branch).
+   * `transport` pins the transport (an in-dialog request goes the way the
+   * dialog came); otherwise `to.transport` or the default transport is used.
    */
-  sendRequest(req: SipRequest, to: Peer): Promise<SipResponse> {
+  sendRequest(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): Promise<SipResponse> {
     const branch = newBranch();
-    const via = `SIP/2.0/UDP ${this.#transport.local.address}:${this.#transport.local.port};branch=${branch};rport`;
+    const via = `SIP/2.0/${transport.protocol} ${viaHost(transport.local.address)}:${transport.local.port};branch=${branch};rport`;
     if (req.via.length && /placeholder/.test(String(req.via[0]))) req.setHeader('via', via);
     else req.addHeader('via', via, true);
     const key = `${branch}|${req.cseq.method}`;
-    const tx = new ClientTransaction(req, this.#transport, to, this.#timers, () => this.#client.delete(key));
+    const tx = new ClientTransaction(req, transport, to, this.#timers, () => this.#client.delete(key));
     this.#client.set(key, tx);
     return tx.response;
   }
@@ -194,6 +238,10 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     this.#server.clear();
     this.#client.clear();
   }
+}
+
+function viaHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }
 
 function dialogKey(callId: string, localTag: string | undefined): string {

@@ -1,0 +1,209 @@
+import type { Server, Socket } from 'node:net';
+import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
+import { createResponse, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
+import { StreamFramer } from './stream-framer.js';
+import { bareHost, peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
+
+export interface StreamTransportOptions {
+  limits?: ParseLimits;
+  /** Open connections at most; more are refused (closed at once) and counted. Default 10,000. */
+  maxConnections?: number;
+  /** A connection silent this long is closed. 0 keeps idle connections. Default 600,000 ms (RFC 5626 keepalives come every 2 min or so). */
+  idleTimeoutMs?: number;
+  /** Bytes queued for a peer that does not read before its connection is dropped. Default 1 MiB. */
+  maxQueuedBytes?: number;
+}
+
+const PONG = Buffer.from('\r\n');
+
+/** One TCP or TLS connection and the framing state of its inbound bytes. */
+class Connection {
+  readonly framer: StreamFramer;
+  constructor(readonly socket: Socket, readonly remote: Peer, limits: ParseLimits) {
+    this.framer = new StreamFramer(limits);
+  }
+}
+
+/**
+ * SIP over a byte stream (RFC 3261 §18): TCP here, TLS in a subclass.
+ * Each connection has its own framer; a peer that breaks framing or goes
+ * over the size limit loses its connection (and is counted), never the
+ * process's memory. Responses go back on the connection the request came
+ * in on (§18.2.2); requests reuse any open connection to their destination
+ * before opening one.
+ */
+export abstract class StreamTransport implements Transport {
+  abstract readonly protocol: 'TCP' | 'TLS';
+  readonly reliable = true;
+  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+  readonly #server: Server;
+  readonly #limits: ParseLimits;
+  readonly #maxConnections: number;
+  readonly #idleMs: number;
+  readonly #maxQueued: number;
+  readonly #conns = new Map<string, Connection>();
+  #user: TransportUser | undefined;
+  #local: Peer = { address: '', port: 0 };
+  #closed = false;
+
+  protected constructor(server: Server, o: StreamTransportOptions) {
+    this.#server = server;
+    this.#limits = o.limits ?? DEFAULT_LIMITS;
+    this.#maxConnections = o.maxConnections ?? 10_000;
+    this.#idleMs = o.idleTimeoutMs ?? 600_000;
+    this.#maxQueued = o.maxQueuedBytes ?? 1 << 20;
+    server.on('error', () => {});
+  }
+
+  /** The port written in Via sent-by when none is given (§18.2.2 falls back to it). */
+  protected abstract readonly defaultPort: number;
+  /** Opens an outbound connection; the socket may still be connecting (writes are queued by Node). */
+  protected abstract connect(to: Peer): Socket;
+
+  protected async listen(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new SipTransportError(`cannot listen on ${this.protocol} ${host}:${port}: ${err.message}`, { host, port }, { cause: err }));
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    const a = this.#server.address();
+    if (a && typeof a === 'object') this.#local = { address: a.address, port: a.port };
+  }
+
+  /** Called by the subclass for each accepted (and, for TLS, handshaken) socket. */
+  protected accepted(socket: Socket): void {
+    if (this.#closed || this.#conns.size >= this.#maxConnections) {
+      this.stats.refused++;
+      socket.destroy();
+      return;
+    }
+    this.#adopt(socket, { address: normalize(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 });
+  }
+
+  get local(): Peer {
+    return this.#local;
+  }
+
+  /** Open connections (for tests and /metrics). */
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  setUser(user: TransportUser): void {
+    this.#user = user;
+  }
+
+  send(message: SipMessage | Buffer, to: Peer): void {
+    if (this.#closed) return;
+    const key = peerKey(to);
+    let c = this.#conns.get(key);
+    if (!c) {
+      if (this.#conns.size >= this.#maxConnections) {
+        this.stats.sendFailures++;
+        return;
+      }
+      c = this.#adopt(this.connect(to), { address: to.address, port: to.port });
+    }
+    this.#write(c, Buffer.isBuffer(message) ? message : message.toBuffer());
+  }
+
+  sendResponse(res: SipResponse, source?: Peer): void {
+    const c = source && this.#conns.get(peerKey(source));
+    if (c && !c.socket.destroyed) {
+      this.#write(c, res.toBuffer());
+      return;
+    }
+    // §18.2.2: the connection is gone; open one to `received` at the sent-by port.
+    const via = res.via[0];
+    if (!via) return;
+    this.send(res, { address: via.params.get('received') || bareHost(via.host), port: via.port ?? this.defaultPort });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const c of this.#conns.values()) c.socket.destroy();
+    this.#conns.clear();
+    this.stats.connections = 0;
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #adopt(socket: Socket, remote: Peer): Connection {
+    const c = new Connection(socket, remote, this.#limits);
+    const key = peerKey(remote);
+    this.#conns.get(key)?.socket.destroy();
+    this.#conns.set(key, c);
+    this.stats.opened++;
+    this.stats.connections = this.#conns.size;
+    socket.setNoDelay(true);
+    if (this.#idleMs > 0) {
+      socket.setTimeout(this.#idleMs);
+      socket.on('timeout', () => socket.destroy());
+    }
+    socket.on('data', (chunk: Buffer) => this.#onData(c, chunk));
+    socket.on('error', () => {
+      if (!socket.readyState || socket.connecting) this.stats.sendFailures++;
+    });
+    socket.on('close', () => {
+      if (this.#conns.get(key) === c) this.#conns.delete(key);
+      this.stats.connections = this.#conns.size;
+    });
+    return c;
+  }
+
+  #write(c: Connection, buf: Buffer): void {
+    // A peer that stops reading must not make us hold its unsent messages forever.
+    if (c.socket.writableLength + buf.length > this.#maxQueued) {
+      this.stats.sendFailures++;
+      c.socket.destroy();
+      return;
+    }
+    this.stats.sent++;
+    c.socket.write(buf);
+  }
+
+  #onData(c: Connection, chunk: Buffer): void {
+    for (const f of c.framer.push(chunk)) {
+      if (c.socket.destroyed) return;
+      if (f.kind === 'message') this.#onMessage(c, f.bytes);
+      else if (f.kind === 'ping') c.socket.write(PONG);
+      else {
+        if (f.error instanceof SipLimitError) this.stats.oversize++;
+        else this.stats.framingErrors++;
+        // The framing is lost: nothing after this point can start a message. end() still
+        // flushes the answers to what came before; a peer that does not close is cut off.
+        c.socket.end();
+        setTimeout(() => c.socket.destroy(), 2000).unref();
+      }
+    }
+  }
+
+  #onMessage(c: Connection, bytes: Buffer): void {
+    this.stats.received++;
+    let msg: SipMessage;
+    try {
+      msg = parseMessage(bytes, this.#limits);
+    } catch (err) {
+      if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
+      // The frame was cut by Content-Length, so the stream is still in step: answer 400 and carry on.
+      const req = salvageRequest(bytes);
+      if (req && req.method !== 'ACK') {
+        this.stats.rejected++;
+        stampReceived(req, c.remote);
+        this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }), c.remote);
+      } else {
+        this.stats.dropped++;
+      }
+      return;
+    }
+    if (msg instanceof SipRequest) stampReceived(msg, c.remote);
+    this.#user?.receive(msg, c.remote, this);
+  }
+}
+
+/** `::ffff:127.0.0.1` (an IPv4 peer on a dual-stack socket) → `127.0.0.1`, so keys and Via `received` match. */
+function normalize(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,168 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
+import { createResponse, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
+import { peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
+
+export interface WsTransportOptions {
+  limits?: ParseLimits;
+  /** Key and certificate: the transport is WSS (RFC 7118 §5) on an HTTPS server. */
+  tls?: HttpsOptions;
+  /** HTTP path the WebSocket upgrade is accepted on. Default: any. */
+  path?: string;
+  /** Open connections at most. Default 10,000. */
+  maxConnections?: number;
+}
+
+/** RFC 7118 §4: the WebSocket sub-protocol a SIP client must ask for. */
+export const SIP_WS_PROTOCOL = 'sip';
+const POLICY_VIOLATION = 1008;
+const PROTOCOL_ERROR = 1002;
+
+/**
+ * SIP over WebSocket (RFC 7118) for browsers: one SIP message per WebSocket
+ * message, Via `SIP/2.0/WS` (or WSS). A browser cannot accept connections,
+ * so everything we send a peer (responses and in-dialog requests such as
+ * BYE) goes over the connection it opened; when that connection is gone the
+ * message is counted as a send failure.
+ */
+export class WsTransport implements Transport {
+  readonly protocol: 'WS' | 'WSS';
+  readonly reliable = true;
+  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+  readonly #http: HttpServer;
+  readonly #wss: WebSocketServer;
+  readonly #limits: ParseLimits;
+  readonly #maxConnections: number;
+  readonly #conns = new Map<string, WebSocket>();
+  #user: TransportUser | undefined;
+  #local: Peer = { address: '', port: 0 };
+
+  private constructor(o: WsTransportOptions) {
+    this.protocol = o.tls ? 'WSS' : 'WS';
+    this.#limits = o.limits ?? DEFAULT_LIMITS;
+    this.#maxConnections = o.maxConnections ?? 10_000;
+    this.#http = o.tls ? createHttpsServer(o.tls) : createHttpServer();
+    this.#http.on('request', (_req, res) => res.writeHead(426, { upgrade: 'websocket' }).end());
+    this.#wss = new WebSocketServer({
+      server: this.#http,
+      ...(o.path !== undefined && { path: o.path }),
+      // ws closes the connection (1009) on a bigger message before buffering it.
+      maxPayload: this.#limits.maxMessageBytes,
+      handleProtocols: (protocols) => (protocols.has(SIP_WS_PROTOCOL) ? SIP_WS_PROTOCOL : false),
+    });
+    this.#wss.on('connection', (ws, req) => this.#onConnection(ws, req));
+    this.#wss.on('error', () => {});
+  }
+
+  // A static `bind` shadows Function.prototype.bind on purpose: the name mirrors UdpTransport.bind.
+  static async bind(host: string, port: number, o: WsTransportOptions = {}): Promise<WsTransport> {
+    const t = new WsTransport(o);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new SipTransportError(`cannot listen on ${t.protocol} ${host}:${port}: ${err.message}`, { host, port }, { cause: err }));
+      t.#http.once('error', onError);
+      t.#http.listen(port, host, () => {
+        t.#http.off('error', onError);
+        resolve();
+      });
+    });
+    const a = t.#http.address();
+    if (a && typeof a === 'object') t.#local = { address: a.address, port: a.port };
+    return t;
+  }
+
+  get local(): Peer {
+    return this.#local;
+  }
+
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  setUser(user: TransportUser): void {
+    this.#user = user;
+  }
+
+  send(message: SipMessage | Buffer, to: Peer): void {
+    const ws = this.#conns.get(peerKey(to));
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      this.stats.sendFailures++;
+      return;
+    }
+    this.stats.sent++;
+    // RFC 7118 §5.2: SIP is UTF-8 text; a text frame is what browser SIP stacks expect.
+    ws.send(Buffer.isBuffer(message) ? message.toString('utf8') : message.toString());
+  }
+
+  sendResponse(res: SipResponse, source?: Peer): void {
+    if (!source) {
+      this.stats.sendFailures++;
+      return;
+    }
+    this.send(res, source);
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.#conns.values()) ws.terminate();
+    this.#conns.clear();
+    this.stats.connections = 0;
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  }
+
+  #onConnection(ws: WebSocket, req: IncomingMessage): void {
+    // RFC 7118 §4: without the "sip" sub-protocol the peer does not speak SIP to us.
+    if (ws.protocol !== SIP_WS_PROTOCOL || this.#conns.size >= this.#maxConnections) {
+      this.stats.refused++;
+      ws.close(ws.protocol !== SIP_WS_PROTOCOL ? PROTOCOL_ERROR : POLICY_VIOLATION);
+      return;
+    }
+    const addr = req.socket.remoteAddress ?? '';
+    const remote: Peer = { address: addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr, port: req.socket.remotePort ?? 0 };
+    const key = peerKey(remote);
+    this.#conns.set(key, ws);
+    this.stats.opened++;
+    this.stats.connections = this.#conns.size;
+    ws.on('message', (data: RawData) => this.#onMessage(ws, remote, toBuffer(data)));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.stats.oversize++;
+      else this.stats.framingErrors++;
+    });
+    ws.on('close', () => {
+      if (this.#conns.get(key) === ws) this.#conns.delete(key);
+      this.stats.connections = this.#conns.size;
+    });
+  }
+
+  #onMessage(ws: WebSocket, remote: Peer, bytes: Buffer): void {
+    // RFC 5626-style CRLF keepalives carry no message.
+    if (bytes.length <= 4 && bytes.toString('latin1').trim() === '') return;
+    this.stats.received++;
+    let msg: SipMessage;
+    try {
+      msg = parseMessage(bytes, this.#limits);
+    } catch (err) {
+      if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
+      const req = salvageRequest(bytes);
+      if (req && req.method !== 'ACK') {
+        this.stats.rejected++;
+        this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }), remote);
+      } else {
+        this.stats.dropped++;
+        // Each WebSocket message is one SIP message, so garbage does not desynchronise the stream; but a peer sending only garbage is not a SIP client.
+        if (!req) this.stats.framingErrors++;
+        if (!req) ws.close(PROTOCOL_ERROR);
+      }
+      return;
+    }
+    if (msg instanceof SipRequest) stampReceived(msg, remote);
+    this.#user?.receive(msg, remote, this);
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
