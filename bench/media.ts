@@ -1,123 +1,171 @@
 /**
- * bench:media — CALLS RtpSessions in this (gateway) process, one shared pacer echoing each
- * call's inbound audio back out; a child load-generator process sends 50 pps µ-law to every
- * port on a drift-corrected clock and measures what comes back.
- * Env: CALLS (default 1000), SECONDS (measured window, default 20), BASE_PORT (default 61000, above the ephemeral range).
- * `--json` prints one JSON object on the last line.
+ * bench:media — CALLS RtpSessions in this (gateway) process behind one shared Pacer, each
+ * echoing its inbound audio back out (RTP both ways: in → jitter buffer → 'audio' → PacedStream
+ * → pacer → out). The carrier side runs in separate processes (bench/support/media-peer.ts) so
+ * the load generator does not eat the gateway's core; when `taskset` exists and the host has
+ * two or more CPUs, the gateway is pinned to CPU 0 and the peers to the others.
+ *
+ * Figures, all over the measured window (after WARMUP_MS):
+ *  - pacing_jitter_p99_ms: for every frame the gateway sends, |send time − the call's ideal
+ *    20 ms grid time| (the pacer's own clock, batch position included);
+ *  - arrival_pdv_p99_ms: the same seen by the peer: arrival − ideal grid time from the RTP
+ *    timestamp, relative to the call's fastest packet (RFC 5481 PDV);
+ *  - rtp_loss: lost / sent over both directions, where lost is counted by the receiver from
+ *    sequence numbers (and from sent-vs-received counts, which also catch a lost tail);
+ *  - cpu_core_fraction: the gateway process's user+system CPU time / wall time.
+ *
+ * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
+ * Linux ephemeral range), PEERS (1), PEER_SOCKETS (8), SLOTS / SPIN_MS (Pacer options),
+ * PIN (1; 0 = no CPU pinning). `--json` prints one JSON object on the last line.
  */
-import dgram from 'node:dgram';
-import { fork } from 'node:child_process';
+import { fork, execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { RtpSession, PortAllocator, Pacer, PacedStream, writeRtpHeader } from '../media/index.js';
+import { RtpSession, PortAllocator, Pacer, PacedStream } from '../media/index.js';
+import type { PeerInit, PeerResult } from './support/media-peer.js';
 
-const CALLS = Number(process.env.CALLS ?? 1000);
-const SECONDS = Number(process.env.SECONDS ?? 20);
-const BASE = Number(process.env.BASE_PORT ?? 61000);
+const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
+const CALLS = env('CALLS', 1000);
+const SECONDS = env('SECONDS', 20);
+const WARMUP_MS = env('WARMUP_MS', 2000);
+const BASE = env('BASE_PORT', 61000);
+const PEERS = Math.max(1, env('PEERS', 1));
+const PEER_SOCKETS = env('PEER_SOCKETS', 8);
+const json = process.argv.includes('--json');
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface GenResult { sent: number; received: number; arrivalJitterP99Ms: number; arrivalJitterP50Ms: number }
-
-const pct = (a: number[], p: number): number => {
-  if (a.length === 0) return 0;
-  const s = a.slice().sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-};
-
-async function generator(): Promise<void> {
-  const ports: number[] = JSON.parse(process.env.GEN_PORTS!);
-  const seconds = Number(process.env.GEN_SECONDS);
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const lastArrival = new Map<number, number>();
-  const dev: number[] = [];
-  let received = 0;
-  let sent = 0;
-  sock.on('message', (m) => {
-    received++;
-    const ssrc = m.readUInt32BE(8);
-    const t = performance.now();
-    const prev = lastArrival.get(ssrc);
-    // arrival jitter: how far each inter-arrival gap is from the 20 ms frame period
-    if (prev !== undefined && dev.length < 2_000_000) dev.push(Math.abs(t - prev - 20));
-    lastArrival.set(ssrc, t);
-  });
-  process.send!('ready');
-  await new Promise((r) => setTimeout(r, 500));
-  const pkt = Buffer.alloc(172, 0x55);
-  const start = performance.now();
-  const ticks = seconds * 50;
-  for (let n = 0; n < ticks; n++) {
-    for (let i = 0; i < ports.length; i++) {
-      writeRtpHeader(pkt, 0, n === 0, n, n * 160, i + 1);
-      sock.send(pkt, ports[i]!, '127.0.0.1');
-      sent++;
-    }
-    const due = start + (n + 1) * 20;
-    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+/** Pins a process and all its threads; false when taskset is missing or refuses. */
+function pin(pid: number, cpus: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
-  await new Promise((r) => setTimeout(r, 500));
-  sock.close();
-  const res: GenResult = { sent, received, arrivalJitterP99Ms: pct(dev, 0.99), arrivalJitterP50Ms: pct(dev, 0.5) };
-  process.send!(res, () => process.exit(0));
 }
 
-async function gateway(): Promise<void> {
-  const json = process.argv.includes('--json');
+async function main(): Promise<void> {
+  const cpus = availableParallelism();
+  const pinned = env('PIN', 1) === 1 && cpus >= 2 && pin(process.pid, '0');
   const alloc = new PortAllocator(BASE, BASE + CALLS * 2 + 1);
-  const pacer = new Pacer();
+  const pacerOptions = {
+    ...(process.env.SLOTS ? { slots: env('SLOTS', 10) } : {}),
+    ...(process.env.SPIN_MS ? { spinMs: env('SPIN_MS', 0.6) } : {}),
+  };
+  const pacer = new Pacer(undefined, pacerOptions);
   const sessions: RtpSession[] = [];
   const streams: PacedStream[] = [];
+  const silence = Buffer.alloc(320, 0xff);
   for (let i = 0; i < CALLS; i++) {
     const port = alloc.allocate();
-    const s = await RtpSession.open({ port, bindAddress: '127.0.0.1', payloadType: 0, remote: { address: '127.0.0.1', port: 9 }, rtcpIntervalMs: 5000, jitterDepth: 3 }, () => alloc.release(port));
+    const s = await RtpSession.open(
+      { port, bindAddress: '127.0.0.1', payloadType: 0, remote: { address: '127.0.0.1', port: 9 }, rtcpIntervalMs: 5000, jitterDepth: 3 },
+      () => alloc.release(port),
+    );
     const st = new PacedStream(s);
-    // echo: every inbound frame goes back out through the shared pacer
-    s.on('audio', (p: Buffer | null) => p && st.enqueue(Buffer.from(p)));
-    sessions.push(s);
+    // Echo. 40 ms of silence first, a playout cushion, so inbound arrival jitter around the
+    // call's pacer phase never leaves a tick with nothing queued. Node hands every datagram its
+    // own buffer, so the payload can be queued without a copy.
+    s.once('audio', () => st.enqueue(silence));
+    s.on('audio', (p: Buffer | null) => p && st.enqueue(p));
+    pacer.add(st);
     streams.push(st);
+    sessions.push(s);
   }
-  for (const st of streams) pacer.add(st);
-  const child = fork(fileURLToPath(import.meta.url), ['--gen'], {
-    env: { ...process.env, GEN_PORTS: JSON.stringify(sessions.map((_, i) => BASE + i * 2 + (BASE % 2))), GEN_SECONDS: String(SECONDS) },
-    execArgv: process.execArgv,
-  });
-  const result = new Promise<GenResult>((res) => child.on('message', (m) => m !== 'ready' && res(m as GenResult)));
-  await new Promise<void>((res) => child.once('message', () => res()));
-  await new Promise((r) => setTimeout(r, 500));
+
+  const script = fileURLToPath(new URL('./support/media-peer.ts', import.meta.url));
+  const per = Math.ceil(CALLS / PEERS);
+  const peers = [];
+  for (let p = 0; p < PEERS; p++) {
+    const ports = sessions.slice(p * per, (p + 1) * per).map((s) => s.port);
+    if (ports.length === 0) break;
+    const child = fork(script, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    if (pinned) pin(child.pid!, cpus > 2 ? `1-${cpus - 1}` : '1');
+    const ready = new Promise<void>((res) => child.once('message', () => res()));
+    const result = new Promise<PeerResult>((res) => child.on('message', (m: { type: string }) => m.type === 'result' && res(m as PeerResult)));
+    const init: PeerInit = { type: 'init', ports, sockets: PEER_SOCKETS, maxSamples: ports.length * 50 * (SECONDS + 2) };
+    child.send(init);
+    await ready;
+    peers.push({ child, result });
+  }
+
+  for (const p of peers) p.child.send({ type: 'start' });
+  await wait(WARMUP_MS);
+  for (const p of peers) p.child.send({ type: 'measure' });
   pacer.resetStats();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const before = pacer.stats().ticks;
-  const gen = await result;
+  const rx0 = sessions.reduce((a, s) => a + s.stats.received, 0);
+  // Bounded in time: the measured window, then the peers stop and report.
+  await wait(SECONDS * 1000);
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const pst = pacer.stats();
+  const rxMeasured = sessions.reduce((a, s) => a + s.stats.received, 0) - rx0;
+  // Wind down so that loss counts compare like with like: peers stop sending; the gateway
+  // echoes what its jitter buffers and queues still hold (≤ 100 ms), then stops its pacer;
+  // only then do the peers count what arrived.
+  for (const p of peers) p.child.send({ type: 'stop' });
+  await wait(300);
   for (const st of streams) pacer.remove(st);
-  const rx = sessions.reduce((a, s) => a + s.stats.received, 0);
-  const tx = sessions.reduce((a, s) => a + s.stats.sent, 0);
+  await wait(200);
+  for (const p of peers) p.child.send({ type: 'report' });
+  const results = await Promise.all(peers.map((p) => p.result));
   for (const s of sessions) s.close();
-  const inLoss = gen.sent ? Math.max(0, gen.sent - rx) / gen.sent : 0;
-  const outLoss = tx ? Math.max(0, tx - gen.received) / tx : 0;
+
+  const sum = (f: (r: PeerResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+  const peerSent = sum((r) => r.sent);
+  const gwReceived = sessions.reduce((a, s) => a + s.stats.received, 0);
+  const gwLostBySeq = sessions.reduce((a, s) => a + s.stats.lost, 0);
+  const gwSent = sessions.reduce((a, s) => a + s.stats.sent, 0);
+  const peerReceived = sum((r) => r.received);
+  const lostIn = Math.max(gwLostBySeq, peerSent - gwReceived);
+  const lostOut = Math.max(sum((r) => r.lostBySeq), gwSent - peerReceived);
+  const max = (f: (r: PeerResult) => number): number => Math.max(...results.map(f));
+  const r3 = (x: number): number => Number(x.toFixed(3));
   const out = {
     calls: CALLS,
     seconds: SECONDS,
-    pacing_jitter_p99_ms: Number(pst.jitterP99Ms.toFixed(3)),
-    pacing_jitter_note: 'pacing_jitter_p99_ms = gateway send-time jitter (pacer tick vs ideal, last 4096 ticks); arrival_jitter_p99_ms = generator-measured |inter-arrival − 20 ms|',
-    arrival_jitter_p99_ms: Number(gen.arrivalJitterP99Ms.toFixed(3)),
-    arrival_jitter_p50_ms: Number(gen.arrivalJitterP50Ms.toFixed(3)),
-    pacer_missed_ticks: pst.missedTicks,
-    pacer_ticks: pst.ticks - before,
-    rtp_loss: Number(((gen.sent * inLoss + tx * outLoss) / Math.max(1, gen.sent + tx)).toFixed(5)),
-    rtp_loss_inbound: Number(inLoss.toFixed(5)),
-    rtp_loss_outbound: Number(outLoss.toFixed(5)),
-    packets_in: rx,
-    packets_out: tx,
-    cpu_core_fraction: Number(((cpu.user + cpu.system) / 1000 / wall).toFixed(3)),
+    pacing_jitter_p99_ms: r3(pst.sendJitterP99Ms),
+    pacing_jitter_p50_ms: r3(pst.sendJitterP50Ms),
+    pacing_jitter_max_ms: r3(pst.sendJitterMaxMs),
+    pacing_frames: pst.frames,
+    arrival_pdv_p99_ms: r3(max((r) => r.pdvP99Ms)),
+    arrival_pdv_p50_ms: r3(max((r) => r.pdvP50Ms)),
+    arrival_pdv_p999_ms: r3(max((r) => r.pdvP999Ms)),
+    arrival_pdv_max_ms: r3(max((r) => r.pdvMaxMs)),
+    pacer_tick_lateness_p99_ms: r3(pst.jitterP99Ms),
+    pacer_missed_frames: pst.missedTicks,
+    pacer_slots: pst.slots,
+    rtp_loss: Number(((lostIn + lostOut) / Math.max(1, peerSent + gwSent)).toFixed(6)),
+    rtp_lost_inbound: lostIn,
+    rtp_lost_outbound: lostOut,
+    packets_in: gwReceived,
+    packets_out: gwSent,
+    packets_in_per_s: Math.round(rxMeasured / (wall / 1000)),
+    cpu_core_fraction: r3((cpu.user + cpu.system) / 1000 / wall),
+    cpu_user_fraction: r3(cpu.user / 1000 / wall),
+    cpu_system_fraction: r3(cpu.system / 1000 / wall),
+    peer_cpu_core_fraction: r3(sum((r) => r.cpuUserMs + r.cpuSystemMs) / wall),
+    peer_send_late_p99_ms: r3(max((r) => r.sendLateP99Ms)),
+    peers: results.length,
+    pinned,
+    node: process.version,
   };
-  console.log('calls  pacing_jitter_p99(gw send)  arrival_jitter_p99(gen)  loss_in  loss_out  cpu_core');
-  console.log(`${out.calls}  ${out.pacing_jitter_p99_ms} ms  ${out.arrival_jitter_p99_ms} ms  ${out.rtp_loss_inbound}  ${out.rtp_loss_outbound}  ${out.cpu_core_fraction}`);
+  const rows: [string, string][] = [
+    ['calls', String(out.calls)],
+    ['measured window', `${SECONDS} s after ${WARMUP_MS} ms warm-up`],
+    ['pacing jitter (gateway send vs grid)', `p50 ${out.pacing_jitter_p50_ms} ms  p99 ${out.pacing_jitter_p99_ms} ms  max ${out.pacing_jitter_max_ms} ms  (${out.pacing_frames} frames)`],
+    ['arrival PDV (at the peer)', `p50 ${out.arrival_pdv_p50_ms} ms  p99 ${out.arrival_pdv_p99_ms} ms  p99.9 ${out.arrival_pdv_p999_ms} ms  max ${out.arrival_pdv_max_ms} ms`],
+    ['RTP loss', `${out.rtp_loss}  (in ${lostIn} of ${peerSent}, out ${lostOut} of ${gwSent})`],
+    ['gateway CPU', `${out.cpu_core_fraction} of one core (user ${out.cpu_user_fraction}, sys ${out.cpu_system_fraction})${pinned ? ', pinned to CPU 0' : ''}`],
+    ['peer CPU', `${out.peer_cpu_core_fraction} core(s) in ${out.peers} process(es)`],
+    ['pacer', `${out.pacer_slots} slots, missed frames ${out.pacer_missed_frames}, tick lateness p99 ${out.pacer_tick_lateness_p99_ms} ms`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
   if (json) console.log(JSON.stringify(out));
   process.exit(0);
 }
 
-if (process.argv.includes('--gen')) void generator();
-else void gateway();
+void main();

@@ -117,7 +117,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
     s.lastRx = Date.now();
     if (o.recvBufferSize) s.rtp.setRecvBufferSize(o.recvBufferSize);
     if (o.sendBufferSize) s.rtp.setSendBufferSize(o.sendBufferSize);
-    if (o.rtcpIntervalMs !== 0) s.rtcpTimer = setInterval(() => s.sendReport(), o.rtcpIntervalMs ?? 5000);
+    if (o.rtcpIntervalMs !== 0) s.scheduleReport(o.rtcpIntervalMs ?? 5000);
     if (o.timeoutMs) {
       s.timeoutTimer = setInterval(() => {
         if (!s.timedOut && Date.now() - s.lastRx >= o.timeoutMs!) {
@@ -127,6 +127,11 @@ export class RtpSession extends EventEmitter implements PacedSink {
       }, Math.max(50, Math.min(1000, o.timeoutMs / 4)));
     }
     return s;
+  }
+
+  /** The local RTP port (RTCP is port + 1). */
+  get port(): number {
+    return this.o.port;
   }
 
   get remoteAddress(): { address: string; port: number } {
@@ -227,6 +232,19 @@ export class RtpSession extends EventEmitter implements PacedSink {
     };
   }
 
+  /**
+   * RFC 3550 §6.3.1: the interval is randomised to [0.5, 1.5] × T "to avoid unintended
+   * synchronization of all participants". Here it matters inside one process too: calls set up
+   * together would otherwise all build and send their reports in the same millisecond, a
+   * multi-millisecond stall for the shared pacer every T at a thousand calls.
+   */
+  private scheduleReport(intervalMs: number): void {
+    this.rtcpTimer = setTimeout(() => {
+      this.sendReport();
+      if (!this.closed) this.scheduleReport(intervalMs);
+    }, intervalMs * (0.5 + Math.random()));
+  }
+
   /** Sends an SR (if we have sent) or RR, plus SDES CNAME. */
   sendReport(): void {
     if (this.closed) return;
@@ -312,7 +330,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.rtcpTimer) clearInterval(this.rtcpTimer);
+    if (this.rtcpTimer) clearTimeout(this.rtcpTimer);
     if (this.timeoutTimer) clearInterval(this.timeoutTimer);
     for (const s of [this.rtp, this.rtcp]) {
       try {
