@@ -103,7 +103,8 @@ export class MemoryLeaseStore implements LeaseStore {
     if (slots.size < limit && (force || othersWaiting === 0 || held < share)) {
       const token = this.next(`sem:${name}`);
       slots.set(token, { owner, token, expiresAt: now + ttlMs });
-      waiting.delete(owner);
+      if (held + 1 >= share) waiting.delete(owner);
+      else if (waiting.has(owner)) waiting.set(owner, now + ttlMs);
       return { grant: { key: name, owner, token, localDeadline: localDeadline(now, ttlMs) }, view: view(slots.size) };
     }
     if (!force && held < share) waiting.set(owner, now + ttlMs);

@@ -46,6 +46,8 @@ export interface RedisLeaseStoreOptions {
 /** ioredis with one atomic Lua script per operation, defined once (EVALSHA, EVAL after NOSCRIPT). */
 export class RedisLeaseStore implements LeaseStore {
   readonly redis: Redis;
+  /** The last connection error ioredis reported (for health output). */
+  lastError: Error | undefined;
   private readonly prefix: string;
 
   constructor(options: RedisLeaseStoreOptions = {}) {
@@ -56,6 +58,9 @@ export class RedisLeaseStore implements LeaseStore {
       maxRetriesPerRequest: 1,
       lazyConnect: false,
     });
+    // Without a listener ioredis prints every failed reconnect; outages are reported once, by the
+    // gate and the ownership manager, where the consequence is known.
+    this.redis.on('error', (err: Error) => { this.lastError = err; });
     for (const [name, file] of Object.entries(SCRIPTS)) {
       this.redis.defineCommand(name, { numberOfKeys: Number(file.split('-').pop()), lua: load(file) });
     }

@@ -21,7 +21,8 @@ redis.call('ZADD', KEYS[3], now + ttl, owner)
 local replicas = redis.call('ZCARD', KEYS[3])
 local total = redis.call('ZCARD', KEYS[1])
 local waiting = redis.call('ZCARD', KEYS[4])
-if redis.call('ZSCORE', KEYS[4], owner) then waiting = waiting - 1 end
+local marked = redis.call('ZSCORE', KEYS[4], owner)
+if marked then waiting = waiting - 1 end
 local held = 0
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local colon = string.find(m, ':', 1, true)
@@ -34,7 +35,8 @@ if total < limit and (ARGV[4] == '1' or waiting == 0 or held < share) then
   end
   local token = redis.call('INCR', KEYS[2])
   redis.call('ZADD', KEYS[1], now + ttl, string.format('%d', token) .. ':' .. owner)
-  redis.call('ZREM', KEYS[4], owner)
+  -- Still under its share: stay marked, or the holder that just gave a slot back takes it again.
+  if held + 1 >= share then redis.call('ZREM', KEYS[4], owner) elseif marked then redis.call('ZADD', KEYS[4], now + ttl, owner) end
   return { token, replicas, waiting, total + 1, epoch }
 end
 if ARGV[4] ~= '1' and held < share then redis.call('ZADD', KEYS[4], now + ttl, owner) end
