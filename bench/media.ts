@@ -16,7 +16,7 @@
  *
  * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
  * Linux ephemeral range), PEERS (1), PEER_SOCKETS (8), SLOTS / SPIN_MS (Pacer options),
- * PIN (1; 0 = no CPU pinning). `--json` prints one JSON object on the last line.
+ * PIN (1; 0 = no CPU pinning), POLL (1: sessions poll the pacer per inbound packet; 0 = timer only). `--json` prints one JSON object on the last line.
  */
 import { fork, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -31,6 +31,7 @@ const WARMUP_MS = env('WARMUP_MS', 2000);
 const BASE = env('BASE_PORT', 61000);
 const PEERS = Math.max(1, env('PEERS', 1));
 const PEER_SOCKETS = env('PEER_SOCKETS', 8);
+const POLL = env('POLL', 1) === 1;
 const json = process.argv.includes('--json');
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < CALLS; i++) {
     const port = alloc.allocate();
     const s = await RtpSession.open(
-      { port, bindAddress: '127.0.0.1', payloadType: 0, remote: { address: '127.0.0.1', port: 9 }, rtcpIntervalMs: 5000, jitterDepth: 3 },
+      { port, bindAddress: '127.0.0.1', payloadType: 0, remote: { address: '127.0.0.1', port: 9 }, rtcpIntervalMs: 5000, jitterDepth: 3, ...(POLL ? { pacer } : {}) },
       () => alloc.release(port),
     );
     const st = new PacedStream(s);
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
     peer_send_late_p99_ms: r3(max((r) => r.sendLateP99Ms)),
     peers: results.length,
     pinned,
+    pacer_polled_by_rx: POLL,
     node: process.version,
   };
   const rows: [string, string][] = [

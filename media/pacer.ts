@@ -132,6 +132,7 @@ export class Pacer {
   private next = 0;
   private readonly lateness = new Float64Array(4096);
   private samples = 0;
+  private running = false;
   private frameTicks = 0;
   private missed = 0;
   private readonly sendJitter = new SendJitterHistogram();
@@ -187,10 +188,35 @@ export class Pacer {
   private readonly onTimer = (): void => {
     this.timer = null;
     this.immediate = null;
+    // setTimeout runs on libuv's whole-millisecond clock and may fire early: keep waiting.
+    if (this.now() >= this.start + this.next * this.slotMs - 0.02) this.runDue();
+    if (this.size > 0) this.schedule();
+  };
+
+  /**
+   * Runs the slot ticks that are due, if any; costs one clock read when none is. Call it from
+   * busy I/O paths (RtpSession does, per inbound packet, when given the pacer): libuv serves up
+   * to 1024 ready sockets per poll phase before it looks at timers again, so at a thousand
+   * calls a timer alone can be several milliseconds late however idle the CPU is on average.
+   */
+  poll(): void {
+    if (this.size > 0 && this.now() >= this.start + this.next * this.slotMs - 0.02) this.runDue();
+  }
+
+  private runDue(): void {
+    // A sink that ends up polling again (sendFrame → … → poll) must not re-enter the loop.
+    if (this.running) return;
+    this.running = true;
+    try {
+      this.runDueSlots();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private runDueSlots(): void {
     let t = this.now();
     let ideal = this.start + this.next * this.slotMs;
-    // setTimeout runs on libuv's whole-millisecond clock and may fire early: keep waiting.
-    if (t < ideal - 0.02) return this.schedule();
     if (t - ideal >= FRAME_MS) {
       // The event loop stalled for whole frames: skip them (counted) instead of replaying them
       // back to back, which would burst at the peer and could never catch up under load.
@@ -216,8 +242,7 @@ export class Pacer {
       t = this.now();
       ideal = this.start + this.next * this.slotMs;
     }
-    if (this.size > 0) this.schedule();
-  };
+  }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);

@@ -7,7 +7,7 @@ import type { ReportBlock, RtcpPacket } from './rtcp.js';
 import { JitterBuffer } from './jitter-buffer.js';
 import { DtmfReceiver, dtmfPackets } from './dtmf.js';
 import type { DtmfDigit } from './dtmf.js';
-import type { PacedSink } from '../pacer.js';
+import type { PacedSink, Pacer } from '../pacer.js';
 
 export interface RtpSessionOptions {
   port: number;
@@ -22,6 +22,8 @@ export interface RtpSessionOptions {
   timeoutMs?: number;
   jitterDepth?: number;
   cname?: string;
+  /** the shared pacer: polled on every inbound packet so sends stay on time under load */
+  pacer?: Pacer;
   /** SO_RCVBUF / SO_SNDBUF for the RTP socket; the OS default (~208 KiB) when absent */
   recvBufferSize?: number;
   sendBufferSize?: number;
@@ -140,6 +142,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
 
   private onRtp(m: Buffer, r: dgram.RemoteInfo): void {
     if (this.closed) return;
+    this.o.pacer?.poll();
     // Hot path: validate in place instead of building an RtpPacket per datagram.
     if (m.length < 12 || m[0]! >> 6 !== 2) return void this.stats.dropped.malformed++;
     const cc = m[0]! & 0x0f;
