@@ -8,3 +8,4 @@ export { RedisLeaseStore, type RedisLeaseStoreOptions } from './redis-store.js';
 export { LeaseInvalidArgumentError, LeaseLostError } from './errors.js';
 export { createLeaseGate, LeaseGate, type LeaseGateEvents, type LeaseGateMode, type LeaseGateOptions, type LeaseGateStats, type LeaseLogger } from './lease-gate.js';
 export { OwnershipManager, type OwnershipEvents, type OwnershipOptions } from './ownership-manager.js';
+export { OwnedRegistrations, type OwnedRegistrationsEvents, type OwnedRegistrationsOptions } from './owned-registrations.js';
