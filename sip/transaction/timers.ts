@@ -38,5 +38,7 @@ export function timers(base: TimerBase, reliable: boolean) {
     K: reliable ? 0 : T4,
     /** RFC 6026: wait time for accepted INVITE request retransmits (server, Accepted). */
     L: 64 * T1,
+    /** RFC 6026: wait time for 2xx retransmissions (client INVITE, Accepted), on every transport. */
+    M: 64 * T1,
   };
 }

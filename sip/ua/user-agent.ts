@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createResponse, newBranch, newTag, SipRequest, SipResponse, type SipMessage } from '../message/index.js';
 import { SipError, SipTransportError } from '../errors.js';
 import { ClientTransaction } from '../transaction/client-transaction.js';
+import { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerBase } from '../transaction/timers.js';
 import type { Destination, Peer, Transport, TransportProtocol } from '../transport/transport.js';
@@ -53,7 +54,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   readonly #timers: TimerBase;
   readonly #filter: UserAgentOptions['inboundFilter'];
   readonly #server = new Map<string, ServerTransaction>();
-  readonly #client = new Map<string, ClientTransaction>();
+  readonly #client = new Map<string, ClientTransaction | InviteClientTransaction>();
   /** INVITE transaction key → call, for CANCEL. */
   readonly #byInvite = new Map<string, IncomingCall>();
   /** Call-ID + our tag → call, for in-dialog requests. */
@@ -219,14 +220,42 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
    * dialog came); otherwise `to.transport` or the default transport is used.
    */
   sendRequest(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): Promise<SipResponse> {
-    const branch = newBranch();
-    const via = `SIP/2.0/${transport.protocol} ${viaHost(transport.local.address)}:${transport.local.port};branch=${branch};rport`;
-    if (req.via.length && /placeholder/.test(String(req.via[0]))) req.setHeader('via', via);
-    else req.addHeader('via', via, true);
+    const branch = this.#topVia(req, transport);
     const key = `${branch}|${req.cseq.method}`;
     const tx = new ClientTransaction(req, transport, to, this.#timers, () => this.#client.delete(key));
     this.#client.set(key, tx);
     return tx.response;
+  }
+
+  /**
+   * Sends an INVITE (a re-INVITE inside a dialog) through an INVITE client
+   * transaction. The transaction ACKs a non-2xx response itself; a 2xx must
+   * be acknowledged by the caller with `sendAck` (§13.2.2.4).
+   */
+  sendInvite(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): InviteClientTransaction {
+    const branch = this.#topVia(req, transport);
+    const key = `${branch}|INVITE`;
+    const tx = new InviteClientTransaction(req, transport, to, this.#timers, () => this.#client.delete(key));
+    this.#client.set(key, tx);
+    return tx;
+  }
+
+  /**
+   * The ACK for a 2xx: no transaction of its own (§17.1.1.3), a new branch
+   * (§13.2.2.4). Sending the same ACK again (for a retransmitted 2xx) keeps its Via.
+   */
+  sendAck(ack: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): void {
+    if (ack.via.length === 0 || /placeholder/.test(String(ack.via[0]))) this.#topVia(ack, transport);
+    transport.send(ack, to);
+  }
+
+  /** Writes our Via (transport, address, a new branch) on top; replaces a `placeholder` one. */
+  #topVia(req: SipRequest, transport: Transport): string {
+    const branch = newBranch();
+    const via = `SIP/2.0/${transport.protocol} ${viaHost(transport.local.address)}:${transport.local.port};branch=${branch};rport`;
+    if (req.via.length && /placeholder/.test(String(req.via[0]))) req.setHeader('via', via);
+    else req.addHeader('via', via, true);
+    return branch;
   }
 
   /** Ends every call (BYE or 503) and disposes every transaction. */
