@@ -260,6 +260,8 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     this.#timer = setInterval(() => this.#maintain(), tick);
     this.#timer.unref();
     this.#maintain();
+    // A floor of 0 is reached before anything opens: such a pool is ready (and readyz with it) at once.
+    this.#updateReadiness();
   }
 
   /** Resolves when the warm floor is open (at once if it is). */

@@ -40,6 +40,19 @@ describe('pools: ExclusivePool', () => {
     assert.equal(pool.stats().state, 'ready');
   });
 
+  it('a floor of 0 is ready at once and opens on first acquire (the caller waits: a cold lease)', async () => {
+    const f = new FakeFactory();
+    const pool = track(new ExclusivePool({ name: 'asr', factory: f, min: 0, max: 2 }));
+    pool.start();
+    await pool.whenReady();
+    assert.equal(pool.ready, true);
+    assert.equal(pool.stats().size, 0);
+    const lease = await pool.acquire();
+    assert.equal(lease.waited, true);
+    assert.ok(f.attempts >= 1, 'opened on demand');
+    lease.release();
+  });
+
   it('acquire from a warm idle connection opens nothing and hands one connection to one lessee', async () => {
     const f = new FakeFactory();
     const pool = track(new ExclusivePool({ name: 'asr', factory: f, min: 2, max: 2, headroom: 0 }));
