@@ -1,0 +1,113 @@
+/**
+ * One replica of bench/leases.ts, in its own process so the replicas contend through Redis and
+ * not through one event loop. Configuration is one JSON argument; results are JSON lines on
+ * stdout; "go" on stdin starts the timed part, so all replicas start together.
+ *   node --import tsx bench/support/lease-worker.ts '<json>'
+ */
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { UdpTransport, UserAgent } from '../../sip/index.js';
+import { createLeaseGate, OwnedRegistrations, OwnershipManager, RedisLeaseStore } from '../../src/leases/index.js';
+import type { CapacitySlot } from '../../src/pools/types.js';
+
+export type WorkerConfig =
+  | { mode: 'latency'; redisUrl: string; prefix: string; replica: string; ops: number; warmup: number; limit: number; ttlMs: number }
+  | { mode: 'churn'; redisUrl: string; prefix: string; replica: string; limit: number; want: number; ttlMs: number; providerPort: number; durationMs: number; maxSteps: number }
+  | { mode: 'registrar'; redisUrl: string; prefix: string; replica: string; ttlMs: number; scanMs: number; registrarPort: number; users: string[]; password: Record<string, string> };
+
+const cfg = JSON.parse(process.argv[2]!) as WorkerConfig;
+const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const go = new Promise<void>((resolve) => createInterface({ input: process.stdin }).on('line', (l) => { if (l === 'go') resolve(); }));
+
+if (cfg.mode === 'latency') {
+  const store = new RedisLeaseStore({ url: cfg.redisUrl, prefix: cfg.prefix });
+  await store.ready();
+  const once = async () => {
+    const { grant } = await store.semaphoreTake('bench', cfg.limit, cfg.replica, cfg.ttlMs, false);
+    if (grant) await store.semaphoreRelease(grant);
+    return grant !== undefined;
+  };
+  // Warm-up outside the measurement: JIT, and the one NOSCRIPT → EVAL per script and connection.
+  for (let i = 0; i < cfg.warmup; i++) await once();
+  say({ event: 'ready' });
+  await go;
+  const samples = new Array<number>(cfg.ops);
+  let granted = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < cfg.ops; i++) {
+    const s = performance.now();
+    if (await once()) granted++;
+    samples[i] = performance.now() - s;
+  }
+  say({ event: 'done', samples, granted, elapsedMs: performance.now() - t0 });
+  await store.close();
+  process.exit(0);
+}
+
+if (cfg.mode === 'churn') {
+  const store = new RedisLeaseStore({ url: cfg.redisUrl, prefix: cfg.prefix });
+  await store.ready();
+  const open = new Map<CapacitySlot, Socket>();
+  let opened = 0;
+  let lost = 0;
+  let reclaimed = 0;
+  // Closing gracefully and releasing the slot only on 'close' means the provider has seen the
+  // end of the stream first: the order a real cap needs.
+  const closeOne = (slot: CapacitySlot) => new Promise<void>((resolve) => {
+    const sock = open.get(slot);
+    open.delete(slot);
+    if (!sock) { slot.release(); return resolve(); }
+    sock.once('close', () => { slot.release(); resolve(); });
+    sock.end();
+  });
+  const gate = createLeaseGate({
+    store, provider: 'bench-cap', limit: cfg.limit, ttlMs: cfg.ttlMs, replicaId: cfg.replica,
+    reclaimIdle: (n) => { const victims = [...open.keys()].slice(0, n); for (const v of victims) void closeOne(v); reclaimed += victims.length; return victims.length; },
+  });
+  const fill = async () => {
+    while (open.size < cfg.want) {
+      const slot = await gate.tryTake();
+      if (!slot) return;
+      const sock = connect(cfg.providerPort, '127.0.0.1');
+      sock.on('error', () => undefined);
+      open.set(slot, sock);
+      opened++;
+      slot.onLost(() => { lost++; open.delete(slot); sock.destroy(); });
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+    }
+  };
+  say({ event: 'ready' });
+  await go;
+  const end = performance.now() + cfg.durationMs;
+  let steps = 0;
+  while (performance.now() < end && steps++ < cfg.maxSteps) {
+    await fill();
+    const slots = [...open.keys()];
+    if (slots.length > 0) await closeOne(slots[Math.floor(Math.random() * slots.length)]!);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all([...open.keys()].map(closeOne));
+  gate.close();
+  say({ event: 'done', opened, lost, reclaimed, steps, degradations: gate.stats().degradations });
+  await store.close();
+  process.exit(0);
+}
+
+if (cfg.mode === 'registrar') {
+  const store = new RedisLeaseStore({ url: cfg.redisUrl, prefix: cfg.prefix });
+  await store.ready();
+  const transport = await UdpTransport.bind('127.0.0.1', 0);
+  const ua = new UserAgent({ transport });
+  const ownership = new OwnershipManager({ store, replicaId: cfg.replica, keys: cfg.users, ttlMs: cfg.ttlMs, scanMs: cfg.scanMs });
+  const accounts = cfg.users.map((user) => ({
+    id: user, user, domain: '127.0.0.1', registrar: { host: '127.0.0.1', port: cfg.registrarPort }, password: cfg.password[user]!, expires: 300,
+  }));
+  const regs = new OwnedRegistrations({ ownership, accounts, ua, pool: { keepaliveMs: 0 } });
+  regs.on('registered', (id) => say({ event: 'registered', id, replica: cfg.replica }));
+  ownership.on('acquired', (id) => say({ event: 'acquired', id, replica: cfg.replica }));
+  say({ event: 'ready' });
+  await go;
+  regs.start();
+  process.once('SIGTERM', () => { void regs.stop().then(() => ua.close()).then(() => transport.close()).then(() => store.close()).then(() => process.exit(0)); });
+}
