@@ -20,6 +20,8 @@
  */
 import { fork, execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { RtpSession, PortAllocator, Pacer, PacedStream } from '../media/index.js';
 import type { PeerInit, PeerResult } from './support/media-peer.js';
@@ -42,6 +44,16 @@ function pin(pid: number, cpus: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Host-wide CPU pressure (PSI "some" total, µs): time anything runnable waited for a CPU. */
+function cpuPressureUs(): number | null {
+  try {
+    const m = /some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -94,6 +106,15 @@ async function main(): Promise<void> {
   await wait(WARMUP_MS);
   for (const p of peers) p.child.send({ type: 'measure' });
   pacer.resetStats();
+  // Diagnostics for the jitter tail: GC pauses in this process, and whether other processes
+  // took the CPU (involuntary context switches here, CPU pressure on the whole host).
+  const gcPauses: number[] = [];
+  const gcObs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push(e.duration);
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
+  const ru0 = process.resourceUsage();
+  const psi0 = cpuPressureUs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const rx0 = sessions.reduce((a, s) => a + s.stats.received, 0);
@@ -102,6 +123,10 @@ async function main(): Promise<void> {
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const pst = pacer.stats();
+  const ru = process.resourceUsage();
+  const psi1 = cpuPressureUs();
+  gcObs.disconnect();
+  gcPauses.sort((a, b) => a - b);
   const rxMeasured = sessions.reduce((a, s) => a + s.stats.received, 0) - rx0;
   // Wind down so that loss counts compare like with like: peers stop sending; the gateway
   // echoes what its jitter buffers and queues still hold (≤ 100 ms), then stops its pacer;
@@ -149,6 +174,12 @@ async function main(): Promise<void> {
     cpu_system_fraction: r3(cpu.system / 1000 / wall),
     peer_cpu_core_fraction: r3(sum((r) => r.cpuUserMs + r.cpuSystemMs) / wall),
     peer_send_late_p99_ms: r3(max((r) => r.sendLateP99Ms)),
+    gateway_gc_pauses: gcPauses.length,
+    gateway_gc_pause_p99_ms: r3(gcPauses.length ? gcPauses[Math.min(gcPauses.length - 1, Math.floor(0.99 * gcPauses.length))]! : 0),
+    gateway_gc_pause_max_ms: r3(gcPauses.length ? gcPauses[gcPauses.length - 1]! : 0),
+    gateway_gc_fraction: r3(gcPauses.reduce((a, b) => a + b, 0) / wall),
+    gateway_involuntary_switches: ru.involuntaryContextSwitches - ru0.involuntaryContextSwitches,
+    host_cpu_pressure: psi0 === null || psi1 === null ? null : r3((psi1 - psi0) / 1000 / wall),
     peers: results.length,
     pinned,
     pacer_polled_by_rx: POLL,
@@ -162,6 +193,8 @@ async function main(): Promise<void> {
     ['RTP loss', `${out.rtp_loss}  (in ${lostIn} of ${peerSent}, out ${lostOut} of ${gwSent})`],
     ['gateway CPU', `${out.cpu_core_fraction} of one core (user ${out.cpu_user_fraction}, sys ${out.cpu_system_fraction})${pinned ? ', pinned to CPU 0' : ''}`],
     ['peer CPU', `${out.peer_cpu_core_fraction} core(s) in ${out.peers} process(es)`],
+    ['gateway GC', `${out.gateway_gc_pauses} pauses, p99 ${out.gateway_gc_pause_p99_ms} ms, max ${out.gateway_gc_pause_max_ms} ms, ${out.gateway_gc_fraction} of wall time`],
+    ['contention', `${out.gateway_involuntary_switches} involuntary context switches; host CPU pressure ${out.host_cpu_pressure ?? 'n/a'} (share of time something runnable waited)`],
     ['pacer', `${out.pacer_slots} slots, missed frames ${out.pacer_missed_frames}, tick lateness p99 ${out.pacer_tick_lateness_p99_ms} ms`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -1,4 +1,6 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { writeRtpHeader } from './rtp-packet.js';
@@ -38,6 +40,24 @@ export interface RtpSessionStats {
   sentOctets: number;
   rtcpReceived: number;
   lastRemoteReport: ReportBlock | null;
+}
+
+type LookupCallback = (err: Error | null, address: string, family: number) => void;
+let lastLiteral = '';
+let lastFamily = 4;
+/**
+ * dgram resolves the destination of every unconnected send through dns.lookup, which for an
+ * IP literal still costs a regex, a closure and a process.nextTick per packet (50 a second per
+ * call). RTP destinations are IP literals from SDP or from the latched source: answer those at
+ * once, remembering the last one checked; anything else (an FQDN in c=) goes to dns.lookup.
+ */
+function ipLiteralLookup(address: string, family: unknown, cb: LookupCallback): void {
+  if (address === lastLiteral) return cb(null, address, lastFamily);
+  const f = isIP(address);
+  if (f === 0) return void dns.lookup(address, typeof family === 'number' ? family : 0, cb);
+  lastLiteral = address;
+  lastFamily = f;
+  cb(null, address, f);
 }
 
 /**
@@ -93,8 +113,8 @@ export class RtpSession extends EventEmitter implements PacedSink {
   private constructor(private readonly o: RtpSessionOptions, private readonly onClose: () => void) {
     super();
     const type = o.bindAddress.includes(':') ? 'udp6' : 'udp4';
-    this.rtp = dgram.createSocket({ type });
-    this.rtcp = dgram.createSocket({ type });
+    this.rtp = dgram.createSocket({ type, lookup: ipLiteralLookup });
+    this.rtcp = dgram.createSocket({ type, lookup: ipLiteralLookup });
     this.remote = { address: o.remote.address, port: o.remote.port, rtcpPort: o.remote.rtcpPort ?? o.remote.port + 1 };
     this.jb = new JitterBuffer((p, seq) => this.emit('audio', p, seq), o.jitterDepth ?? 3);
     this.dtmf = new DtmfReceiver((d: DtmfDigit) => this.emit('dtmf', d));

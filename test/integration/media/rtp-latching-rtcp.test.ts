@@ -87,6 +87,17 @@ describe('media RtpSession latching, loss and RTCP reports over real UDP', funct
     ports.release(pp);
   });
 
+  it('sends to an SDP address given as a host name (resolved, not only IP literals)', async () => {
+    const peer = await udp();
+    const p = ports.allocate();
+    const s = await RtpSession.open({ port: p, bindAddress: '127.0.0.1', payloadType: 0, remote: { address: 'localhost', port: peer.address().port }, rtcpIntervalMs: 0 }, () => ports.release(p));
+    opened.push(s);
+    const got = once(peer, 'message');
+    s.sendFrame(Buffer.alloc(160, 1), true);
+    const [msg] = (await got) as [Buffer];
+    assert.equal(RtpPacket.deSerialize(msg).ssrc, s.ssrc);
+  });
+
   it('does not re-latch to another port sending the latched SSRC, but does for a new SSRC', async () => {
     const [s, p] = await session();
     const first = await udp();
