@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ import type { WorkerConfig } from './support/lease-worker.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OPS = Number(process.env.OPS ?? 3000);
+const PACED_RATE = Number(process.env.PACED_RATE ?? 200);
+const PACED_OPS = Number(process.env.PACED_OPS ?? 1000);
 const WARMUP = 300;
 const LIMIT = Number(process.env.LIMIT ?? 12);
 const TTL_MS = Number(process.env.TTL_MS ?? 3000);
@@ -75,17 +78,27 @@ const r3 = (n: number) => Number(n.toFixed(3));
 const probe = new RedisLeaseStore({ url: REDIS_URL, prefix });
 await probe.ready();
 
-// 1. Latency, 3 processes.
-await probe.redis.config('RESETSTAT');
-const lat = Array.from({ length: REPLICAS }, (_, i) => spawnWorker({ mode: 'latency', redisUrl: REDIS_URL, prefix, replica: `r${i}`, ops: OPS, warmup: WARMUP, limit: LIMIT, ttlMs: TTL_MS }));
-await Promise.all(lat.map((w) => w.waitFor((m) => m.event === 'ready')));
-const stats0 = parseCommandStats(await probe.redis.info('commandstats'));
-for (const w of lat) w.proc.stdin!.write('go\n');
-const done = await Promise.all(lat.map((w) => w.waitFor((m) => m.event === 'done')));
-const stats1 = parseCommandStats(await probe.redis.info('commandstats'));
-await killAll();
-const samples = done.flatMap((d) => d.samples as number[]).sort((a, b) => a - b);
-const elapsedS = Math.max(...done.map((d) => d.elapsedMs as number)) / 1000;
+// 1. Latency, 3 processes: paced (the figure) and back to back (throughput, and what saturating
+//    the CPUs does to the tail).
+async function latencyRun(rate: number): Promise<{ samples: number[]; pings: number[]; loopDelayP99Ms: number; elapsedS: number; evalsha: number; eval: number; usecPerCall: number }> {
+  const ws = Array.from({ length: REPLICAS }, (_, i) => spawnWorker({ mode: 'latency', redisUrl: REDIS_URL, prefix, replica: `r${i}`, ops: rate > 0 ? PACED_OPS : OPS, warmup: WARMUP, limit: LIMIT, ttlMs: TTL_MS, rate }));
+  await Promise.all(ws.map((w) => w.waitFor((m) => m.event === 'ready')));
+  await probe.redis.config('RESETSTAT');
+  for (const w of ws) w.proc.stdin!.write('go\n');
+  const done = await Promise.all(ws.map((w) => w.waitFor((m) => m.event === 'done')));
+  const st = parseCommandStats(await probe.redis.info('commandstats'));
+  await killAll();
+  return {
+    samples: done.flatMap((d) => d.samples as number[]).sort((a, b) => a - b),
+    pings: done.flatMap((d) => d.pings as number[]).sort((a, b) => a - b),
+    loopDelayP99Ms: Math.max(...done.map((d) => d.loopDelayP99Ms as number)),
+    elapsedS: Math.max(...done.map((d) => d.elapsedMs as number)) / 1000,
+    evalsha: st.evalsha?.calls ?? 0, eval: st.eval?.calls ?? 0, usecPerCall: st.evalsha?.usecPerCall ?? 0,
+  };
+}
+const paced = await latencyRun(PACED_RATE);
+const saturated = await latencyRun(0);
+const samples = paced.samples;
 const p99 = pct(samples, 0.99);
 
 // 1b. The old setup for comparison: 3 clients on one event loop, no warm-up, as the 8.4 ms figure was taken.
@@ -175,13 +188,24 @@ const result = {
   acquire_release_p99_ms: r3(p99),
   acquire_release_p50_ms: r3(pct(samples, 0.5)),
   acquire_release_max_ms: r3(samples[samples.length - 1]!),
-  ops_per_s: Math.round(samples.length / elapsedS),
+  paced_rate_per_replica: PACED_RATE,
+  two_pings_p50_ms: r3(pct(paced.pings, 0.5)),
+  two_pings_p99_ms: r3(pct(paced.pings, 0.99)),
+  event_loop_delay_p99_ms: r3(paced.loopDelayP99Ms),
+  // Pairs per second over all replicas, back to back (the PING baseline runs in the same loop, so
+  // this is a lower bound of what the lease ops alone would do).
+  ops_per_s: Math.round(saturated.samples.length / saturated.elapsedS),
+  saturated_p50_ms: r3(pct(saturated.samples, 0.5)),
+  saturated_p99_ms: r3(pct(saturated.samples, 0.99)),
   replicas: REPLICAS,
   processes: REPLICAS,
   in_process_p99_ms_cold: r3(inProc.p99),
   in_process_p99_ms_warm: r3(inProcWarm.p99),
-  evalsha_calls: (stats1.evalsha ?? 0) - (stats0.evalsha ?? 0),
-  eval_calls: (stats1.eval ?? 0) - (stats0.eval ?? 0),
+  evalsha_calls: paced.evalsha + saturated.evalsha,
+  eval_calls: paced.eval + saturated.eval,
+  redis_usec_per_evalsha: r3(saturated.usecPerCall),
+  cpus: cpus().length,
+  loadavg_1m: r3(loadavg()[0]!),
   lease_ttl_ms: TTL_MS,
   ownership_scan_ms: SCAN_MS,
   failover_ms: failoverMs === null ? null : Math.round(failoverMs),
@@ -205,9 +229,9 @@ for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(29)} ${Arra
 if (process.argv.includes('--json')) console.log(JSON.stringify(result));
 process.exit(0);
 
-function parseCommandStats(info: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
+function parseCommandStats(info: string): Record<string, { calls: number; usecPerCall: number }> {
+  const out: Record<string, { calls: number; usecPerCall: number }> = {};
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/gm)) out[m[1]!] = { calls: Number(m[2]), usecPerCall: Number(m[3]) };
   return out;
 }
 
