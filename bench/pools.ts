@@ -20,6 +20,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { readJsonLine, stopChild as stop, waitExit } from './support/child.js';
 import { createDelayedLink, delayedLinkUnavailableReason, type DelayedLink } from './support/delayed-link.js';
 import { startDelayProxy, type DelayProxy } from './support/delay-proxy.js';
 import {
@@ -116,55 +117,6 @@ function passThrough(a: BenchArgs): string[] {
     '--rounds', String(a.rounds),
     '--turns', String(a.turns),
   ];
-}
-
-/** Reads the first JSON line a child prints, bounded in time. */
-function readJsonLine<T>(child: ChildProcess, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => finish(new Error(`no JSON line within ${timeoutMs} ms`)), timeoutMs);
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      for (const line of buf.split('\n').slice(0, -1)) {
-        if (line.startsWith('{')) {
-          try {
-            return finish(undefined, JSON.parse(line) as T);
-          } catch {
-            // not ours; keep reading
-          }
-        }
-      }
-    };
-    const onExit = (code: number | null): void => finish(new Error(`upstreams process exited with ${code} before it was ready`));
-    function finish(err?: Error, value?: T): void {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(value as T);
-    }
-    child.stdout?.on('data', onData);
-    child.on('exit', onExit);
-  });
-}
-
-function waitExit(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 const tsxArgs = (role: string, extra: readonly string[]): string[] => [process.execPath, '--import', 'tsx', SELF, '--role', role, ...extra];

@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { dtmfPackets, RtpPacket, writeRtpHeader } from '../../media/index.js';
+import { dtmfPackets, RtpPacket, ulawToPcm, writeRtpHeader } from '../../media/index.js';
 
 export interface ReceivedRtp {
   at: number;
@@ -7,6 +7,13 @@ export interface ReceivedRtp {
   seq: number;
   marker: boolean;
   payload: Buffer;
+}
+
+function rms(ulaw: Buffer): number {
+  const pcm = ulawToPcm(ulaw);
+  let sum = 0;
+  for (const v of pcm) sum += v * v;
+  return Math.sqrt(sum / pcm.length);
 }
 
 /**
@@ -21,6 +28,8 @@ export class RtpPeer {
   #ts = 80_000;
   readonly #ssrc = 0x5eed1234;
   #sending: Promise<void> = Promise.resolve();
+  /** performance.now() when the last frame with speech in it (RMS above the VAD's 400) was sent. */
+  lastVoicedSentAt = 0;
   #stopped = false;
 
   private constructor(socket: dgram.Socket) {
@@ -62,6 +71,7 @@ export class RtpPeer {
       const frame = Buffer.alloc(160, 0xff);
       ulaw.copy(frame, 0, i, Math.min(ulaw.length, i + 160));
       this.#packet(payloadType, n === 0, frame);
+      if (payloadType === 0 && rms(frame) > 400) this.lastVoicedSentAt = performance.now();
       this.#ts = (this.#ts + 160) >>> 0;
       const due = start + (n + 1) * 20;
       await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));

@@ -1,0 +1,426 @@
+/**
+ * bench:turn — the first turn of a call, warm pools against the patterns others use,
+ * end to end: sipp places each call, a real RTP peer speaks and listens, the gateway
+ * runs its real SIP/RTP/agent path, and the upstreams sit behind an emulated 40 ms RTT.
+ *
+ *   npm run bench:turn [-- --json] [--emulation auto|netns|proxy] [--one-way-ms 20]
+ *                      [--calls 5] [--gap-ms 1000]
+ *
+ * Three modes, side by side in one run, on the same gateway code:
+ * - warm: Warmline's pools (floor opened at boot, keepalives, replacement, sizing);
+ * - lazy: a connection opened per call on first use and kept for the call (jambonz);
+ * - prewarm-one: one connection per upstream opened at start, reused, with no
+ *   keepalive, health check, replacement or sizing (LiveKit Agents' ConnectionPool).
+ *
+ * Each call: the caller says one sentence, waits for the whole reply, says another.
+ * first_turn_ms / later_turn_ms: median, over the calls, of the time from the end of the
+ * caller's speech (the last voiced frame the peer sent) to the first RTP packet of the
+ * reply at the peer. The modes take calls in turn (round robin, `--gap-ms` between calls),
+ * so one mode's consecutive calls are minutes-equivalent apart: longer than the providers'
+ * idle timeouts (scaled down: ASR 5 s instead of Deepgram's 10 s, TTS inactivity 5 s
+ * instead of ElevenLabs' default 20 s), because real calls arrive after quiet periods.
+ * The agent has no greeting, so the first reply is the first use of TTS and LLM.
+ *
+ * Emulation: netns-tap-forwarder (root, /dev/net/tun): the upstreams run in namespace B,
+ * the gateway, sipp and the RTP peer in namespace A, every round trip real. Fallback
+ * tcp-delay-proxy: a TCP connect to the proxy is instant, so a cold open costs one RTT less.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { loadConfig, type DeepPartial, type WarmlineConfig } from '../src/config/index.js';
+import { startGateway, type Gateway } from '../src/boot/gateway.js';
+import { createLogger } from '../src/log.js';
+import { Synthesizer, startLocalUpstreams } from '../src/local/index.js';
+import type { AgentUpstreams, TurnRecord } from '../src/agent/index.js';
+import type { PooledConnection } from '../src/pools/index.js';
+import { createDelayedLink, delayedLinkUnavailableReason, type DelayedLink } from './support/delayed-link.js';
+import { startDelayProxy, type DelayProxy } from './support/delay-proxy.js';
+import { readJsonLine, stopChild, waitExit } from './support/child.js';
+import { NaiveSource } from './support/naive-source.js';
+import { RtpPeer } from '../test/support/rtp-peer.js';
+import { sipp } from '../test/support/sipp.js';
+import { until, sleep } from '../test/support/wait.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const SCENARIO = fileURLToPath(new URL('../test/integration/calls/scenarios/call-wait-bye.xml', import.meta.url));
+const KEY = 'local-dev-key';
+const MODES = ['warm', 'lazy', 'prewarm-one'] as const;
+type Mode = (typeof MODES)[number];
+const IDLE_TIMEOUT_MS = 5000;
+
+interface Args {
+  role: 'main' | 'calls';
+  json: boolean;
+  emulation: 'auto' | 'netns' | 'proxy';
+  oneWayMs: number;
+  calls: number;
+  gapMs: number;
+  upstreams?: string;
+  emulationLabel?: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { role: 'main', json: false, emulation: 'auto', oneWayMs: 20, calls: 5, gapMs: 1000 };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${f} needs a value`);
+      return x;
+    };
+    const n = (): number => {
+      const x = Number(v());
+      if (!Number.isFinite(x) || x < 0) throw new Error(`${f}: expected a non-negative number`);
+      return x;
+    };
+    switch (f) {
+      case '--json': a.json = true; break;
+      case '--role': a.role = v() as Args['role']; break;
+      case '--emulation': {
+        const e = v();
+        if (e !== 'auto' && e !== 'netns' && e !== 'proxy') throw new Error(`--emulation ${e}: expected auto|netns|proxy`);
+        a.emulation = e;
+        break;
+      }
+      case '--one-way-ms': a.oneWayMs = n(); break;
+      case '--calls': a.calls = Math.max(1, Math.floor(n())); break;
+      case '--gap-ms': a.gapMs = n(); break;
+      case '--upstreams': a.upstreams = v(); break;
+      case '--emulation-label': a.emulationLabel = v(); break;
+      default: throw new Error(`unknown argument ${f}`);
+    }
+  }
+  return a;
+}
+
+interface UpstreamUrls { asr: string; tts: string; llm: string; crm: string; caFile: string }
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+interface ModeResult {
+  first: number[];
+  later: number[];
+  gatewayFirst: number[];
+  gatewayLater: number[];
+  inTurnOpens: number;
+  failedCalls: number;
+}
+
+function gatewayConfig(urls: UpstreamUrls, mode: Mode): DeepPartial<WarmlineConfig> {
+  const cold = mode !== 'warm';
+  // The baselines draw nothing from the gateway's pools: their floors are 0.
+  const pool = (p: Partial<WarmlineConfig['pools']['asr']>) => (cold ? { ...p, min: 0 } : p);
+  return {
+    server: { httpPort: 0 },
+    log: { level: 'warn' },
+    sip: { port: 0 },
+    media: { portMin: 42000, portMax: 42999, rtpTimeoutMs: 0 },
+    upstreams: {
+      asr: { baseUrl: urls.asr, apiKey: KEY },
+      tts: { baseUrl: urls.tts, apiKey: KEY, inactivityTimeoutS: IDLE_TIMEOUT_MS / 1000 },
+      llm: { baseUrl: urls.llm, apiKey: KEY },
+      crm: { baseUrl: urls.crm, apiKey: KEY },
+    },
+    // Keepalives below the scaled-down idle timeouts, as the defaults are below the real ones.
+    pools: { asr: pool({ keepaliveMs: 2000 }), tts: pool({ keepaliveMs: 2000 }), llm: pool({}), crm: pool({}) },
+    agents: { bench: { greeting: '', systemPrompt: 'You are a concise phone receptionist.', voiceId: '', language: '', tools: [] } },
+    routes: [{ did: '*', agent: 'bench' }],
+  };
+}
+
+/** The naive baselines' connection sources, built from the gateway's own factories. */
+class Baseline {
+  readonly #shared: NaiveSource<PooledConnection>[] = [];
+  #perCall: NaiveSource<PooledConnection>[] = [];
+  opened = 0;
+
+  constructor(private readonly mode: Exclude<Mode, 'warm'>, private readonly g: () => Gateway) {}
+
+  async prewarm(): Promise<void> {
+    if (this.mode !== 'prewarm-one') return;
+    for (const s of this.#sharedSources()) await s.prewarm(1);
+  }
+
+  #sources?: AgentUpstreams;
+  #sharedSources(): NaiveSource<PooledConnection>[] {
+    this.#sources ??= this.#make(this.#shared);
+    return this.#shared;
+  }
+
+  #make(into: NaiveSource<PooledConnection>[]): AgentUpstreams {
+    const f = this.g().factories;
+    const cfg = this.g().config.upstreams;
+    const up: AgentUpstreams = {
+      asr: new NaiveSource(f.asr(cfg.asr.language)),
+      tts: new NaiveSource(f.tts(cfg.tts.voiceId)),
+      llm: new NaiveSource(f.llm()),
+      crm: new NaiveSource(f.crm()),
+    };
+    into.push(...(Object.values(up) as NaiveSource<PooledConnection>[]));
+    return up;
+  }
+
+  /** What a call leases from: the shared sources (prewarm-one) or fresh ones (lazy). */
+  upstreams(): AgentUpstreams {
+    if (this.mode === 'prewarm-one') {
+      this.#sharedSources();
+      return this.#sources!;
+    }
+    return this.#make(this.#perCall);
+  }
+
+  async endCall(): Promise<void> {
+    const done = this.#perCall;
+    this.#perCall = [];
+    this.opened += done.reduce((n, s) => n + s.opened, 0);
+    await Promise.all(done.map((s) => s.close()));
+  }
+
+  async close(): Promise<void> {
+    await this.endCall();
+    this.opened += this.#shared.reduce((n, s) => n + s.opened, 0);
+    await Promise.all(this.#shared.map((s) => s.close()));
+  }
+}
+
+/** Sends silence until told to stop, so the caller's line is never quiet (as a phone's is not). */
+function keepLineOpen(peer: RtpPeer): { stop(): Promise<void> } {
+  let on = true;
+  const loop = (async () => {
+    while (on) await peer.send(Buffer.alloc(800, 0xff));
+  })();
+  return { stop: async () => { on = false; await loop; } };
+}
+
+/** One caller turn: speak, then measure until the reply's first packet; wait for the whole reply. */
+async function turn(g: Gateway, peer: RtpPeer, speech: Buffer, turnsBefore: number): Promise<{ ms: number; record: TurnRecord }> {
+  await peer.send(speech);
+  const speechEnd = peer.lastVoicedSentAt + 20;
+  const line = keepLineOpen(peer);
+  try {
+    await until(() => peer.received.some((p) => p.at > speechEnd), 'the first RTP packet of the reply', 30_000);
+    const first = peer.received.find((p) => p.at > speechEnd)!;
+    await until(() => (g.calls.view().active[0]?.turns.length ?? 0) > turnsBefore, 'the reply to finish', 60_000);
+    const record = g.calls.view().active[0]!.turns[turnsBefore]!;
+    return { ms: first.at - speechEnd, record };
+  } finally {
+    await line.stop();
+  }
+}
+
+interface ModeRun {
+  mode: Mode;
+  gateway: Gateway;
+  baseline: Baseline | undefined;
+  result: ModeResult;
+}
+
+async function startMode(mode: Mode, index: number, urls: UpstreamUrls): Promise<ModeRun> {
+  let gateway: Gateway | undefined;
+  const baseline = mode === 'warm' ? undefined : new Baseline(mode, () => gateway!);
+  const overrides = gatewayConfig(urls, mode);
+  overrides.media = { ...overrides.media, portMin: 42000 + index * 1000, portMax: 42999 + index * 1000 };
+  const config = loadConfig({ env: {}, overrides });
+  gateway = await startGateway(config, {
+    log: createLogger('warn'),
+    registry: new Registry(),
+    ...(baseline && { agentUpstreams: () => baseline.upstreams() }),
+  });
+  await gateway.whenReady();
+  await baseline?.prewarm();
+  return { mode, gateway, baseline, result: { first: [], later: [], gatewayFirst: [], gatewayLater: [], inTurnOpens: 0, failedCalls: 0 } };
+}
+
+/** One call on one mode's gateway: two caller turns, then we hang up. Undefined when it failed. */
+async function oneCall(m: ModeRun, speech: [Buffer, Buffer]): Promise<{ t1: { ms: number; record: TurnRecord }; t2: { ms: number; record: TurnRecord } } | undefined> {
+  const g = m.gateway;
+  const peer = await RtpPeer.bind();
+  const run = sipp(g.sip, ['-sf', SCENARIO, '-s', '15550001000', '-key', 'rtp_port', String(peer.port), '-m', '1'], 120);
+  try {
+    await until(() => g.calls.view().active[0]?.localPort !== undefined, 'call answered', 20_000);
+    const call = g.calls.view().active[0]!;
+    peer.target('127.0.0.1', call.localPort!);
+    // Half a second of line noise first: the ASR stream is live before the caller speaks.
+    await peer.send(Buffer.alloc(4000, 0xff));
+    const t1 = await turn(g, peer, speech[0], 0);
+    const t2 = await turn(g, peer, speech[1], 1);
+    g.calls.hangup(call.id);
+    const done = await run.done;
+    if (done.code !== 0) throw new Error(`sipp exited ${done.code}`);
+    return { t1, t2 };
+  } catch (err) {
+    run.child.kill('SIGKILL');
+    throw err;
+  } finally {
+    peer.close();
+    await m.baseline?.endCall();
+  }
+}
+
+async function runCalls(a: Args, urls: UpstreamUrls): Promise<number> {
+  const log = (s: string) => { if (!a.json) process.stdout.write(`${s}\n`); else process.stderr.write(`${s}\n`); };
+  const synth = new Synthesizer();
+  const speech: [Buffer, Buffer] = [
+    await synth.synthesize('Hello, I would like to book an appointment for tomorrow.'),
+    await synth.synthesize('Is there anything free in the morning?'),
+  ];
+  const runs: ModeRun[] = [];
+  for (const [i, mode] of MODES.entries()) {
+    runs.push(await startMode(mode, i, urls));
+    log(`${mode}: gateway up (sip ${runs.at(-1)!.gateway.sip.port})`);
+  }
+  const results = Object.fromEntries(runs.map((r) => [r.mode, r.result])) as Record<Mode, ModeResult>;
+  try {
+    // One unmeasured call per mode: the process's code is JIT-compiled and the local TTS
+    // has cached its phrases, as in a replica that has been up for a while.
+    for (const m of runs) {
+      await oneCall(m, speech).then(
+        (r) => log(`${m.mode.padEnd(11)} warm-up call: first ${round(r!.t1.ms)} ms, later ${round(r!.t2.ms)} ms (not counted)`),
+        (err: unknown) => log(`${m.mode} warm-up call failed: ${(err as Error).message}`),
+      );
+    }
+    // Round robin, so drift on this shared machine touches every mode alike. A mode's calls
+    // are three calls apart: longer than the scaled idle timeouts.
+    for (let c = 0; c < a.calls; c++) {
+      for (const m of runs) {
+        await sleep(a.gapMs);
+        const r = m.result;
+        try {
+          const { t1, t2 } = (await oneCall(m, speech))!;
+          r.first.push(t1.ms);
+          r.later.push(t2.ms);
+          for (const [t, into] of [[t1.record, r.gatewayFirst], [t2.record, r.gatewayLater]] as const) {
+            const mark = t.marks.firstRtpOut;
+            if (mark !== undefined) into.push(mark);
+            r.inTurnOpens += t.connectionsOpened;
+          }
+          log(`${m.mode.padEnd(11)} call ${c + 1}/${a.calls}: first ${round(t1.ms)} ms, later ${round(t2.ms)} ms, opened in turns ${t1.record.connectionsOpened}+${t2.record.connectionsOpened}`);
+        } catch (err) {
+          r.failedCalls++;
+          log(`${m.mode} call ${c + 1}/${a.calls} failed: ${(err as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    for (const m of runs) {
+      await m.baseline?.close();
+      await m.gateway.close();
+    }
+  }
+
+  const f = (m: Mode) => round(median(results[m].first));
+  const l = (m: Mode) => round(median(results[m].later));
+  const out = {
+    bench: 'turn',
+    emulation: a.emulationLabel ?? 'unknown',
+    one_way_delay_ms: a.oneWayMs,
+    calls_per_mode: a.calls,
+    gap_ms: a.gapMs,
+    first_turn_ms: { warm: f('warm'), lazy: f('lazy'), prewarm_one: f('prewarm-one') },
+    later_turn_ms: { warm: l('warm'), lazy: l('lazy'), prewarm_one: l('prewarm-one') },
+    gateway_first_turn_ms: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), round(median(results[m].gatewayFirst))])),
+    gateway_later_turn_ms: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), round(median(results[m].gatewayLater))])),
+    in_turn_opens: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), results[m].inTurnOpens])),
+    failed_calls: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), results[m].failedCalls])),
+    first_later_ratio_warm: round(f('warm') / l('warm'), 3),
+    saving_vs_lazy_ms: round(f('lazy') - f('warm')),
+    saving_vs_prewarm_one_ms: round(f('prewarm-one') - f('warm')),
+    in_turn_opens_warm: results.warm.inTurnOpens,
+  };
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  const table = [
+    '',
+    `bench:turn — ${out.emulation}, ${2 * a.oneWayMs} ms RTT to every upstream, ${a.calls} calls per mode, ${a.gapMs} ms between calls`,
+    '',
+    `${'mode'.padEnd(12)}${pad('first turn ms', 15)}${pad('later turn ms', 15)}${pad('first/later', 13)}${pad('opens in turns', 16)}${pad('failed', 8)}`,
+    ...MODES.map((m) => `${m.padEnd(12)}${pad(f(m), 15)}${pad(l(m), 15)}${pad(round(f(m) / l(m), 3), 13)}${pad(results[m].inTurnOpens, 16)}${pad(results[m].failedCalls, 8)}`),
+    '',
+    `first_later_ratio_warm ${out.first_later_ratio_warm} (goal ≤ 1.05)   saving_vs_lazy_ms ${out.saving_vs_lazy_ms} (goal ≥ 300)   in_turn_opens_warm ${out.in_turn_opens_warm} (goal 0)`,
+    'turn = end of the caller\'s speech → first RTP packet of the reply, at the caller; median over calls',
+  ];
+  process.stdout.write(`${table.join('\n')}\n`);
+  if (a.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  return Object.values(results).some((r) => r.failedCalls > 0) ? 1 : 0;
+}
+
+const tsxArgs = (role: string, extra: readonly string[]): string[] => [process.execPath, '--import', 'tsx', SELF, '--role', role, ...extra];
+const passThrough = (a: Args): string[] => [...(a.json ? ['--json'] : []), '--one-way-ms', String(a.oneWayMs), '--calls', String(a.calls), '--gap-ms', String(a.gapMs)];
+const localArgs = (host: string): string[] => [
+  process.execPath, '--import', 'tsx', fileURLToPath(new URL('../src/local/main.ts', import.meta.url)),
+  '--host', host, '--api-key', KEY, '--asr-idle-timeout-ms', String(IDLE_TIMEOUT_MS), '--tts-inactivity-timeout-ms', String(IDLE_TIMEOUT_MS),
+];
+
+async function runNetns(a: Args): Promise<number> {
+  let link: DelayedLink | undefined;
+  let upstreams: ChildProcess | undefined;
+  let calls: ChildProcess | undefined;
+  try {
+    link = await createDelayedLink({ oneWayDelayMs: a.oneWayMs, name: 'turn' });
+    upstreams = link.spawn('B', localArgs(link.addrB), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const info = await readJsonLine<UpstreamUrls>(upstreams, 120_000);
+    calls = link.spawn('A', tsxArgs('calls', [...passThrough(a), '--emulation-label', link.emulation, '--upstreams', JSON.stringify(info)]), {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: info.caFile },
+    });
+    return await waitExit(calls);
+  } finally {
+    await stopChild(calls);
+    await stopChild(upstreams);
+    await link?.close();
+  }
+}
+
+async function runProxy(a: Args): Promise<number> {
+  const up = await startLocalUpstreams({ host: '127.0.0.1', apiKey: KEY, asrIdleTimeoutMs: IDLE_TIMEOUT_MS, ttsInactivityTimeoutMs: IDLE_TIMEOUT_MS });
+  const proxies: DelayProxy[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'wl-turn-'));
+  let calls: ChildProcess | undefined;
+  try {
+    const via = async (url: string): Promise<string> => {
+      const u = new URL(url);
+      const p = await startDelayProxy({ targetHost: u.hostname, targetPort: Number(u.port), oneWayDelayMs: a.oneWayMs });
+      proxies.push(p);
+      u.port = String(p.port);
+      return u.toString().replace(/\/$/, '');
+    };
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, up.ca);
+    const info: UpstreamUrls = { asr: await via(up.asr.url), tts: await via(up.tts.url), llm: await via(up.llm.url), crm: await via(up.crm.url), caFile };
+    const [cmd, ...argv] = tsxArgs('calls', [...passThrough(a), '--emulation-label', 'tcp-delay-proxy', '--upstreams', JSON.stringify(info)]) as [string, ...string[]];
+    calls = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+    return await waitExit(calls);
+  } finally {
+    await stopChild(calls);
+    await Promise.all(proxies.map((p) => p.close()));
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.role === 'calls') {
+    const urls = JSON.parse(a.upstreams ?? '{}') as UpstreamUrls;
+    readFileSync(urls.caFile); // fail early and clearly if the CA file is gone
+    return runCalls(a, urls);
+  }
+  const reason = await delayedLinkUnavailableReason();
+  if (a.emulation === 'netns' && reason) throw new Error(`--emulation netns: ${reason}`);
+  if (a.emulation === 'proxy' || reason) return runProxy(a);
+  return runNetns(a);
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  process.stderr.write(`bench:turn failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
