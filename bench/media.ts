@@ -16,9 +16,10 @@
  *
  * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
  * Linux ephemeral range), PEERS (1), PEER_SOCKETS (8), SLOTS / SPIN_MS (Pacer options),
- * PIN (1; 0 = no CPU pinning), POLL (1: sessions poll the pacer per inbound packet; 0 = timer only). `--json` prints one JSON object on the last line.
+ * PIN (1; 0 = no CPU pinning), GATEWAY_NODE_FLAGS (e.g. "--max-semi-space-size=1": V8 flags for
+ * the gateway process, applied by re-running this script under them), POLL (1: sessions poll the pacer per inbound packet; 0 = timer only). `--json` prints one JSON object on the last line.
  */
-import { fork, execFileSync } from 'node:child_process';
+import { fork, execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -182,6 +183,7 @@ async function main(): Promise<void> {
     host_cpu_pressure: psi0 === null || psi1 === null ? null : r3((psi1 - psi0) / 1000 / wall),
     peers: results.length,
     pinned,
+    gateway_node_flags: process.execArgv.filter((a) => a.startsWith('--max-') || a.startsWith('--single') || a.startsWith('--semi')).join(' '),
     pacer_polled_by_rx: POLL,
     node: process.version,
   };
@@ -203,4 +205,13 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-void main();
+// V8 heap flags only take effect at start-up, so a gateway run under GATEWAY_NODE_FLAGS is this
+// script again in a child node with those flags (the peers inherit them via execArgv).
+const flags = (process.env.GATEWAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+if (flags.length > 0 && !process.env.WL_BENCH_REEXEC) {
+  const r = spawnSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, WL_BENCH_REEXEC: '1' },
+  });
+  process.exit(r.status ?? 1);
+} else void main();
