@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CapacityGate, CapacitySlot } from '../pools/types.js';
 import { LeaseInvalidArgumentError, LeaseLostError } from './errors.js';
-import { fairShare, localDeadline, type LeaseStore, type SemaphoreView } from './types.js';
+import { fairShare, localDeadline, type LeaseGrant, type LeaseStore, type SemaphoreView } from './types.js';
 import { checkLimit, checkName, checkTtl } from './validate.js';
 
 /** pino's shape, so the gateway's logger fits as is. */
@@ -92,6 +92,8 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
   readonly #o: Required<Omit<LeaseGateOptions, 'reclaimIdle'>> & { reclaimIdle: ((count: number) => number) | undefined };
   readonly localCap: number;
   readonly #slots = new Set<Slot>();
+  /** Slots released while the store was unreachable: given back when it answers, not left to the TTL. */
+  readonly #orphans: LeaseGrant[] = [];
   #mode: LeaseGateMode = 'global';
   #view: SemaphoreView | undefined;
   #epoch: string | undefined;
@@ -172,6 +174,7 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
         return;
       }
       const recovering = this.#mode === 'local';
+      for (const g of this.#orphans.splice(0)) await store.semaphoreRelease(g).catch(() => false);
       const dataLost = this.#epoch !== undefined && hb.view.epoch !== this.#epoch;
       this.#see(hb.view);
       const deadline = localDeadline(started, ttlMs);
@@ -252,7 +255,9 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
         if (slot.done) return;
         const t = slot.token;
         this.#drop(slot);
-        if (t !== undefined) store.semaphoreRelease({ key: provider, owner: replicaId, token: t, localDeadline: 0 }).catch(() => false);
+        if (t === undefined) return;
+        const grant: LeaseGrant = { key: provider, owner: replicaId, token: t, localDeadline: 0 };
+        store.semaphoreRelease(grant).catch(() => { this.#orphans.push(grant); });
       },
       onLost(listener) { slot.listeners.push(listener); },
     };
