@@ -12,5 +12,6 @@ export { ClientTransaction, type RequestSender } from './transaction/client-tran
 export { InviteClientTransaction, buildNonSuccessAck, type InviteClientState } from './transaction/invite-client-transaction.js';
 export { DEFAULT_TIMERS, timers, type TimerBase } from './transaction/timers.js';
 export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats } from './ua/user-agent.js';
-export { IncomingCall, type CallState, type EndReason } from './ua/incoming-call.js';
+export { IncomingCall, type CallState, type EndReason, type CallOwner } from './ua/incoming-call.js';
+export { DEFAULT_SESSION_TIMERS, negotiateSession, readSessionExpires, type SessionTimerOptions, type SessionNegotiation } from './ua/session-timer.js';
 export { SipError, SipParseError, SipLimitError, SipTransportError, SipTimeoutError } from './errors.js';

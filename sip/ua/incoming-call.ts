@@ -1,18 +1,24 @@
 import { EventEmitter } from 'node:events';
 import { SipTimeoutError } from '../errors.js';
 import { createResponse, newBranch, SipRequest, type SipResponse } from '../message/index.js';
+import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { Peer, Transport } from '../transport/transport.js';
+import { expiryMs, negotiateSession, readSessionExpires, type SessionNegotiation, type SessionTimerOptions } from './session-timer.js';
 
 export type CallState = 'offered' | 'early' | 'answered' | 'confirmed' | 'ended';
-export type EndReason = 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'shutdown';
+export type EndReason = 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'shutdown' | 'session-expired';
 
 export interface IncomingCallEvents {
   /** The caller confirmed the answer with ACK. */
   confirmed: [];
   /** DTMF over SIP INFO (application/dtmf-relay or application/dtmf). */
   dtmf: [digit: string, durationMs: number];
-  /** A re-INVITE with a new offer (hold, unhold, refresh); `answer` gives the SDP for the 200. */
+  /**
+   * A re-INVITE (or UPDATE) with a new offer (hold, unhold, codec change);
+   * `answer` gives the SDP for the 200. A session refresh that repeats the
+   * previous offer unchanged (same o= line) is answered without this event.
+   */
   reinvite: [offer: string | undefined, answer: (sdp: string) => void];
   ended: [reason: EndReason];
 }
@@ -21,15 +27,23 @@ export interface IncomingCallEvents {
 export interface CallOwner {
   contactFor(transport: Transport): string;
   sendRequest(req: SipRequest, to: Peer, transport: Transport): Promise<SipResponse>;
+  sendInvite(req: SipRequest, to: Peer, transport: Transport): InviteClientTransaction;
+  sendAck(ack: SipRequest, to: Peer, transport: Transport): void;
   forget(call: IncomingCall): void;
   readonly t1: number;
   readonly t2: number;
+  readonly sessionTimers: Required<SessionTimerOptions>;
 }
+
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
 
 /**
  * A call offered to us (UAS side of an INVITE dialog, RFC 3261 §12–13). The
  * 2xx is retransmitted by us, doubling from T1 to T2, until the ACK arrives
  * or 64·T1 pass (§13.3.1.4), in which case the dialog is ended with BYE.
+ * With RFC 4028 session timers, the session is refreshed by us (UPDATE when
+ * the caller allows it, else re-INVITE) or must be refreshed by the caller
+ * before it expires, else we send BYE and end with 'session-expired'.
  */
 export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   readonly invite: SipRequest;
@@ -46,6 +60,17 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   #ackWait: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #localCSeq = 1;
   #remoteCSeq: number;
+  #pendingReinvite: NodeJS.Timeout | undefined;
+  /** What the INVITE asked of session timers (RFC 4028), applied when we answer. */
+  readonly #negotiated: SessionNegotiation;
+  #session: { interval: number; weRefresh: boolean } | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  /** Our refresh re-INVITE is in progress: an incoming re-INVITE meanwhile gets 491 (§14.2). */
+  #refreshing = false;
+  #localSdp: string | undefined;
+  /** The o= line of the peer's last offer: an identical one is a refresh, not a change (RFC 3264 §8). */
+  #remoteOrigin: string | undefined;
 
   constructor(invite: SipRequest, source: Peer, tx: ServerTransaction, owner: CallOwner, localTag: string, transport: Transport) {
     super();
@@ -57,6 +82,8 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.localTag = localTag;
     this.#remoteCSeq = invite.cseq.seq;
     this.offer = invite.body.length && /application\/sdp/i.test(invite.contentType ?? '') ? invite.body.toString('utf8') : undefined;
+    this.#remoteOrigin = originLine(this.offer);
+    this.#negotiated = negotiateSession(invite, owner.sessionTimers);
   }
 
   get state(): CallState {
@@ -72,6 +99,11 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     return this.invite.from.tag;
   }
 
+  /** The session interval in force (seconds) and who refreshes it, when RFC 4028 timers are on. */
+  get sessionTimer(): { interval: number; refresher: 'us' | 'peer' } | undefined {
+    return this.#session && { interval: this.#session.interval, refresher: this.#session.weRefresh ? 'us' : 'peer' };
+  }
+
   /** 180 Ringing or 183 Session Progress (with early-media SDP). */
   progress(status: 180 | 183, sdp?: string): void {
     if (this.#state !== 'offered' && this.#state !== 'early') return;
@@ -83,9 +115,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   answer(sdp: string): Promise<void> {
     if (this.#state !== 'offered' && this.#state !== 'early') return Promise.reject(new Error(`cannot answer a call in state ${this.#state}`));
     this.#state = 'answered';
+    this.#localSdp = sdp;
     const res = createResponse(this.invite, 200, {
       toTag: this.localTag,
-      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE', supported: 'timer' },
+      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: ALLOW, supported: 'timer', ...this.#applySession(this.#negotiated) },
       body: sdp,
       contentType: 'application/sdp',
     });
@@ -100,6 +133,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
       this.#ackWait = { resolve, reject };
       let interval = this.#owner.t1;
       let waited = 0;
+      // §13.3.1.4: the 2xx is retransmitted "independent of the transport protocol": a proxy may forward it over UDP.
       const tick = () => {
         waited += interval;
         if (waited >= 64 * this.#owner.t1) {
@@ -162,42 +196,181 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
         this.#info(req, tx);
         return;
       case 'OPTIONS':
-        tx.respond(createResponse(req, 200, { headers: { allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO', accept: 'application/sdp, application/dtmf-relay' } }));
+        tx.respond(createResponse(req, 200, { headers: { allow: ALLOW, accept: 'application/sdp, application/dtmf-relay' } }));
         return;
       case 'INVITE':
         this.#reinvite(req, tx);
+        return;
+      case 'UPDATE':
+        this.#update(req, tx);
         return;
       default:
         tx.respond(createResponse(req, 501));
     }
   }
 
-  #pendingReinvite: NodeJS.Timeout | undefined;
-
   #reinvite(req: SipRequest, tx: ServerTransaction): void {
-    if (this.#state !== 'confirmed') {
+    if (this.#state !== 'confirmed' || this.#refreshing) {
       // §14.2: a re-INVITE while our own offer/answer is pending gets 491.
       tx.respond(createResponse(req, 491));
       return;
     }
+    const st = negotiateSession(req, this.#owner.sessionTimers);
+    if (st.kind === 'too-small') {
+      tx.respond(createResponse(req, 422, { headers: { 'min-se': String(st.minSE) } }));
+      return;
+    }
     const offer = req.body.length ? req.body.toString('utf8') : undefined;
     const reply = (sdp: string) => {
-      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>` }, body: sdp, contentType: 'application/sdp' });
+      if (this.#state === 'ended') return;
+      this.#localSdp = sdp;
+      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#applySession(st) }, body: sdp, contentType: 'application/sdp' });
       tx.respond(res);
+      clearTimeout(this.#pendingReinvite);
       let interval = this.#owner.t1;
+      let waited = 0;
       const tick = () => {
+        waited += interval;
+        if (waited >= 64 * this.#owner.t1 || this.#state === 'ended') return;
         tx.respond(res);
         interval = Math.min(2 * interval, this.#owner.t2);
         this.#pendingReinvite = setTimeout(tick, interval);
       };
       this.#pendingReinvite = setTimeout(tick, interval);
-      setTimeout(() => clearTimeout(this.#pendingReinvite), 64 * this.#owner.t1).unref();
     };
+    this.#offerAnswer(req, offer, reply, tx);
+  }
+
+  /** RFC 3311 UPDATE: a session refresh (RFC 4028 §7.4), with or without a new offer. */
+  #update(req: SipRequest, tx: ServerTransaction): void {
+    const st = negotiateSession(req, this.#owner.sessionTimers);
+    if (st.kind === 'too-small') {
+      tx.respond(createResponse(req, 422, { headers: { 'min-se': String(st.minSE) } }));
+      return;
+    }
+    const offer = req.body.length ? req.body.toString('utf8') : undefined;
+    const reply = (sdp: string | undefined) => {
+      if (this.#state === 'ended') return;
+      if (sdp !== undefined) this.#localSdp = sdp;
+      tx.respond(createResponse(req, 200, {
+        headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#applySession(st) },
+        ...(sdp !== undefined && { body: sdp, contentType: 'application/sdp' }),
+      }));
+    };
+    if (offer === undefined) {
+      reply(undefined);
+      return;
+    }
+    this.#offerAnswer(req, offer, reply, tx);
+  }
+
+  /** An unchanged offer (same o= line) is answered with our current SDP; a new one goes to the application. */
+  #offerAnswer(req: SipRequest, offer: string | undefined, reply: (sdp: string) => void, tx: ServerTransaction): void {
+    const origin = originLine(offer);
+    if (origin !== undefined && origin === this.#remoteOrigin && this.#localSdp !== undefined) {
+      reply(this.#localSdp);
+      return;
+    }
     if (this.listenerCount('reinvite') === 0) {
       tx.respond(createResponse(req, 488));
       return;
     }
+    if (origin !== undefined) this.#remoteOrigin = origin;
     this.emit('reinvite', offer, reply);
+  }
+
+  /** Puts a negotiated session timer in force (§10: each 2xx to a refresh restarts it); returns the 2xx's headers. */
+  #applySession(st: SessionNegotiation): Record<string, string> {
+    if (st.kind !== 'on') {
+      this.#session = undefined;
+      this.#disarmSession();
+      return {};
+    }
+    // In the request's roles: `uac` is the peer that sent it, `uas` is us.
+    this.#session = { interval: st.interval, weRefresh: st.refresher === 'uas' };
+    this.#armSession();
+    return { 'session-expires': `${st.interval};refresher=${st.refresher}`, ...(st.require && { require: 'timer' }) };
+  }
+
+  #armSession(): void {
+    this.#disarmSession();
+    const s = this.#session;
+    if (!s || this.#state === 'ended') return;
+    // §10: the refresher refreshes at half the interval; without a refresh the session ends a little before it expires.
+    if (s.weRefresh) this.#refreshTimer = unref(setTimeout(() => this.#refresh(), (s.interval * 1000) / 2));
+    this.#expiryTimer = unref(setTimeout(() => this.#expire(), expiryMs(s.interval)));
+  }
+
+  #disarmSession(): void {
+    clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#expiryTimer);
+    this.#refreshTimer = undefined;
+    this.#expiryTimer = undefined;
+  }
+
+  #expire(): void {
+    if (this.#state === 'ended') return;
+    void this.#sendBye().catch(() => undefined);
+    this.#end('session-expired');
+  }
+
+  /** §7.4 / §10: our refresh, by UPDATE when the caller allows it (no offer needed), else by re-INVITE with our SDP unchanged. */
+  #refresh(): void {
+    const s = this.#session;
+    if (!s || this.#state !== 'confirmed' || this.#refreshing) return;
+    const useUpdate = this.invite.headerValues('allow').some((line) => /(^|[\s,])UPDATE([\s,]|$)/i.test(line));
+    const req = this.#inDialog(useUpdate ? 'UPDATE' : 'INVITE');
+    // We send this request, so in its roles we are the UAC: `refresher=uac` keeps the refresh with us.
+    req.setHeader('session-expires', `${s.interval};refresher=uac`);
+    req.setHeader('min-se', String(this.#owner.sessionTimers.minSE));
+    req.setHeader('supported', 'timer');
+    req.setHeader('contact', `<${this.#owner.contactFor(this.transport)}>`);
+    if (!useUpdate && this.#localSdp !== undefined) req.setBody(this.#localSdp, 'application/sdp');
+    this.#refreshing = true;
+    const failed = () => {
+      this.#refreshing = false;
+      // §10: a refresh that times out (or gets 408/481) means the session is gone.
+      this.#expire();
+    };
+    if (useUpdate) {
+      this.#owner.sendRequest(req, this.source, this.transport).then((res) => this.#refreshed(s.interval, res), failed);
+      return;
+    }
+    const tx = this.#owner.sendInvite(req, this.source, this.transport);
+    tx.response.then((res) => {
+      if (res.status >= 200 && res.status < 300) {
+        const ack = this.#inDialog('ACK', req.cseq.seq, res);
+        this.#owner.sendAck(ack, this.source, this.transport);
+        tx.on2xxRetransmission = () => this.#owner.sendAck(ack, this.source, this.transport);
+      }
+      this.#refreshed(s.interval, res);
+    }, failed);
+  }
+
+  #refreshed(interval: number, res: SipResponse): void {
+    this.#refreshing = false;
+    if (this.#state === 'ended') return;
+    if (res.status >= 200 && res.status < 300) {
+      const se = readSessionExpires(res);
+      // §7.2: a 2xx without Session-Expires turns the timer off.
+      this.#session = se && { interval: se.interval, weRefresh: se.refresher !== 'uas' };
+      if (this.#session) this.#armSession();
+      else this.#disarmSession();
+      return;
+    }
+    if (res.status === 408 || res.status === 481) {
+      this.#expire();
+      return;
+    }
+    if (res.status === 422) {
+      // §7.4: retry at least at the peer's Min-SE; one that does not grow would loop, so the expiry timer decides.
+      const min = Number(res.header('min-se')?.split(';')[0]);
+      if (Number.isFinite(min) && min > interval && this.#session) {
+        this.#session.interval = min;
+        this.#refresh();
+      }
+    }
+    // Any other failure leaves the session unrefreshed: the expiry timer ends it if nothing better happens.
   }
 
   #info(req: SipRequest, tx: ServerTransaction): void {
@@ -227,18 +400,26 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     return true;
   }
 
-  async #sendBye(): Promise<void> {
-    // §12.2.1.1: the remote target is the Contact of the INVITE, the route set its Record-Route.
+  /**
+   * A request inside our dialog (§12.2.1.1): the remote target is the
+   * INVITE's Contact, the route set its Record-Route. An ACK reuses the
+   * CSeq number of its INVITE and the To of the 2xx it acknowledges.
+   */
+  #inDialog(method: string, ackSeq?: number, res?: SipResponse): SipRequest {
     const target = this.invite.contact[0]?.uri ?? this.invite.from.uri;
-    const bye = new SipRequest('BYE', target);
-    bye.setHeader('via', `SIP/2.0/UDP placeholder;branch=${newBranch()}`);
-    bye.setHeader('max-forwards', '70');
-    bye.setHeader('from', `${String(this.invite.to)};tag=${this.localTag}`);
-    bye.setHeader('to', String(this.invite.from));
-    bye.setHeader('call-id', this.callId);
-    bye.setHeader('cseq', `${++this.#localCSeq} BYE`);
-    if (this.invite.recordRoute.length) bye.setHeader('route', ...this.invite.recordRoute.map(String));
-    await this.#owner.sendRequest(bye, this.source, this.transport);
+    const req = new SipRequest(method, target);
+    req.setHeader('via', `SIP/2.0/${this.transport.protocol} placeholder;branch=${newBranch()}`);
+    req.setHeader('max-forwards', '70');
+    req.setHeader('from', `${String(this.invite.to)};tag=${this.localTag}`);
+    req.setHeader('to', res ? String(res.to) : String(this.invite.from));
+    req.setHeader('call-id', this.callId);
+    req.setHeader('cseq', `${ackSeq ?? ++this.#localCSeq} ${method}`);
+    if (this.invite.recordRoute.length) req.setHeader('route', ...this.invite.recordRoute.map(String));
+    return req;
+  }
+
+  async #sendBye(): Promise<void> {
+    await this.#owner.sendRequest(this.#inDialog('BYE'), this.source, this.transport);
   }
 
   #end(reason: EndReason): void {
@@ -246,6 +427,8 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.#state = 'ended';
     clearTimeout(this.#retransmit);
     clearTimeout(this.#pendingReinvite);
+    this.#disarmSession();
+    this.#session = undefined;
     this.#ackWait?.reject(new Error(`call ended: ${reason}`));
     this.#ackWait = undefined;
     this.#owner.forget(this);
@@ -263,4 +446,13 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   get answerResponse(): SipResponse | undefined {
     return this.#answer;
   }
+}
+
+function originLine(sdp: string | undefined): string | undefined {
+  return sdp === undefined ? undefined : /^o=.*$/m.exec(sdp)?.[0].trim();
+}
+
+function unref(t: NodeJS.Timeout): NodeJS.Timeout {
+  t.unref();
+  return t;
 }

@@ -7,6 +7,7 @@ import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerBase } from '../transaction/timers.js';
 import type { Destination, Peer, Transport, TransportProtocol } from '../transport/transport.js';
 import { IncomingCall, type CallOwner } from './incoming-call.js';
+import { DEFAULT_SESSION_TIMERS, readSessionExpires, type SessionTimerOptions } from './session-timer.js';
 
 /** A reason to refuse a request before any transaction or dialog is made (edge security, rate limits). */
 export interface Refusal {
@@ -25,6 +26,8 @@ export interface UserAgentOptions {
   /** Ports written into the Contact of the other transports, by protocol. Default: each transport's port. */
   contactPorts?: Partial<Record<TransportProtocol, number>>;
   timers?: TimerBase;
+  /** RFC 4028 session timers: our Min-SE and refresher preference. */
+  sessionTimers?: SessionTimerOptions;
   /** Called for every new request (not retransmissions, not ACK): undefined accepts. */
   inboundFilter?: (req: SipRequest, source: Peer) => Refusal | undefined;
 }
@@ -40,7 +43,7 @@ export interface UserAgentStats {
   drained: number;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
 
 /**
  * The UA core: the one place that joins transport, transactions and dialogs
@@ -63,6 +66,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   readonly #contactPorts: Partial<Record<TransportProtocol, number>>;
   readonly #contacts = new Map<Transport, string>();
   readonly stats: UserAgentStats = { transactions: 0, calls: 0, drained: 0 };
+  readonly sessionTimers: Required<SessionTimerOptions>;
   /** While set, new INVITEs get 503 so a balancer moves them to another replica. */
   draining = false;
 
@@ -73,6 +77,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     this.#transports = [...list];
     this.#timers = o.timers ?? DEFAULT_TIMERS;
     this.#filter = o.inboundFilter;
+    this.sessionTimers = Object.freeze({ ...DEFAULT_SESSION_TIMERS, ...o.sessionTimers });
     this.#contactHost = o.contactHost;
     this.#contactPorts = { ...o.contactPorts, ...(o.contactPort !== undefined && { [list[0]!.protocol]: o.contactPort }) };
     for (const t of list) t.setUser({ receive: (m, s, via) => this.#receive(m, s, via) });
@@ -181,6 +186,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     if (this.draining) {
       this.stats.drained++;
       tx.respond(createResponse(req, 503, { toTag: newTag(), reason: 'Service Unavailable (draining)', headers: { 'retry-after': '5' } }));
+      return;
+    }
+    // RFC 4028 §8.1: a session interval below our Min-SE is refused, with the Min-SE to retry with.
+    const se = this.sessionTimers.enabled ? readSessionExpires(req) : undefined;
+    if (se && se.interval < this.sessionTimers.minSE) {
+      tx.respond(createResponse(req, 422, { toTag: newTag(), headers: { 'min-se': String(this.sessionTimers.minSE) } }));
       return;
     }
     // §17.2.1: 100 Trying at once, so the carrier stops retransmitting the INVITE.
