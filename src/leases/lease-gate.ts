@@ -149,11 +149,21 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
     return this.#add(undefined, Infinity);
   }
 
-  /** Stops the heartbeat and forgets every slot without telling the pool (it is closing too). */
-  close(): void {
+  /**
+   * Drain: stops the heartbeat and gives every slot still held back to the store at once, so other
+   * replicas need not wait for the TTL. The pool is closing too, so no slot is reported lost.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    for (const s of this.#slots) this.#drop(s);
+    const { store, provider, replicaId } = this.#o;
+    const grants: LeaseGrant[] = [...this.#orphans.splice(0)];
+    for (const s of [...this.#slots]) {
+      if (s.token !== undefined) grants.push({ key: provider, owner: replicaId, token: s.token, localDeadline: 0 });
+      this.#drop(s);
+    }
+    await Promise.all(grants.map((g) => store.semaphoreRelease(g).catch(() => false)));
   }
 
   /** One heartbeat: renew, reconcile, reclaim. Exposed so tests and drain can force one. */
@@ -228,6 +238,7 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
     const surplus = this.#slots.size - fairShare(this.#o.limit, view.replicas);
     if (surplus <= 0) return;
     const closed = this.#o.reclaimIdle(surplus);
+    if (closed === 0) return; // every slot above the share carries a call: those are never taken
     this.#reclaimed += closed;
     this.emit('reclaim', { provider: this.#o.provider, surplus, closed });
   }

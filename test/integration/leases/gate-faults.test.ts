@@ -34,7 +34,7 @@ describe('leases: gate against a Redis that dies and comes back', function () {
       ...(extra.logger ? { logger: extra.logger } : {}),
     });
     extra.holder?.attach(g);
-    cleanup.push(() => { extra.holder?.stop(); g.close(); });
+    cleanup.push(async () => { extra.holder?.stop(); await g.close(); });
     return g;
   }
 
@@ -133,7 +133,7 @@ describe('leases: fair share between replicas', function () {
     const holder = new SlotHolder(want);
     const gate = createLeaseGate({ store, provider: 'tts', limit, ttlMs: TTL, replicaId: id, reclaimIdle: holder.reclaimIdle });
     holder.attach(gate);
-    cleanup.push(async () => { holder.stop(); gate.close(); await store.close(); });
+    cleanup.push(async () => { holder.stop(); await gate.close(); await store.close(); });
     return { gate, holder, store };
   }
 
@@ -162,8 +162,10 @@ describe('leases: fair share between replicas', function () {
     await dead.holder.fill();
     await a.holder.fill();
     assert.equal(a.holder.slots.length, 2);
-    // Crash: the heartbeat stops and nothing is released.
-    dead.holder.stop(); dead.gate.close();
+    // Crash: the connection goes first, so the heartbeat stops and nothing is released.
+    dead.holder.stop();
+    dead.store.redis.disconnect();
+    await dead.gate.close();
     const [sec, usec] = await a.store.redis.time();
     const now = Number(sec) * 1000 + Number(usec) / 1000;
     const scores = await a.store.redis.zrange(`${prefix}s:tts`, '0', '-1', 'WITHSCORES');

@@ -81,6 +81,6 @@ describe('leases: gate outage handling (switchable store)', () => {
       assert.equal(gate.stats().localOnly, 0);
       assert.equal(await store.semaphoreCount('p'), 2);
       assert.equal(lost.length, 0);
-    } finally { gate.close(); }
+    } finally { await gate.close(); }
   });
 });

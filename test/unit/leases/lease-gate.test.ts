@@ -27,7 +27,7 @@ describe('leases: lease gate on Redis', function () {
       sa[0]!.release();
       await sleep(50);
       assert.ok(await b.tryTake());
-    } finally { a.close(); b.close(); }
+    } finally { await a.close(); await b.close(); }
   });
 
   it('a slot taken from under the holder is reported lost', async () => {
@@ -39,6 +39,28 @@ describe('leases: lease gate on Redis', function () {
       await store.redis.del(`${prefix}s:dg2`);
       const reason = await lost;
       assert.ok(reason instanceof LeaseLostError);
-    } finally { gate.close(); }
+    } finally { await gate.close(); }
+  });
+});
+
+describe('leases: lease gate drain', function () {
+  this.timeout(10_000);
+  it('close() gives every held slot back at once instead of leaving it to the TTL', async () => {
+    const prefix = `wltest:${randomUUID()}:`;
+    const store = new RedisLeaseStore({ prefix });
+    await store.ready();
+    const gate = createLeaseGate({ store, provider: 'drain', limit: 3, ttlMs: 60_000, replicaId: 'A' });
+    try {
+      assert.ok(await gate.tryTake());
+      assert.ok(await gate.tryTake());
+      assert.equal(await store.semaphoreCount('drain'), 2);
+      await gate.close();
+      assert.equal(await store.semaphoreCount('drain'), 0);
+      assert.equal(await gate.tryTake(), undefined, 'a closed gate grants nothing');
+    } finally {
+      const keys = await store.redis.keys(`${prefix}*`);
+      if (keys.length) await store.redis.del(...keys);
+      await store.close();
+    }
   });
 });
