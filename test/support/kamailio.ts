@@ -13,6 +13,11 @@ export interface KamailioOptions {
   /** Max Expires the registrar grants. */
   maxExpires?: number;
   children?: number;
+  /**
+   * Run this script instead of the generated registrar (e.g. config/kamailio/dispatcher.cfg),
+   * with `-A NAME=value` defines; the script must listen on 127.0.0.1:`port` and answer OPTIONS.
+   */
+  script?: { file: string; defines: Record<string, string> };
 }
 
 /**
@@ -32,9 +37,15 @@ export class Kamailio {
 
   async start(): Promise<void> {
     if (!this.port) this.port = this.o.port ?? (await freeUdpPort());
-    const cfg = join(this.dir, 'kamailio.cfg');
-    writeFileSync(cfg, config(this.port, this.o));
-    const p = spawn('kamailio', ['-f', cfg, '-DD', '-E', '-Y', this.dir, '-P', join(this.dir, 'k.pid'), '-w', this.dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let cfg = join(this.dir, 'kamailio.cfg');
+    const defines: string[] = [];
+    if (this.o.script) {
+      cfg = this.o.script.file;
+      for (const [k, v] of Object.entries(this.o.script.defines)) defines.push('-A', `${k}=${v}`);
+    } else {
+      writeFileSync(cfg, config(this.port, this.o));
+    }
+    const p = spawn('kamailio', ['-f', cfg, ...defines, '-DD', '-E', '-Y', this.dir, '-P', join(this.dir, 'k.pid'), '-w', this.dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.proc = p;
     const onData = (d: Buffer) => { this.log = (this.log + d.toString()).slice(-20000); };
     p.stdout!.on('data', onData);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startReplica } from '../../support/replica.js';
 import { RawUac } from '../../support/sip-uac.js';
 import { RtpPeer } from '../../support/rtp-peer.js';
 import { sipp } from '../../support/sipp.js';
@@ -17,24 +17,14 @@ describe('gateway: SIGTERM drains calls in progress', function () {
   this.timeout(60_000);
 
   it('readyz turns 503, new INVITEs get 503, the call in progress gets its grace then a BYE, exit 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts'], {
-      env: {
-        ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn',
-        WARMLINE_MEDIA__PORTMIN: '47000', WARMLINE_MEDIA__PORTMAX: '47199', WARMLINE_CALLS__DRAINGRACEMS: '3000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const replica = await startReplica({
+      WARMLINE_MEDIA__PORTMIN: '47000', WARMLINE_MEDIA__PORTMAX: '47199', WARMLINE_CALLS__DRAINGRACEMS: '3000',
     });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.stdout.resume();
-    const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { url, sip } = replica;
     const peer = await RtpPeer.bind();
     const uac = await RawUac.bind();
     let talking = true;
     try {
-      await until(() => /warmline ready: /.test(err), 'the ready line', 30_000);
-      const [, url, host, port] = /warmline ready: (http:\/\/[^ ]+) sip:([^ ]+):(\d+)/.exec(err)!;
-      const sip = { address: host!, port: Number(port) };
       const call = sipp(sip, ['-sf', `${SCENARIOS}call-wait-bye.xml`, '-s', '15550001000', '-key', 'rtp_port', String(peer.port), '-m', '1']);
       type Calls = { active: Array<{ localPort?: number }>; recent: Array<{ endReason?: string }> };
       const calls = async () => (await (await fetch(`${url}/api/calls`)).json()) as Calls;
@@ -43,7 +33,7 @@ describe('gateway: SIGTERM drains calls in progress', function () {
       peer.target('127.0.0.1', localPort!);
       const keep = (async () => { while (talking) await peer.send(Buffer.alloc(1600, 0xff)); })();
 
-      child.kill('SIGTERM');
+      replica.kill('SIGTERM');
       await until(async () => (await fetch(`${url}/readyz`)).status === 503, 'not ready while draining');
       const refused = await uac.invite(sip, '+15551230000');
       assert.equal(refused.status, 503, 'a new INVITE is sent elsewhere');
@@ -53,10 +43,10 @@ describe('gateway: SIGTERM drains calls in progress', function () {
       assert.equal(r.code, 0, r.out);
       talking = false;
       await keep;
-      assert.equal(await exit, 0, err);
+      assert.equal(await replica.exit, 0, replica.stderr());
     } finally {
       talking = false;
-      child.kill('SIGKILL');
+      replica.kill();
       peer.close();
       uac.close();
     }

@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { until } from './wait.js';
+
+export interface Replica {
+  child: ChildProcess;
+  /** The ops server (http://host:port). */
+  url: string;
+  sip: { address: string; port: number };
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  exit: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * A gateway as an operator runs it: its own process (the CLI under tsx), on
+ * the embedded defaults plus `env` (WARMLINE_A__B overrides). Resolves once it
+ * printed its ready line, which names the ops URL and the SIP address.
+ */
+export async function startReplica(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts'], {
+    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.resume();
+  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  try {
+    await until(() => /warmline ready: /.test(err) || child.exitCode !== null, 'the ready line', timeoutMs);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const m = /warmline ready: (http:\/\/[^ ]+) sip:([^ ]+):(\d+)/.exec(err);
+  if (!m) throw new Error(`replica did not start: ${err.slice(-2000)}`);
+  return {
+    child, url: m[1]!, sip: { address: m[2]!, port: Number(m[3]) }, stderr: () => err, exit,
+    kill: (signal = 'SIGKILL') => { if (child.exitCode === null) child.kill(signal); },
+  };
+}
