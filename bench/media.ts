@@ -35,6 +35,7 @@ const BASE = env('BASE_PORT', 61000);
 const PEERS = Math.max(1, env('PEERS', 1));
 const PEER_SOCKETS = env('PEER_SOCKETS', 8);
 const POLL = env('POLL', 1) === 1;
+const ECHO = env('ECHO', 1) === 1;
 const json = process.argv.includes('--json');
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -58,6 +59,17 @@ function cpuPressureUs(): number | null {
   }
 }
 
+/** Host-wide UDP receive-queue overflows (/proc/net/snmp RcvbufErrors): where loss would hide. */
+function udpRcvbufErrors(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    return Number(lines[1]!.split(/\s+/)[names.indexOf('RcvbufErrors')]);
+  } catch {
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
   const cpus = availableParallelism();
   const pinned = env('PIN', 1) === 1 && cpus >= 2 && pin(process.pid, '0');
@@ -70,6 +82,7 @@ async function main(): Promise<void> {
   const sessions: RtpSession[] = [];
   const streams: PacedStream[] = [];
   const silence = Buffer.alloc(320, 0xff);
+  const tone = Buffer.alloc(160, 0x55);
   for (let i = 0; i < CALLS; i++) {
     const port = alloc.allocate();
     const s = await RtpSession.open(
@@ -81,7 +94,8 @@ async function main(): Promise<void> {
     // call's pacer phase never leaves a tick with nothing queued. Node hands every datagram its
     // own buffer, so the payload can be queued without a copy.
     s.once('audio', () => st.enqueue(silence));
-    s.on('audio', (p: Buffer | null) => p && st.enqueue(p));
+    if (ECHO) s.on('audio', (p: Buffer | null) => p && st.enqueue(p));
+    else s.on('audio', (p: Buffer | null) => p && st.enqueue(tone)); // same pacing, no inbound buffer kept
     pacer.add(st);
     streams.push(st);
     sessions.push(s);
@@ -103,6 +117,7 @@ async function main(): Promise<void> {
     peers.push({ child, result });
   }
 
+  const rcvbuf0 = udpRcvbufErrors();
   for (const p of peers) p.child.send({ type: 'start' });
   await wait(WARMUP_MS);
   for (const p of peers) p.child.send({ type: 'measure' });
@@ -138,6 +153,7 @@ async function main(): Promise<void> {
   await wait(200);
   for (const p of peers) p.child.send({ type: 'report' });
   const results = await Promise.all(peers.map((p) => p.result));
+  const rcvbuf1 = udpRcvbufErrors();
   for (const s of sessions) s.close();
 
   const sum = (f: (r: PeerResult) => number): number => results.reduce((a, r) => a + f(r), 0);
@@ -181,6 +197,9 @@ async function main(): Promise<void> {
     gateway_gc_fraction: r3(gcPauses.reduce((a, b) => a + b, 0) / wall),
     gateway_involuntary_switches: ru.involuntaryContextSwitches - ru0.involuntaryContextSwitches,
     host_cpu_pressure: psi0 === null || psi1 === null ? null : r3((psi1 - psi0) / 1000 / wall),
+    host_udp_rcvbuf_errors: rcvbuf0 === null || rcvbuf1 === null ? null : rcvbuf1 - rcvbuf0,
+    gateway_dropped: sessions.reduce((a, s) => a + s.stats.dropped.malformed + s.stats.dropped.wrongPayloadType + s.stats.dropped.wrongSource, 0),
+    gateway_lost_by_seq: gwLostBySeq,
     peers: results.length,
     pinned,
     gateway_node_flags: process.execArgv.filter((a) => a.startsWith('--max-') || a.startsWith('--single') || a.startsWith('--semi')).join(' '),

@@ -93,3 +93,33 @@ describe('media jitter buffer ring', () => {
     assert.ok(out.slice(1, 29).every((v) => v === null));
   });
 });
+
+describe('media PacedStream byte ring', () => {
+  it('copies on enqueue (caller may reuse its buffer), wraps, grows for bursts and keeps order', () => {
+    const out: number[] = [];
+    const s = new PacedStream({ sendFrame: (f) => f && out.push(...f) });
+    const reused = Buffer.alloc(100);
+    // 12 × 100 bytes through a buffer the caller rewrites each time; interleaved with ticks
+    // so the ring's head moves and writes wrap around its end
+    let expected: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      reused.fill(i + 1);
+      s.enqueue(reused);
+      expected = expected.concat(Array(100).fill(i + 1));
+      if (i % 3 === 2) s.tick();
+    }
+    // a burst far larger than the initial ring (a TTS sentence at once)
+    const burst = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    s.enqueue(burst);
+    expected = expected.concat([...burst]);
+    while (s.queuedBytes > 0) s.tick();
+    const padded = expected.concat(Array((160 - (expected.length % 160)) % 160).fill(0xff));
+    assert.deepEqual(out, padded);
+    s.enqueue(Buffer.alloc(400, 7));
+    s.flush();
+    assert.equal(s.queuedBytes, 0);
+    out.length = 0;
+    s.tick();
+    assert.deepEqual(out, [], 'nothing after barge-in');
+  });
+});
