@@ -15,7 +15,7 @@
  *  - cpu_core_fraction: the gateway process's user+system CPU time / wall time.
  *
  * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
- * Linux ephemeral range), PEERS (1), PEER_SOCKETS (8), SLOTS / SPIN_MS (Pacer options),
+ * Linux ephemeral range), PEERS (1), PEER_SOCKETS (16), SLOTS / SPIN_MS (Pacer options),
  * PIN (1; 0 = no CPU pinning), GATEWAY_NODE_FLAGS (e.g. "--max-semi-space-size=1": V8 flags for
  * the gateway process, applied by re-running this script under them), POLL (1: sessions poll the pacer per inbound packet; 0 = timer only). `--json` prints one JSON object on the last line.
  */
@@ -33,7 +33,7 @@ const SECONDS = env('SECONDS', 20);
 const WARMUP_MS = env('WARMUP_MS', 2000);
 const BASE = env('BASE_PORT', 61000);
 const PEERS = Math.max(1, env('PEERS', 1));
-const PEER_SOCKETS = env('PEER_SOCKETS', 8);
+const PEER_SOCKETS = env('PEER_SOCKETS', 16);
 const POLL = env('POLL', 1) === 1;
 const ECHO = env('ECHO', 1) === 1;
 const json = process.argv.includes('--json');

@@ -64,7 +64,8 @@ export class SdpNegotiator {
         offered: a.rtpmaps.map((r) => `${r.payloadType} ${r.encoding}/${r.clockRate}`),
       });
     }
-    const te = a.rtpmaps.find((r) => r.encoding.toLowerCase() === 'telephone-event' && r.clockRate === 8000) ?? null;
+    // RFC 4733 §7.1.1 events at the audio codec's 8 kHz clock, and only if the m= line lists it.
+    const te = a.rtpmaps.find((r) => r.encoding.toLowerCase() === 'telephone-event' && r.clockRate === 8000 && a.formats.includes(r.payloadType)) ?? null;
     const dir = answerDirection(a.direction, direction);
     const remoteAddress = a.connection ?? offer.connection!.address;
     const negotiated: Negotiated = {
