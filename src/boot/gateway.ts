@@ -8,11 +8,12 @@ import type { WarmProgress } from '../cli/progress.js';
 import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
-import { UdpTransport, UserAgent } from '../../sip/index.js';
+import { UserAgent } from '../../sip/index.js';
 import { EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
+import { bindSipTransports } from './sip-transports.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -151,10 +152,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   });
 
   const sipLog = log.child({ component: 'sip' });
-  const transport = await UdpTransport.bind(config.sip.host, config.sip.port);
+  const transports = await bindSipTransports(config.sip.host, config.sip.port, config.sip.transports);
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
-    transport,
+    transport: transports,
     ...(config.sip.contactHost && { contactHost: config.sip.contactHost }),
     ...(config.sip.contactPort && { contactPort: config.sip.contactPort }),
     inboundFilter: edge.filter,
@@ -172,7 +173,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     registry,
     log,
   });
-  sipLog.info({ address: transport.local.address, port: transport.local.port, contact: ua.contact }, 'SIP listening (UDP)');
+  const sipAddress = transports[0]!.local;
+  sipLog.info({ address: sipAddress.address, port: sipAddress.port, transports: config.sip.transports, contact: ua.contact }, 'SIP listening');
 
   const ops: OpsServer = await startOpsServer(config.server.host, config.server.httpPort, {
     registry,
@@ -188,7 +190,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     ua.draining = true;
     await calls.closeAll('shutdown');
     await ua.close();
-    await transport.close();
+    await Promise.all(transports.map((t) => t.close()));
     pacer.stop();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await ops.close();
@@ -202,7 +204,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     factories,
     registry,
     local,
-    sip: { address: transport.local.address, port: transport.local.port },
+    sip: { address: sipAddress.address, port: sipAddress.port },
     calls,
     pacer,
     upstreamsFor,

@@ -107,6 +107,7 @@ export const configSchema = z.strictObject({
   sip: z.strictObject({
     host: z.string().min(1),
     port,
+    transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
     contactHost: z.string(),
     contactPort: port,
     carriers: z.array(z.string().min(1)),

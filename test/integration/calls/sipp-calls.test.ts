@@ -133,6 +133,18 @@ describe('calls: sipp carrier calls through the gateway', function () {
     await until(() => leasesOut(g) === 0, 'every lease returned');
   });
 
+  it('over TCP too: sipp -t t1 places the call on a TCP connection, ACK and BYE follow it, the greeting goes out as RTP (hold shorter than the 2 s RTP timeout: this sipp sends no RTP)', async () => {
+    const run = sipp(g.sip, ['-sf', `${SCENARIOS}call-hold-bye.xml`, '-t', 't1', '-s', '15550001000', '-mp', '0', '-d', '1200', '-m', '1']);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.out);
+    await until(() => g.calls.activeCount === 0, 'call released');
+    const c = lastEnded(g);
+    assert.equal(c.endReason, 'bye');
+    assert.equal(c.codec, 'PCMU');
+    assert.ok(c.rtp!.sent > 20, `greeting sent as RTP (${c.rtp!.sent} packets)`);
+    await until(() => leasesOut(g) === 0, 'every lease returned');
+  });
+
   it('many calls in a row leak nothing: leases, RTP ports and pacer streams all return', async () => {
     const run = sipp(g.sip, ['-sf', `${SCENARIOS}call-pcap.xml`, '-s', '15550001000', '-mp', '0', '-d', '500', '-m', '20', '-r', '10', '-l', '10'], 120);
     const r = await run.done;
