@@ -13,6 +13,6 @@ export type { JitterStats } from './rtp/jitter-buffer.js';
 export { DtmfReceiver, dtmfPackets } from './rtp/dtmf.js';
 export type { DtmfDigit } from './rtp/dtmf.js';
 export { Pacer, PacedStream, FRAME_BYTES, FRAME_MS } from './pacer.js';
-export type { PacedSink, PacerStats } from './pacer.js';
+export type { PacedSink, PacerStats, PacerOptions } from './pacer.js';
 export { RtpSession } from './rtp/rtp-session.js';
 export type { RtpSessionOptions, RtpSessionStats } from './rtp/rtp-session.js';
