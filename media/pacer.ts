@@ -170,7 +170,9 @@ export class Pacer {
     stream.slotIndex = list.length;
     list.push(stream);
     this.size++;
-    if (!this.timer && !this.immediate) this.begin();
+    // The first stream starts the clock; later ones join its grid (a pacer stopped by hand,
+    // to be driven by tickNow()/poll(), stays stopped).
+    if (this.size === 1) this.begin();
   }
 
   remove(stream: PacedStream): void {
@@ -195,6 +197,7 @@ export class Pacer {
   }
 
   private schedule(): void {
+    this.stop(); // at most one pending wake-up, whoever asks
     // The ideal clock is start + k · slotMs, so errors never accumulate (drift-corrected).
     const wait = this.start + this.next * this.slotMs - this.now();
     if (wait > this.spinMs + 0.05) this.timer = setTimeout(this.onTimer, Math.max(1, wait - this.spinMs));
