@@ -184,6 +184,8 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
         return;
       }
       const recovering = this.#mode === 'local';
+      // Global again before arming, so every confirmed slot gets its local-deadline timer now.
+      this.#mode = 'global';
       for (const g of this.#orphans.splice(0)) await store.semaphoreRelease(g).catch(() => false);
       const dataLost = this.#epoch !== undefined && hb.view.epoch !== this.#epoch;
       this.#see(hb.view);
@@ -215,8 +217,7 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
           return;
         }
       }
-      if (recovering || this.#mode === 'local') {
-        this.#mode = 'global';
+      if (recovering) {
         this.#o.logger.warn({ provider, reacquired, lost, held: this.#slots.size }, 'lease store reachable again: slots re-established against the global cap');
         this.emit('recovered', { provider, reacquired, lost });
       }
