@@ -43,6 +43,34 @@ describe('leases: lease gate on Redis', function () {
   });
 });
 
+describe('leases: lease gate after a pause of its own process', function () {
+  this.timeout(10_000);
+  it('a replica that was frozen past its local deadline gives the slot up: silence is not an outage', async () => {
+    const prefix = `wltest:${randomUUID()}:`;
+    const store = new RedisLeaseStore({ prefix });
+    await store.ready();
+    const gate = createLeaseGate({ store, provider: 'pause', limit: 1, ttlMs: 300, replicaId: 'A' });
+    try {
+      const slot = await gate.tryTake();
+      assert.ok(slot);
+      const lost = new Promise<Error>((resolve) => slot.onLost(resolve));
+      // A synchronous block stands in for SIGSTOP or a long GC: no timer, no reply, no error.
+      const until = Date.now() + 600;
+      while (Date.now() < until) { /* frozen */ }
+      const reason = await lost;
+      assert.ok(reason instanceof LeaseLostError);
+      assert.match(reason.message, /local deadline|no longer holds/);
+      assert.equal(gate.mode, 'global', 'a pause is not mistaken for a store outage');
+      assert.equal(gate.held(), 0);
+    } finally {
+      await gate.close();
+      const keys = await store.redis.keys(`${prefix}*`);
+      if (keys.length) await store.redis.del(...keys);
+      await store.close();
+    }
+  });
+});
+
 describe('leases: lease gate drain', function () {
   this.timeout(10_000);
   it('close() gives every held slot back at once instead of leaving it to the TTL', async () => {
