@@ -3,7 +3,7 @@ import type { WarmlineConfig, UpstreamName, PoolConfig } from '../config/index.j
 import { upstreamNames } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { startOpsServer, type OpsServer } from '../http/index.js';
-import { ExclusivePool, MultiplexedPool, PoolMetrics, PoolSet, type ConnectionFactory, type PoolBase, type PooledConnection } from '../pools/index.js';
+import { ExclusivePool, MultiplexedPool, PoolMetrics, PoolSet, type CapacityGate, type ConnectionFactory, type PoolBase, type PooledConnection } from '../pools/index.js';
 import type { WarmProgress } from '../cli/progress.js';
 import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
@@ -14,6 +14,7 @@ import { Pacer, PortAllocator } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
+import { Coordination } from './coordination.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -57,10 +58,10 @@ function isMultiplexed(config: WarmlineConfig, name: UpstreamName): boolean {
   return name === 'llm' || name === 'crm' || (name === 'tts' && config.upstreams.tts.multiContext);
 }
 
-function poolFor<C extends PooledConnection>(config: WarmlineConfig, name: UpstreamName, log: Logger) {
+function poolFor<C extends PooledConnection>(config: WarmlineConfig, name: UpstreamName, log: Logger, gate: CapacityGate | undefined) {
   const p: PoolConfig = config.pools[name];
   return (factory: ConnectionFactory<C>): PoolBase<C> => {
-    const options = { ...p, name, factory, backoff: config.pools.backoff, logger: log.child({ component: 'pool', pool: name }) };
+    const options = { ...p, name, factory, backoff: config.pools.backoff, logger: log.child({ component: 'pool', pool: name }), ...(gate && { gate }) };
     return isMultiplexed(config, name) ? new MultiplexedPool<C>(options) : new ExclusivePool<C>(options);
   };
 }
@@ -92,12 +93,16 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const endpoints = { asr: resolveEndpoint(config, 'asr', localUrls), tts: resolveEndpoint(config, 'tts', localUrls), llm: resolveEndpoint(config, 'llm', localUrls), crm: resolveEndpoint(config, 'crm', localUrls) };
   const factories = createUpstreamFactories(config, endpoints);
 
+  const coordination = new Coordination({
+    config, log, registry,
+    closeIdle: (name, n) => pools[name].pools().reduce((closed, p) => closed + p.closeIdle(n - closed), 0),
+  });
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
   let reporting = false;
   const make = <C extends PooledConnection>(name: UpstreamName) => {
-    const create = poolFor<C>(config, name, log);
+    const create = poolFor<C>(config, name, log, coordination.gateFor(name));
     return new PoolSet<C>((factory) => {
       const pool = create(factory);
       const any = pool as unknown as PoolBase<PooledConnection>;
@@ -141,6 +146,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       const s = p.stats();
       if (!s.ready) reasons.push(`pool ${p.name} (${p.factory.key}): ${s.size}/${s.min} warm${s.lastError ? `, last error: ${s.lastError}` : ''}`);
     }
+    reasons.push(...coordination.readinessReasons());
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -173,6 +179,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     registry,
     log,
   });
+  coordination.startRegistrations(ua);
   const sipAddress = transports[0]!.local;
   sipLog.info({ address: sipAddress.address, port: sipAddress.port, transports: config.sip.transports, contact: ua.contact }, 'SIP listening');
 
@@ -181,6 +188,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     readiness,
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
+    replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
   }, log.child({ component: 'http' }));
 
   let closed = false;
@@ -192,7 +200,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await ua.close();
     await Promise.all(transports.map((t) => t.close()));
     pacer.stop();
+    await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
+    await coordination.close();
     await ops.close();
     await local?.close();
   }
@@ -216,7 +226,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     drain: async () => {
       draining = true;
       log.info('draining: not ready, new INVITEs get 503, calls in progress may finish');
-      await calls.drain(config.calls.drainGraceMs);
+      // Registrations move to another replica now, not when this one's leases expire.
+      await Promise.all([calls.drain(config.calls.drainGraceMs), coordination.releaseRegistrations()]);
       await close();
     },
     close,

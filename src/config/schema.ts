@@ -53,6 +53,7 @@ export const configSchema = z.strictObject({
       language: z.string().min(1),
       endpointingMs: ms,
       utteranceEndMs: z.number().int().min(1000),
+      concurrencyCap: z.number().int().min(0),
     }),
     tts: z.strictObject({
       provider: z.literal('elevenlabs'),
@@ -63,6 +64,7 @@ export const configSchema = z.strictObject({
       multiContext: z.boolean(),
       contextsPerSocket: z.number().int().min(1).max(5),
       inactivityTimeoutS: z.number().int().min(5).max(180),
+      concurrencyCap: z.number().int().min(0),
     }),
     llm: z.strictObject({
       provider: z.enum(['openai', 'anthropic']),
@@ -70,10 +72,12 @@ export const configSchema = z.strictObject({
       apiKey: z.string(),
       model: z.string().min(1),
       streamsPerSession: z.number().int().min(1),
+      concurrencyCap: z.number().int().min(0),
     }),
     crm: z.strictObject({
       baseUrl: url,
       apiKey: z.string(),
+      concurrencyCap: z.number().int().min(0),
     }),
   }),
   pools: z.strictObject({
@@ -100,6 +104,7 @@ export const configSchema = z.strictObject({
     redisUrl: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
     ttlMs: z.number().int().min(500),
     replicaId: z.string(),
+    localShare: z.number().gt(0).max(1),
   }).refine((l) => l.store !== 'redis' || l.redisUrl !== '', {
     message: 'a redis lease store needs leases.redisUrl (or REDIS_URL)',
     path: ['redisUrl'],
@@ -128,6 +133,20 @@ export const configSchema = z.strictObject({
     maxConcurrent: z.number().int().min(1),
     drainGraceMs: ms,
   }),
+  registrations: z.array(z.strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
+    user: z.string().min(1),
+    domain: z.string().min(1),
+    registrar: z.strictObject({
+      host: z.string().min(1),
+      port: port.optional(),
+      transport: z.enum(['udp', 'tcp', 'tls']).optional(),
+    }),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    realm: z.string().optional(),
+    expires: z.number().int().min(60).optional(),
+  })).refine((r) => new Set(r.map((a) => a.id)).size === r.length, 'registration ids must be unique'),
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
   routes: z.array(routeSchema).min(1),
 }).superRefine((c, ctx) => {
@@ -147,6 +166,7 @@ export type PoolConfig = WarmlineConfig['pools']['asr'];
 export type AgentConfig = WarmlineConfig['agents'][string];
 export type RouteConfig = WarmlineConfig['routes'][number];
 export type SipConfig = WarmlineConfig['sip'];
+export type RegistrationConfig = WarmlineConfig['registrations'][number];
 export type MediaConfig = WarmlineConfig['media'];
 export type UpstreamName = keyof WarmlineConfig['upstreams'];
 export const upstreamNames: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];

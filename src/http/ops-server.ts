@@ -12,6 +12,8 @@ export interface OpsSources {
   pools(): unknown;
   /** /api/calls */
   calls(): unknown;
+  /** /api/replica: lease gates (provider caps) and the carrier registrations this replica owns. */
+  replica?(): unknown;
   /** Extra routes (the demo page, static files): return true when handled. */
   extra?(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean>;
 }
@@ -68,6 +70,13 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
         return;
       case '/api/calls':
         json(res, 200, sources.calls());
+        return;
+      case '/api/replica':
+        if (sources.replica) {
+          json(res, 200, sources.replica());
+          return;
+        }
+        json(res, 404, { error: `no route ${path}` });
         return;
       default:
         if (sources.extra && (await sources.extra(req, res))) return;

@@ -78,6 +78,8 @@ export interface PoolStats {
   pending: number;
   /** Opens in progress. */
   opening: number;
+  /** The provider's cap (across replicas) refused this pool its last slot. */
+  capped: boolean;
   opens: number;
   closes: number;
   replacements: number;
@@ -188,6 +190,8 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
   readonly #leasePrefix = randomBytes(4).toString('hex');
   #lastError: Error | undefined;
   #reachedFloor = false;
+  /** The last open attempt found no capacity slot (the provider cap is full across replicas). */
+  #capped = false;
   #readyWaiters: Array<() => void> = [];
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
@@ -247,7 +251,17 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
 
   /** True while the warm floor is open. */
   get ready(): boolean {
-    return this.#reachedFloor && this.#openCount() >= this.min;
+    return this.#reachedFloor && this.#floorMet();
+  }
+
+  /**
+   * The floor, or as much of it as the provider's cap lets this replica hold:
+   * a replica whose share of the cap is below its floor still takes calls
+   * with what it has, rather than never becoming ready.
+   */
+  #floorMet(): boolean {
+    const open = this.#openCount();
+    return open >= this.min || (this.#capped && open > 0);
   }
 
   /** Starts warming; resolves at once (use whenReady() to wait for the floor). */
@@ -517,6 +531,23 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     this.#acquireSlow = slow;
   }
 
+  /**
+   * Closes up to `count` idle connections without replacing them, giving their
+   * capacity slots back: the lease gate asks this when other replicas wait for
+   * slots this one only keeps warm. Returns how many it closed.
+   */
+  closeIdle(count: number): number {
+    let closed = 0;
+    for (const e of [...this.entries]) {
+      if (closed >= count) break;
+      if (e.retiring || e.busy !== 0) continue;
+      this.#evict(e, undefined, false);
+      closed++;
+    }
+    if (closed) this.#log.info({ pool: this.name, closed }, 'closed idle connections so other replicas can have their slots');
+    return closed;
+  }
+
   /** Feeds `each` the acquisition latencies recorded since `cursor`; returns the next cursor (metrics). */
   acquireSamplesSince(cursor: number, each: (ms: number) => void): number {
     return this.#latency.since(cursor, each);
@@ -560,8 +591,14 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
       if (!slot) {
         // The provider's cap is reached across replicas: try again later, without a storm.
         this.#nextOpenAt = performance.now() + Math.min(this.#backoff.maxMs, 1000);
+        if (!this.#capped) {
+          this.#capped = true;
+          this.#log.info({ pool: this.name, open: this.#openCount(), min: this.min }, "the provider's concurrency cap is reached: holding fewer connections than wanted");
+          this.#updateReadiness();
+        }
         return;
       }
+      this.#capped = false;
       const conn = await this.factory.open(abort.signal);
       if (this.#state === 'closing' || this.#state === 'closed') {
         conn.destroy();
@@ -638,8 +675,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
   }
 
   #updateReadiness(): void {
-    const open = this.#openCount();
-    if (open >= this.min) {
+    if (this.#floorMet()) {
       if (!this.#reachedFloor) {
         this.#reachedFloor = true;
         this.emit('ready');
@@ -669,7 +705,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     const p = this.#latency.percentiles();
     const s: PoolStats = {
       name: this.name, upstream: this.factory.upstream, key: this.factory.key, state: this.#state, ready: this.ready,
-      min: this.min, max: this.max, target: this.#target(), size: this.entries.length, idle, inUse: this.#inUse, capacity,
+      capped: this.#capped, min: this.min, max: this.max, target: this.#target(), size: this.entries.length, idle, inUse: this.#inUse, capacity,
       pending: this.#pendingWaiters, opening: this.#opening, opens: this.#opens, closes: this.#closes,
       replacements: this.#replacements, openFailures: this.#openFailures, keepaliveFailures: this.#keepaliveFailures,
       exhausted: this.#exhausted, acquisitions: this.#acquisitions,

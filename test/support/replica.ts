@@ -17,8 +17,8 @@ export interface Replica {
  * the embedded defaults plus `env` (WARMLINE_A__B overrides). Resolves once it
  * printed its ready line, which names the ops URL and the SIP address.
  */
-export async function startReplica(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts'], {
+export async function startReplica(env: Record<string, string> = {}, args: string[] = [], timeoutMs = 60_000): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

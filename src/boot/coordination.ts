@@ -1,0 +1,139 @@
+import { hostname } from 'node:os';
+import { Gauge, type Registry } from 'prom-client';
+import type { UserAgent } from '../../sip/index.js';
+import type { RegistrationSnapshot } from '../../sip/registration/index.js';
+import type { UpstreamName, WarmlineConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { CapacityGate } from '../pools/index.js';
+import {
+  MemoryLeaseStore, OwnedRegistrations, OwnershipManager, RedisLeaseStore, createLeaseGate,
+  type LeaseGate, type LeaseStore,
+} from '../leases/index.js';
+
+export interface CoordinationOptions {
+  config: WarmlineConfig;
+  log: Logger;
+  registry: Registry;
+  /** Closes up to n idle connections of an upstream (all its keyed pools); returns how many. */
+  closeIdle(upstream: UpstreamName, n: number): number;
+}
+
+/**
+ * What replicas share through the lease store: each provider's global cap on
+ * open connections (a gate per capped upstream, one slot per connection, warm
+ * or leased) and the ownership of each carrier registration. With the memory
+ * store (one replica) the same code runs with nobody to share with.
+ */
+export class Coordination {
+  readonly replicaId: string;
+  readonly store: LeaseStore;
+  readonly #o: CoordinationOptions;
+  readonly #log: Logger;
+  readonly #gates = new Map<UpstreamName, LeaseGate>();
+  #registrations: OwnedRegistrations | undefined;
+  #ownership: OwnershipManager | undefined;
+  #storeDown = false;
+
+  constructor(o: CoordinationOptions) {
+    this.#o = o;
+    const { leases } = o.config;
+    this.#log = o.log.child({ component: 'leases' });
+    this.replicaId = leases.replicaId || `${hostname()}-${process.pid}`;
+    this.store = leases.store === 'redis' ? new RedisLeaseStore({ url: leases.redisUrl }) : new MemoryLeaseStore();
+    const logger = {
+      info: (obj: Record<string, unknown>, msg: string) => this.#log.info(obj, msg),
+      warn: (obj: Record<string, unknown>, msg: string) => this.#log.warn(obj, msg),
+      error: (obj: Record<string, unknown>, msg: string) => this.#log.error(obj, msg),
+    };
+    for (const name of ['asr', 'tts', 'llm', 'crm'] as const) {
+      const cap = o.config.upstreams[name].concurrencyCap;
+      if (cap === 0) continue;
+      const gate = createLeaseGate({
+        store: this.store, provider: `${name}-cap`, limit: cap, ttlMs: leases.ttlMs, replicaId: this.replicaId,
+        localShare: leases.localShare, reclaimIdle: (n) => o.closeIdle(name, n), logger,
+      });
+      gate.on('degraded', (info) => {
+        this.#storeDown = true;
+        // Loud on purpose: until the store answers, this replica alone holds the global cap.
+        this.#log.error({ ...info, upstream: name }, `LEASE STORE UNREACHABLE: ${name} connections now capped locally at ${gate.localCap} of ${cap}`);
+      });
+      gate.on('recovered', (info) => {
+        this.#storeDown = false;
+        this.#log.warn({ ...info, upstream: name }, `lease store back: ${name} slots re-taken against the global cap`);
+      });
+      this.#gates.set(name, gate);
+    }
+    this.#metrics(o.registry);
+  }
+
+  /** Gauges read at scrape time, like the pools' metrics. */
+  #metrics(registry: Registry): void {
+    const gates = this.#gates;
+    const down = () => this.#storeDown;
+    const regs = () => this.registrations();
+    new Gauge({
+      name: 'warmline_lease_slots_held', help: 'Capacity slots this replica holds, per capped upstream and gate mode', labelNames: ['upstream', 'mode'], registers: [registry],
+      collect() { this.reset(); for (const [name, g] of gates) this.set({ upstream: name, mode: g.mode }, g.held()); },
+    });
+    new Gauge({ name: 'warmline_lease_store_degraded', help: '1 while the lease store is unreachable (caps are local-only)', registers: [registry], collect() { this.set(down() ? 1 : 0); } });
+    const perRegistration = (name: string, help: string, value: (s: RegistrationSnapshot) => number | undefined) => new Gauge({
+      name, help, labelNames: ['id'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of regs()) {
+          const v = value(s);
+          if (v !== undefined) this.set({ id: s.id }, v);
+        }
+      },
+    });
+    perRegistration('warmline_registration_up', '1 while a registration this replica owns is registered', (s) => (s.state === 'registered' ? 1 : 0));
+    perRegistration('warmline_registration_failures', 'Failed REGISTER attempts of an owned registration', (s) => s.failures);
+    perRegistration('warmline_registration_rtt_seconds', 'Last REGISTER or OPTIONS round trip to the registrar', (s) => (s.rttMs === undefined ? undefined : s.rttMs / 1000));
+    perRegistration('warmline_registration_last_success_timestamp_seconds', 'When an owned registration last succeeded', (s) => (s.lastSuccessAt === undefined ? undefined : s.lastSuccessAt / 1000));
+  }
+
+  /** The gate a capped upstream's pools open through; undefined when uncapped. */
+  gateFor(upstream: UpstreamName): CapacityGate | undefined {
+    return this.#gates.get(upstream);
+  }
+
+  /** Starts owning (and refreshing) this replica's share of the carrier registrations. */
+  startRegistrations(ua: UserAgent): void {
+    const accounts = this.#o.config.registrations;
+    if (accounts.length === 0) return;
+    this.#ownership = new OwnershipManager({ store: this.store, replicaId: this.replicaId, keys: accounts.map((a) => a.id), ttlMs: this.#o.config.leases.ttlMs });
+    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua });
+    this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));
+    this.#registrations.on('released', (id, reason) => this.#log.info({ id, reason }, 'registration no longer refreshed here'));
+    this.#registrations.start();
+  }
+
+  /** State of the registrations this replica owns now. */
+  registrations(): RegistrationSnapshot[] {
+    const r = this.#registrations;
+    if (!r) return [];
+    return r.active().flatMap((id) => r.pool(id)?.snapshots() ?? []);
+  }
+
+  /** Why this replica is not ready, as far as coordination goes: an owned registration that is not up. */
+  readinessReasons(): string[] {
+    return this.registrations().filter((s) => s.state !== 'registered').map((s) => `registration ${s.id}: ${s.state}${s.lastStatus ? ` (last status ${s.lastStatus})` : ''}`);
+  }
+
+  gateStats(): ReturnType<LeaseGate['stats']>[] {
+    return [...this.#gates.values()].map((g) => g.stats());
+  }
+
+  /** Drain: registrations go to another replica at once instead of at the TTL. */
+  async releaseRegistrations(): Promise<void> {
+    await this.#registrations?.stop();
+    this.#registrations = undefined;
+  }
+
+  /** After the pools closed (their slots are back): stop the gates and the store. */
+  async close(): Promise<void> {
+    await this.releaseRegistrations();
+    await Promise.all([...this.#gates.values()].map((g) => g.close()));
+    await this.store.close();
+  }
+}
