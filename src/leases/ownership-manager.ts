@@ -9,7 +9,10 @@ export interface OwnershipOptions {
   replicaId: string;
   keys: readonly string[];
   ttlMs: number;
-  /** How often leases are renewed and free keys are claimed; default ttl/3. */
+  /**
+   * How often leases are renewed and free keys are claimed; default min(ttl/3, 1000). A dead
+   * owner's keys are re-registered within ttl + scanMs of its death.
+   */
   scanMs?: number;
   logger?: LeaseLogger;
 }
@@ -51,7 +54,7 @@ export class OwnershipManager extends EventEmitter<OwnershipEvents> {
   constructor(private readonly options: OwnershipOptions) {
     super();
     checkName('replicaId', options.replicaId); checkTtl(options.ttlMs);
-    this.scanMs = options.scanMs ?? Math.floor(options.ttlMs / 3);
+    this.scanMs = options.scanMs ?? Math.min(1000, Math.floor(options.ttlMs / 3));
     this.log = options.logger ?? silent;
   }
 
@@ -82,10 +85,9 @@ export class OwnershipManager extends EventEmitter<OwnershipEvents> {
     this.stopped = true;
     clearInterval(this.timer);
     const { store } = this.options;
-    for (const [key, o] of [...this.owned]) {
-      this.forget(key, 'stopping');
-      await store.release(o.grant).catch(() => false);
-    }
+    const held = [...this.owned];
+    for (const [key] of held) this.forget(key, 'stopping');
+    await Promise.all(held.map(([, o]) => store.release(o.grant).catch(() => false)));
     if (this.member) await store.semaphoreRelease(this.member).catch(() => false);
     this.member = undefined;
   }
@@ -121,12 +123,15 @@ export class OwnershipManager extends EventEmitter<OwnershipEvents> {
         this.log.warn({ replicaId }, 'lease store reachable again: claiming registrations');
         this.emit('recovered');
       }
-      for (const [key, o] of [...this.owned]) {
-        const started = performance.now();
-        if (await store.extend(o.grant, ttlMs)) {
-          if (this.owned.get(key) === o) this.hold(key, { ...o.grant, localDeadline: localDeadline(started, ttlMs) });
-        } else this.forget(key, 'renewal denied: another replica owns it or it expired');
-      }
+      // All renewals at once: ioredis writes concurrent commands back to back (one pipeline), so a
+      // replica owning thousands of registrations renews them in about one round trip, not thousands.
+      const started = performance.now();
+      const renewals = [...this.owned];
+      const renewed = await Promise.all(renewals.map(([, o]) => store.extend(o.grant, ttlMs)));
+      renewals.forEach(([key, o], i) => {
+        if (!renewed[i]) this.forget(key, 'renewal denied: another replica owns it or it expired');
+        else if (this.owned.get(key) === o) this.hold(key, { ...o.grant, localDeadline: localDeadline(started, ttlMs) });
+      });
       if (this.stopped) return;
       const live = Math.max(1, await store.semaphoreCount(MEMBERS));
       const quota = Math.ceil(keys.length / live);
@@ -135,15 +140,25 @@ export class OwnershipManager extends EventEmitter<OwnershipEvents> {
         this.forget(key, 'rebalancing to a new replica');
         await store.release(o.grant);
       }
+      // Claim free keys in batches (same pipelining); a batch may win more than the quota needs,
+      // and the extra grants go straight back.
       const offset = hash(replicaId) % Math.max(1, keys.length);
-      for (let i = 0; i < keys.length && this.owned.size < quota && !this.stopped; i++) {
-        const key = keys[(offset + i) % keys.length]!;
-        if (this.owned.has(key)) continue;
-        const grant = await store.acquire(`own:${key}`, replicaId, ttlMs);
-        if (grant && !this.stopped) {
-          this.hold(key, grant);
-          this.emit('acquired', key, grant);
-        } else if (grant) await store.release(grant).catch(() => false);
+      let i = 0;
+      while (i < keys.length && this.owned.size < quota && !this.stopped) {
+        const batch: string[] = [];
+        const want = Math.max(16, quota - this.owned.size);
+        for (; i < keys.length && batch.length < want; i++) {
+          const key = keys[(offset + i) % keys.length]!;
+          if (!this.owned.has(key)) batch.push(key);
+        }
+        const grants = await Promise.all(batch.map((key) => store.acquire(`own:${key}`, replicaId, ttlMs)));
+        for (let j = 0; j < batch.length; j++) {
+          const grant = grants[j];
+          if (!grant) continue;
+          if (this.stopped || this.owned.size >= quota) { await store.release(grant).catch(() => false); continue; }
+          this.hold(batch[j]!, grant);
+          this.emit('acquired', batch[j]!, grant);
+        }
       }
     } catch (err) {
       // Store unreachable: owned keys run out at their local deadlines (timers above), never later.
