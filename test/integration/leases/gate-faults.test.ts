@@ -78,6 +78,25 @@ describe('leases: gate against a Redis that dies and comes back', function () {
     assert.equal(a.busy.size + b.busy.size, 4, 'the calls survived the outage');
   });
 
+  it('a frozen Redis (SIGSTOP) is an outage once commands time out: slots are kept, then confirmed when it thaws', async () => {
+    const a = new SlotHolder(2);
+    const ga = gate(await store(), 'A', 4, { holder: a });
+    await a.fill();
+    a.call(1);
+    const degraded = once(ga, 'degraded');
+    server.pause();
+    try {
+      await degraded;
+      assert.equal(a.slots.length, 2);
+      assert.equal(a.lost, 0, 'the timeout arrived before any local deadline');
+    } finally { server.resume(); }
+    await once(ga, 'recovered');
+    const check = await store();
+    await eventually(async () => (await check.semaphoreCount('asr')) === 2, 'both slots held in the store');
+    assert.equal(a.lost, 0);
+    assert.equal(a.busy.size, 1);
+  });
+
   it('on return, slots that no longer fit the global cap are lost, never kept above it', async () => {
     const a = new SlotHolder(4);
     const b = new SlotHolder(4);
