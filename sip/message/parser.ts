@@ -1,6 +1,6 @@
 import { SipLimitError, SipParseError } from '../errors.js';
 import { normalizeHeaderName, splitCommaValues, MULTI_VALUE } from './headers.js';
-import { SipRequest, SipResponse, type SipMessage } from './sip-message.js';
+import { ownedBytes, SipRequest, SipResponse, type SipMessage } from './sip-message.js';
 
 export interface ParseLimits {
   /** Whole message, bytes. Default 65,535 (a UDP datagram's most). */
@@ -91,7 +91,7 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = DEFAULT_LIMITS):
     // §18.3: over a datagram a Content-Length larger than what arrived is an error; a smaller one truncates.
     if (length > available) throw new SipParseError(`Content-Length ${length} but ${available} body bytes arrived`, { respondable: true });
   }
-  msg.body = Buffer.from(buf.subarray(bodyStart, bodyStart + length));
+  msg.body = ownedBytes(buf.subarray(bodyStart, bodyStart + length));
   return msg;
 }
 

@@ -1,6 +1,23 @@
 import { canonicalHeaderName, MULTI_VALUE, splitCommaValues } from './headers.js';
 import { NameAddr, Via, parseCSeq, type CSeq } from './header-values.js';
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A copy of `bytes` in memory of its own. Small Buffers made by Buffer.from
+ * are slices of a shared 8 KB pool slab, and one long-lived slice keeps the
+ * whole slab alive: a message kept by a transaction for 64·T1 pinned ~8 KB
+ * per body (about 16 KB a call, 168 MB after 10,000 calls).
+ */
+export function ownedBytes(bytes: Buffer | string): Buffer {
+  const n = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.length;
+  if (n === 0) return EMPTY;
+  const out = Buffer.allocUnsafeSlow(n);
+  if (typeof bytes === 'string') out.write(bytes, 'utf8');
+  else bytes.copy(out);
+  return out;
+}
+
 /**
  * A SIP message. The headers a transaction or dialog needs on every message
  * (Via, From, To, Call-ID, CSeq, Contact, Route, Record-Route, Max-Forwards,
@@ -12,7 +29,7 @@ export abstract class SipMessage {
   readonly headers = new Map<string, string[]>();
   /** Header order as received, for faithful serialization. */
   readonly order: string[] = [];
-  body: Buffer = Buffer.alloc(0);
+  body: Buffer = EMPTY;
 
   via: Via[] = [];
   from!: NameAddr;
@@ -65,7 +82,7 @@ export abstract class SipMessage {
   }
 
   setBody(body: string | Buffer, contentType?: string): this {
-    this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    this.body = ownedBytes(body);
     if (contentType) this.setHeader('content-type', contentType);
     return this;
   }

@@ -26,7 +26,13 @@ const ALLOWED: Record<ServerState, readonly ServerState[]> = {
  * each request once.
  */
 export class ServerTransaction {
-  readonly request: SipRequest;
+  /**
+   * The request, until a final response is sent. Afterwards the transaction
+   * only absorbs retransmissions (for up to 64·T1) and needs none of it, so
+   * it lets go: thousands of finished calls must not keep their INVITEs.
+   */
+  request: SipRequest | undefined;
+  readonly method: string;
   readonly invite: boolean;
   #state: ServerState;
   #last: SipResponse | undefined;
@@ -40,6 +46,7 @@ export class ServerTransaction {
 
   constructor(request: SipRequest, sender: ResponseSender, base: TimerBase, onTerminated: (tx: ServerTransaction) => void) {
     this.request = request;
+    this.method = request.method;
     this.invite = request.method === 'INVITE';
     // §17.2.1: an INVITE server transaction starts in Proceeding; §17.2.2: a non-INVITE one in Trying.
     this.#state = this.invite ? 'proceeding' : 'trying';
@@ -82,34 +89,43 @@ export class ServerTransaction {
       if (this.#state === 'trying') this.#to('proceeding');
       return;
     }
+    this.request = undefined;
+    // Timers are armed in methods of their own: a closure made here would share this call's
+    // context, and with it `res`, keeping every final response alive for 64·T1.
     if (!this.invite) {
       // §17.2.2: Completed, then Timer J absorbs request retransmissions.
       this.#to('completed');
-      this.#timers.after(this.#t.J, () => this.#to('terminated'));
+      this.#terminateAfter(this.#t.J);
       return;
     }
     if (res.status < 300) {
-      // RFC 6026 §8.5: Accepted; Timer L absorbs INVITE retransmissions, the TU retransmits the 2xx.
+      // RFC 6026 §8.5: Accepted; Timer L absorbs INVITE retransmissions (no response: the TU retransmits the 2xx, so we need not keep it).
+      this.#last = undefined;
       this.#to('accepted');
-      this.#timers.after(this.#t.L, () => this.#to('terminated'));
+      this.#terminateAfter(this.#t.L);
       return;
     }
     // §17.2.1: Completed; Timer G retransmits the response (UDP), Timer H gives up on the ACK.
     this.#to('completed');
-    if (!this.#sender.reliable) {
-      let interval = this.#t.G;
-      const retransmit = () => {
-        if (this.#state !== 'completed') return;
-        this.#sender.sendResponse(res);
-        interval = Math.min(2 * interval, this.#base.T2);
-        this.#timers.after(interval, retransmit);
-      };
-      this.#timers.after(interval, retransmit);
-    }
+    if (!this.#sender.reliable) this.#retransmitAfter(this.#t.G);
     this.#timers.after(this.#t.H, () => {
       if (this.#state !== 'completed') return;
       this.onAckTimeout?.();
       this.#to('terminated');
+    });
+  }
+
+  #terminateAfter(ms: number): void {
+    if (ms === 0) this.#to('terminated');
+    else this.#timers.after(ms, () => this.#to('terminated'));
+  }
+
+  /** Timer G: the non-2xx final response again, doubling up to T2, while Completed. */
+  #retransmitAfter(interval: number): void {
+    this.#timers.after(interval, () => {
+      if (this.#state !== 'completed' || !this.#last) return;
+      this.#sender.sendResponse(this.#last);
+      this.#retransmitAfter(Math.min(2 * interval, this.#base.T2));
     });
   }
 
@@ -118,7 +134,7 @@ export class ServerTransaction {
     if (req.method === 'ACK') {
       if (this.#state === 'completed') {
         this.#to('confirmed');
-        this.#timers.after(this.#t.I, () => this.#to('terminated'));
+        this.#terminateAfter(this.#t.I);
       }
       return;
     }
