@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { Pacer, PacedStream, JitterBuffer } from '../../../media/index.js';
 
 /** A pacer on a hand-driven clock: its own timer is stopped and poll() runs what is due. */
-function manualPacer(slots = 10): { pacer: Pacer; at: (ms: number) => void } {
+function manualPacer(slots = 10, slotTarget = 1): { pacer: Pacer; at: (ms: number) => void } {
   let t = 0;
-  const pacer = new Pacer(() => t, { slots });
+  const pacer = new Pacer(() => t, { slots, slotTarget });
   return {
     pacer,
     at: (ms: number) => {
@@ -33,6 +33,21 @@ describe('media pacer phase slots', () => {
     // two streams per slot → two per 2 ms step, never all at once
     assert.ok(new Set(sends.map(([, t]) => t)).size === 30);
     for (const s of streams) pacer.remove(s);
+  });
+
+  it('packs a few streams into few slots (fewer wake-ups), then balances past the target', () => {
+    const { pacer } = manualPacer(10, 4);
+    const mk = (): PacedStream => new PacedStream({ sendFrame: () => undefined }, true);
+    const first = Array.from({ length: 6 }, mk);
+    for (const s of first) pacer.add(s);
+    pacer.stop();
+    assert.deepEqual(first.map((s) => s.slot), [0, 0, 0, 0, 1, 1]);
+    const more = Array.from({ length: 40 }, mk);
+    for (const s of more) pacer.add(s);
+    // 46 streams over 10 slots with a target of 4: every slot holds 4 or 5 (balanced past it)
+    const sizes = Array.from({ length: 10 }, (_, i) => [...first, ...more].filter((s) => s.slot === i).length);
+    assert.ok(sizes.every((n) => n === 4 || n === 5), String(sizes));
+    for (const s of [...first, ...more]) pacer.remove(s);
   });
 
   it('counts lateness per frame as send jitter, catches up short stalls and skips whole frames', () => {
