@@ -129,9 +129,17 @@ export class RtpPacket {
  * (50 packets a second per call) reuses one buffer instead of allocating a packet object.
  */
 export function writeRtpHeader(out: Buffer, pt: number, marker: boolean, seq: number, ts: number, ssrc: number): void {
+  // Plain byte stores: writeUInt16BE/32BE range-check every call, and this runs per packet.
   out[0] = 0x80;
   out[1] = (marker ? 0x80 : 0) | (pt & 0x7f);
-  out.writeUInt16BE(seq & 0xffff, 2);
-  out.writeUInt32BE(ts >>> 0, 4);
-  out.writeUInt32BE(ssrc >>> 0, 8);
+  out[2] = (seq >>> 8) & 0xff;
+  out[3] = seq & 0xff;
+  out[4] = ts >>> 24;
+  out[5] = (ts >>> 16) & 0xff;
+  out[6] = (ts >>> 8) & 0xff;
+  out[7] = ts & 0xff;
+  out[8] = ssrc >>> 24;
+  out[9] = (ssrc >>> 16) & 0xff;
+  out[10] = (ssrc >>> 8) & 0xff;
+  out[11] = ssrc & 0xff;
 }

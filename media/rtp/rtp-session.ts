@@ -318,7 +318,10 @@ export class RtpSession extends EventEmitter implements PacedSink {
       const pkt = this.ring[this.ringAt]!;
       this.ringAt = (this.ringAt + 1) & 7;
       writeRtpHeader(pkt, this.o.payloadType, marker, this.seq, this.ts, this.ssrc);
-      frame.copy(pkt, 12, 0, 160);
+      // TypedArray#set, not Buffer#copy: the same memcpy without Buffer's argument checks,
+      // once per frame per call.
+      if (frame.length === 160) pkt.set(frame, 12);
+      else frame.copy(pkt, 12, 0, 160);
       // The whole buffer, no offset/length: that form makes dgram slice a new Buffer per send.
       this.rtp.send(pkt, this.remote.port, this.remote.address);
       this.seq = (this.seq + 1) & 0xffff;

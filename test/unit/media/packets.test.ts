@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   RtpPacket, RtcpCompound, RtcpSenderReport, RtcpReceiverReport, RtcpSourceDescription, RtcpBye,
-  TelephoneEvent, isMediaError, alawToUlaw, ulawToAlaw, pcmToUlaw, ulawToPcm, ulawEnergy,
+  TelephoneEvent, isMediaError, writeRtpHeader, alawToUlaw, ulawToAlaw, pcmToUlaw, ulawToPcm, ulawEnergy,
 } from '../../../media/index.js';
 
 describe('media packets', () => {
@@ -23,6 +23,14 @@ describe('media packets', () => {
     const p = new RtpPacket(8, 65535, 0xffffffff, 0x12345678, Buffer.alloc(160, 0xd5), false, [1, 2]);
     const q = RtpPacket.deSerialize(p.serialize());
     assert.deepEqual({ ...q }, { ...p });
+  });
+
+  it('writeRtpHeader (the hot path) writes the same 12 octets as RtpPacket, at the edges of each field', () => {
+    for (const [pt, marker, seq, ts, ssrc] of [[0, true, 65535, 0xffffffff, 0x80000001], [101, false, 0, 0, 0], [8, true, 0x1234, 0x89abcdef, 0xfedcba98]] as const) {
+      const out = Buffer.alloc(12, 0xaa);
+      writeRtpHeader(out, pt, marker, seq, ts, ssrc);
+      assert.deepEqual(out, new RtpPacket(pt, seq, ts, ssrc, Buffer.alloc(0), marker).serialize());
+    }
   });
 
   for (const [name, hex] of [
