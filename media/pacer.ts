@@ -27,11 +27,17 @@ export class PacedStream {
    * them (multi-millisecond scavenges at 1000 calls); a copy of 160 bytes costs nanoseconds.
    * The ring doubles when a burst does not fit (a TTS sentence at once) and is given back when
    * it empties.
+   *
+   * The capacity is a whole number of frames and the head only moves by whole frames (it goes
+   * back to 0 whenever the ring empties, which is the only time a partial frame is read), so a
+   * frame never wraps: the sink is handed a prebuilt view of the ring, with no copy and no
+   * allocation per frame.
    */
-  private ring = Buffer.allocUnsafe(INITIAL_RING);
+  private ring: Buffer = Buffer.allocUnsafe(INITIAL_RING);
+  private views = frameViews(this.ring);
   private head = 0;
   private queued = 0;
-  private readonly frame = Buffer.allocUnsafe(FRAME_BYTES);
+  private readonly silence = Buffer.alloc(FRAME_BYTES, 0xff);
   private talking = false;
   closed = false;
   /** pacer bookkeeping: which phase slot, and where in it (swap-remove) */
@@ -49,9 +55,12 @@ export class PacedStream {
     if (this.queued + ulaw.length > this.ring.length) this.grow(this.queued + ulaw.length);
     const cap = this.ring.length;
     const tail = (this.head + this.queued) % cap;
-    const first = Math.min(ulaw.length, cap - tail);
-    ulaw.copy(this.ring, tail, 0, first);
-    if (first < ulaw.length) ulaw.copy(this.ring, 0, first);
+    if (tail + ulaw.length <= cap) this.ring.set(ulaw, tail);
+    else {
+      const first = cap - tail;
+      ulaw.copy(this.ring, tail, 0, first);
+      ulaw.copy(this.ring, 0, first);
+    }
     this.queued += ulaw.length;
   }
 
@@ -59,23 +68,23 @@ export class PacedStream {
     let cap = this.ring.length * 2;
     while (cap < need) cap *= 2;
     const next = Buffer.allocUnsafe(cap);
-    this.read(next, 0, this.queued);
-    this.ring = next;
-    this.head = 0;
+    const first = Math.min(this.queued, this.ring.length - this.head);
+    this.ring.copy(next, 0, this.head, this.head + first);
+    if (first < this.queued) this.ring.copy(next, first, 0, this.queued - first);
+    this.setRing(next);
   }
 
-  /** Copies n queued bytes from the head into dst (does not consume). */
-  private read(dst: Buffer, at: number, n: number): void {
-    const first = Math.min(n, this.ring.length - this.head);
-    this.ring.copy(dst, at, this.head, this.head + first);
-    if (first < n) this.ring.copy(dst, at + first, 0, n - first);
+  private setRing(ring: Buffer): void {
+    this.ring = ring;
+    this.views = frameViews(ring);
+    this.head = 0;
   }
 
   /** Barge-in: drop everything queued at once. */
   flush(): void {
     this.head = 0;
     this.queued = 0;
-    if (this.ring.length > MAX_IDLE_RING) this.ring = Buffer.allocUnsafe(INITIAL_RING);
+    if (this.ring.length > MAX_IDLE_RING) this.setRing(Buffer.allocUnsafe(INITIAL_RING));
   }
 
   /**
@@ -85,24 +94,28 @@ export class PacedStream {
   tick(): boolean {
     if (this.queued === 0) {
       this.talking = false;
-      this.sink.sendFrame(this.comfortSilence ? this.frame.fill(0xff) : null, false);
+      // the sink may have written into the last frame it got (PCMA conversion): refill
+      this.sink.sendFrame(this.comfortSilence ? this.silence.fill(0xff) : null, false);
       return this.comfortSilence;
     }
+    const frame = this.views[this.head / FRAME_BYTES]!;
     const w = Math.min(FRAME_BYTES, this.queued);
-    this.read(this.frame, 0, w);
-    this.head = (this.head + w) % this.ring.length;
+    if (w < FRAME_BYTES) frame.fill(0xff, w);
     this.queued -= w;
-    if (this.queued === 0) {
-      this.head = 0;
-      if (this.ring.length > MAX_IDLE_RING) this.ring = Buffer.allocUnsafe(INITIAL_RING);
-    }
-    if (w < FRAME_BYTES) this.frame.fill(0xff, w);
+    this.head = this.queued === 0 ? 0 : (this.head + FRAME_BYTES) % this.ring.length;
     // RFC 3551 §4.1: the marker bit is set on the first packet of a talkspurt.
     const marker = !this.talking;
     this.talking = true;
-    this.sink.sendFrame(this.frame, marker);
+    this.sink.sendFrame(frame, marker);
+    if (this.queued === 0 && this.ring.length > MAX_IDLE_RING) this.setRing(Buffer.allocUnsafe(INITIAL_RING));
     return true;
   }
+}
+
+function frameViews(ring: Buffer): Buffer[] {
+  const views: Buffer[] = [];
+  for (let at = 0; at < ring.length; at += FRAME_BYTES) views.push(ring.subarray(at, at + FRAME_BYTES));
+  return views;
 }
 
 /** 8 frames (160 ms) to start with; a ring that grew past 64 KiB is dropped once it drains. */

@@ -138,3 +138,36 @@ describe('media PacedStream byte ring', () => {
     assert.deepEqual(out, [], 'nothing after barge-in');
   });
 });
+
+describe('media PacedStream against a reference queue', () => {
+  it('random enqueue sizes, ticks and flushes play exactly the queued bytes, padded per talkspurt', () => {
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const out: number[] = [];
+    const s = new PacedStream({ sendFrame: (f) => { if (f) out.push(...f); } });
+    let model: number[] = [];
+    const expected: number[] = [];
+    let v = 0;
+    for (let step = 0; step < 3000; step++) {
+      const op = rnd(10);
+      if (op < 5) {
+        const n = rnd(op === 0 ? 3000 : 400) + 1;
+        const b = Buffer.alloc(n);
+        for (let i = 0; i < n; i++) b[i] = (v = (v + 1) % 255);
+        s.enqueue(b);
+        model.push(...b);
+      } else if (op < 9) {
+        s.tick();
+        if (model.length > 0) {
+          const f = model.splice(0, 160);
+          expected.push(...f, ...Array(160 - f.length).fill(0xff));
+        }
+      } else if (rnd(20) === 0) {
+        s.flush();
+        model = [];
+      }
+      assert.equal(s.queuedBytes, model.length);
+    }
+    assert.deepEqual(out, expected);
+  });
+});
