@@ -182,7 +182,8 @@ export class RtpSession extends EventEmitter implements PacedSink {
     const te = this.o.telephoneEventPt ?? null;
     if (pt !== this.o.payloadType && pt !== te) return void this.stats.dropped.wrongPayloadType++;
     if (this.o.strict && r.address !== this.o.remote.address) return void this.stats.dropped.wrongSource++;
-    const ssrc = m.readUInt32BE(8);
+    // Plain byte loads (length is checked above): readUInt*BE range-check on every call.
+    const ssrc = ((m[8]! << 24) | (m[9]! << 16) | (m[10]! << 8) | m[11]!) >>> 0;
     const now = Date.now();
     const l = this.latched;
     if (!l || l.address !== r.address || l.port !== r.port) {
@@ -194,8 +195,8 @@ export class RtpSession extends EventEmitter implements PacedSink {
     this.lastRx = now;
     this.timedOut = false;
     this.stats.received++;
-    const seq = m.readUInt16BE(2);
-    const ts = m.readUInt32BE(4);
+    const seq = (m[2]! << 8) | m[3]!;
+    const ts = ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) >>> 0;
     this.trackReception(seq, ts, now);
     const payload = m.subarray(off, end);
     if (pt === te) {

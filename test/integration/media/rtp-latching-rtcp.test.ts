@@ -38,7 +38,7 @@ describe('media RtpSession latching, loss and RTCP reports over real UDP', funct
     const peerRtp = await udp(pp);
     const peerRtcp = await udp(pp + 1);
     for (const seq of [10, 11, 13, 14, 15]) {
-      peerRtp.send(rtp(seq, 0xabc), p, '127.0.0.1');
+      peerRtp.send(rtp(seq, 0xdeadbeef), p, '127.0.0.1');
       await wait(5);
     }
     await wait(100);
@@ -51,7 +51,7 @@ describe('media RtpSession latching, loss and RTCP reports over real UDP', funct
     const rr = pkts[0];
     assert.ok(rr instanceof RtcpReceiverReport, 'nothing sent yet, so RR rather than SR');
     assert.equal(rr.ssrc, s.ssrc);
-    assert.equal(rr.reports[0]?.ssrc, 0xabc);
+    assert.equal(rr.reports[0]?.ssrc, 0xdeadbeef, 'SSRC read as unsigned');
     assert.equal(rr.reports[0]?.packetsLost, 1);
     assert.equal(rr.reports[0]?.highestSeq, 15);
     assert.ok(rr.reports[0]!.fractionLost > 0);
