@@ -64,7 +64,11 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   readonly #audio = new CallerAudio();
   readonly #history: ChatMessage[];
   #asr: Lease<DeepgramConnection> | undefined;
-  /** Call-relative second at which the current ASR stream began (streams restart at 0 after replacement). */
+  /**
+   * Added to a transcript's stream time to get call time. A warm socket's stream
+   * has carried other calls' audio before this one, and audio that arrived
+   * before the lease was not sent on it: neither clock starts at the other's 0.
+   */
   #asrBase = 0;
   #replacingAsr: Promise<void> | undefined;
   #turn: ActiveTurn | undefined;
@@ -129,6 +133,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     }
     this.#asr = lease;
     const conn = lease.conn;
+    this.#asrBase = this.#audio.total / 8000 - conn.streamSeconds;
     conn.on('transcript', (t) => this.#onTranscript(t));
     conn.on('speech-started', () => this.#bargeIn('speech'));
     conn.on('utterance-end', () => this.#utteranceDone());
@@ -144,7 +149,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     try {
       await this.#attachAsr();
       const { audio, startSeconds } = this.#audio.unacknowledged();
-      this.#asrBase = startSeconds;
+      if (this.#asr) this.#asrBase = startSeconds - this.#asr.conn.streamSeconds;
       if (audio.length) this.#asr?.conn.sendAudio(audio);
     } catch (err) {
       this.#log.error({ err }, 'no ASR socket to replace the lost one');

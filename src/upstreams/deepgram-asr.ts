@@ -66,6 +66,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
   #waitingFinalize: ((ok: boolean) => void) | undefined;
   /** Audio bytes sent since the lease began (for the lessee's bookkeeping). */
   audioBytes = 0;
+  #streamBytes = 0;
 
   constructor(ws: WebSocket, url: string, keepaliveMs: number, finalizeTimeoutMs: number) {
     super();
@@ -86,6 +87,15 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
     this.#timer.unref();
   }
 
+  /**
+   * Seconds of audio this socket's stream has carried, over every lease: transcript
+   * times count from the stream's start, not the lease's, so a lessee needs this
+   * to map them back onto its own call.
+   */
+  get streamSeconds(): number {
+    return this.#streamBytes / 8000;
+  }
+
   get usable(): boolean {
     return !this.#gone && !this.#closing && this.#ws.readyState === this.#ws.OPEN;
   }
@@ -95,6 +105,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
     if (!this.usable) return;
     this.#ws.send(ulaw, { binary: true });
     this.audioBytes += ulaw.length;
+    this.#streamBytes += ulaw.length;
     this.#lastSentAt = performance.now();
   }
 

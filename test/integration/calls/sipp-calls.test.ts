@@ -73,6 +73,9 @@ describe('calls: sipp carrier calls through the gateway', function () {
       const m = turn.marks;
       for (const k of ['asrFinal', 'llmFirstToken', 'ttsFirstAudio', 'firstRtpOut'] as const) assert.ok(m[k] !== undefined, `turn marks ${k}`);
       assert.ok(m.asrFinal! <= m.llmFirstToken! && m.llmFirstToken! <= m.ttsFirstAudio! && m.ttsFirstAudio! <= m.firstRtpOut!, JSON.stringify(m));
+      // Speech end is when the last voiced frame arrived, not when the transcript did: the
+      // recognizer's endpointing silence lies between them.
+      assert.ok(m.asrFinal! >= g.config.upstreams.asr.endpointingMs - 100, `speech end precedes the final by the endpointing: ${JSON.stringify(m)}`);
       assert.ok(peer.voiced().length > before + 25, 'the reply is heard as RTP');
       // The phone goes quiet without a BYE: the RTP timeout ends the call and the gateway sends BYE.
       talking = false;
@@ -104,6 +107,8 @@ describe('calls: sipp carrier calls through the gateway', function () {
       await until(() => (activeCall(g)?.turns.length ?? 0) >= 2, 'the reply turn', 30_000);
       const [first, second] = activeCall(g)!.turns;
       assert.equal(first!.outcome, 'barged-in');
+      // This call's ASR socket is a warm one whose stream carried the previous call's audio.
+      assert.ok(second!.marks.asrFinal! >= g.config.upstreams.asr.endpointingMs - 100, JSON.stringify(second!.marks));
       assert.match(second!.text, /speech/);
       // The greeting was cut: fewer of its frames reached the caller than it holds.
       const greetingFrames = Math.ceil(greeting.length / 160);
