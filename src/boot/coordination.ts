@@ -39,7 +39,11 @@ export class Coordination {
     const { leases } = o.config;
     this.#log = o.log.child({ component: 'leases' });
     this.replicaId = leases.replicaId || `${hostname()}-${process.pid}`;
-    this.store = leases.store === 'redis' ? new RedisLeaseStore({ url: leases.redisUrl }) : new MemoryLeaseStore();
+    // A frozen Redis must surface as an error well inside a lease's life, or slots are lost before
+    // the gate knows there is an outage to ride out.
+    this.store = leases.store === 'redis'
+      ? new RedisLeaseStore({ url: leases.redisUrl, commandTimeoutMs: Math.min(1000, Math.floor(leases.ttlMs / 4)) })
+      : new MemoryLeaseStore();
     const logger = {
       info: (obj: Record<string, unknown>, msg: string) => this.#log.info(obj, msg),
       warn: (obj: Record<string, unknown>, msg: string) => this.#log.warn(obj, msg),
@@ -52,15 +56,9 @@ export class Coordination {
         store: this.store, provider: `${name}-cap`, limit: cap, ttlMs: leases.ttlMs, replicaId: this.replicaId,
         localShare: leases.localShare, reclaimIdle: (n) => o.closeIdle(name, n), logger,
       });
-      gate.on('degraded', (info) => {
-        this.#storeDown = true;
-        // Loud on purpose: until the store answers, this replica alone holds the global cap.
-        this.#log.error({ ...info, upstream: name }, `LEASE STORE UNREACHABLE: ${name} connections now capped locally at ${gate.localCap} of ${cap}`);
-      });
-      gate.on('recovered', (info) => {
-        this.#storeDown = false;
-        this.#log.warn({ ...info, upstream: name }, `lease store back: ${name} slots re-taken against the global cap`);
-      });
+      // The gate itself logs the outage loudly (error level) and the recovery.
+      gate.on('degraded', () => { this.#storeDown = true; });
+      gate.on('recovered', () => { this.#storeDown = false; });
       this.#gates.set(name, gate);
     }
     this.#metrics(o.registry);
@@ -90,6 +88,22 @@ export class Coordination {
     perRegistration('warmline_registration_failures', 'Failed REGISTER attempts of an owned registration', (s) => s.failures);
     perRegistration('warmline_registration_rtt_seconds', 'Last REGISTER or OPTIONS round trip to the registrar', (s) => (s.rttMs === undefined ? undefined : s.rttMs / 1000));
     perRegistration('warmline_registration_last_success_timestamp_seconds', 'When an owned registration last succeeded', (s) => (s.lastSuccessAt === undefined ? undefined : s.lastSuccessAt / 1000));
+  }
+
+  /**
+   * Waits (bounded) for the store's first connection, so the pools' first
+   * opens at boot do not count a connection still being made as an outage.
+   */
+  async connect(timeoutMs = 3000): Promise<void> {
+    const store = this.store;
+    if (!(store instanceof RedisLeaseStore)) return;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      store.ready().then(() => true, () => false),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
+    ]);
+    clearTimeout(timer);
+    if (!ok) this.#log.error({ url: this.#o.config.leases.redisUrl, timeoutMs }, 'LEASE STORE UNREACHABLE at start: capped pools begin on their local share');
   }
 
   /** The gate a capped upstream's pools open through; undefined when uncapped. */

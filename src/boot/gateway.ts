@@ -97,6 +97,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     config, log, registry,
     closeIdle: (name, n) => pools[name].pools().reduce((closed, p) => closed + p.closeIdle(n - closed), 0),
   });
+  await coordination.connect();
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
