@@ -109,8 +109,10 @@ async function main(init: PeerInit): Promise<void> {
   }
 
   // Sending: call i at phase i mod 20 ms, from socket i mod S, its own SSRC/seq/timestamp.
-  const pkts = Array.from({ length: 4 }, () => Buffer.alloc(172, 0x55));
-  let pktAt = 0;
+  // Two packet buffers per call, alternating: should a send ever be queued instead of copied
+  // into the kernel at once, its bytes stay untouched for 40 ms (a shared ring would hand the
+  // buffer to the next call in the same burst and corrupt the queued packet).
+  const pkts = Array.from({ length: n * 2 }, () => Buffer.alloc(172, 0x55));
   let sent = 0;
   let sentMeasured = 0;
   let start = 0;
@@ -133,8 +135,7 @@ async function main(init: PeerInit): Promise<void> {
       const phase = k % PHASES;
       const frame = Math.floor(k / PHASES);
       for (let c = phase; c < n; c += PHASES) {
-        const b = pkts[pktAt]!;
-        pktAt = (pktAt + 1) & 3;
+        const b = pkts[c * 2 + (frame & 1)]!;
         writeRtpHeader(b, 0, frame === 0, frame & 0xffff, (frame * 160) >>> 0, 0x10000 + c);
         socks[c % socks.length]!.send(b, init.ports[c]!, '127.0.0.1');
         sent++;
