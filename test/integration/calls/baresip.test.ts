@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Synthesizer } from '../../../src/local/index.js';
+import { ulawToPcm } from '../../../media/index.js';
+import type { Gateway } from '../../../src/boot/gateway.js';
+import { startTestGateway, leasesOut } from '../../support/gateway.js';
+import { until } from '../../support/wait.js';
+
+function wav(pcm: Int16Array): Buffer {
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0); h.writeUInt32LE(36 + pcm.length * 2, 4); h.write('WAVE', 8); h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24);
+  h.writeUInt32LE(16000, 28); h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34); h.write('data', 36); h.writeUInt32LE(pcm.length * 2, 40);
+  return Buffer.concat([h, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength)]);
+}
+
+/** Loudest 20 ms RMS of a 16-bit mono WAV: silence is ~0, speech is hundreds to thousands. */
+function peakRms(file: Buffer): number {
+  const data = file.subarray(44);
+  let peak = 0;
+  for (let off = 0; off + 320 <= data.length; off += 320) {
+    let sum = 0;
+    for (let i = 0; i < 320; i += 2) { const v = data.readInt16LE(off + i); sum += v * v; }
+    peak = Math.max(peak, Math.sqrt(sum / 160));
+  }
+  return peak;
+}
+
+/**
+ * A call from a real softphone: baresip (Debian) dials the gateway, speaks a
+ * sentence from a WAV file, records what it hears, and hangs up when the file ends.
+ */
+describe('calls: a baresip softphone calls the gateway', function () {
+  this.timeout(60_000);
+  let g: Gateway;
+  const dir = mkdtempSync(join(tmpdir(), 'wl-baresip-'));
+
+  before(async () => {
+    g = await startTestGateway();
+    const speech = await new Synthesizer().synthesize('Hello, I would like to book an appointment please.');
+    // Two seconds of quiet, the sentence, then eight seconds to hear the reply.
+    writeFileSync(join(dir, 'speech.wav'), wav(ulawToPcm(Buffer.concat([Buffer.alloc(16000, 0xff), speech, Buffer.alloc(64000, 0xff)]))));
+    writeFileSync(join(dir, 'config'), [
+      'sip_listen 127.0.0.1:0',
+      `audio_source aufile,${join(dir, 'speech.wav')}`,
+      `audio_player aufile,${join(dir, 'heard.wav')}`,
+      'module_path /usr/lib/baresip/modules',
+      'module g711.so', 'module aufile.so', 'module sndfile.so',
+      'module_app account.so', 'module_app menu.so',
+      `snd_path ${dir}`, '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'accounts'), '<sip:caller@127.0.0.1>;regint=0\n');
+  });
+  after(async () => {
+    await g.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is answered in PCMU, its speech gets a reply it hears, its hangup releases everything', async () => {
+    const b = spawn('baresip', ['-f', dir, '-e', `/dial sip:15550001000@127.0.0.1:${g.sip.port}`, '-t', '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    b.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    b.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    try {
+      await until(() => g.calls.view().recent.length > 0, 'baresip hung up when its file ended', 40_000);
+    } finally {
+      b.kill('SIGKILL');
+    }
+    assert.match(out, /Call established/);
+    const c = g.calls.view().recent[0]!;
+    assert.equal(c.codec, 'PCMU');
+    assert.equal(c.endReason, 'bye');
+    const reply = c.turns.find((t) => t.text.startsWith('[speech'));
+    assert.ok(reply?.marks.firstRtpOut !== undefined, `a reply was sent: ${JSON.stringify(c.turns)}`);
+    // sndfile writes what baresip decoded from our RTP: the agent's voice, not silence.
+    const heard = readdirSync(dir).find((f) => f.endsWith('-dec.wav'));
+    assert.ok(heard, `baresip recorded the call: ${readdirSync(dir).join(', ')}`);
+    assert.ok(peakRms(readFileSync(join(dir, heard))) > 500, 'the recording holds speech');
+    await until(() => leasesOut(g) === 0, 'every lease returned');
+  });
+});
