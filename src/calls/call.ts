@@ -95,7 +95,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#log = deps.log.child({ call: this.id, callId: sip.callId, did: this.did, agent: route.agent });
     // The dialog can end at any moment from here on (CANCEL during setup included).
     // 'rejected' only ever follows our own refusal in start().
-    sip.on('ended', (reason) => void this.end(reason === 'rejected' ? 'setup-failed' : reason));
+    sip.on('ended', (reason) => this.end(reason === 'rejected' ? 'setup-failed' : reason));
   }
 
   get state(): CallState {
@@ -195,7 +195,7 @@ export class Call extends EventEmitter<CallEvents> {
         return undefined;
       }
       this.#attachMedia(rtp, n);
-      return await this.#startAgent(rtp, n);
+      return await this.#startAgent(n);
     }
   }
 
@@ -223,7 +223,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#sip.on('reinvite', (offer, answer) => this.#reinvite(offer, answer));
   }
 
-  async #startAgent(rtp: RtpSession, n: Negotiated): Promise<SetupRefusal | undefined> {
+  async #startAgent(n: Negotiated): Promise<SetupRefusal | undefined> {
     const playout = this.#playout!;
     const agent = new AgentSession({
       callId: this.#sip.callId,
@@ -241,7 +241,7 @@ export class Call extends EventEmitter<CallEvents> {
       await agent.start();
     } catch (err) {
       // No ASR socket within the pool's bounded wait: another replica may have one.
-      this.#log.error({ err, codec: n.codec.encoding, port: rtp.stats }, 'no ASR stream for the call');
+      this.#log.error({ err, codec: n.codec.encoding }, 'no ASR stream for the call');
       return { status: 503, reason: 'Service Unavailable', warning: err instanceof Error ? err.message : String(err) };
     }
     return undefined;
