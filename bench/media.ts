@@ -17,7 +17,14 @@
  * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
  * Linux ephemeral range), PEERS (1), PEER_SOCKETS (16), SLOTS / SPIN_MS (Pacer options),
  * PIN (1; 0 = no CPU pinning), GATEWAY_NODE_FLAGS (e.g. "--max-semi-space-size=1": V8 flags for
- * the gateway process, applied by re-running this script under them), POLL (1: sessions poll the pacer per inbound packet; 0 = timer only). `--json` prints one JSON object on the last line.
+ * the gateway process, applied by re-running this script under them), POLL (1: sessions poll
+ * the pacer per inbound packet; 0 = timer only), ECHO (1: send back what came in; 0: send a
+ * constant frame per inbound frame, to tell the cost of holding inbound buffers apart).
+ * `--json` prints one JSON object on the last line. Loopback only; every loop is bounded by
+ * CALLS and by the SECONDS window.
+ *
+ * The host's other load shows in the result (involuntary context switches, CPU pressure, GC
+ * pauses): read the jitter figures next to them.
  */
 import { fork, execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
