@@ -116,7 +116,13 @@ export class Coordination {
     const accounts = this.#o.config.registrations;
     if (accounts.length === 0) return;
     this.#ownership = new OwnershipManager({ store: this.store, replicaId: this.replicaId, keys: accounts.map((a) => a.id), ttlMs: this.#o.config.leases.ttlMs });
-    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua });
+    // Registered: the balancer's address, so a carrier's calls reach whichever replica is healthy.
+    // Not the dialogs' Contact: in-dialog requests must reach this replica (the balancer
+    // record-routes, so they pass through it on the way).
+    const { registerHost, registerPort } = this.#o.config.sip;
+    const own = ua.contact;
+    const contact = registerHost ? `sip:${registerHost.includes(':') ? `[${registerHost}]` : registerHost}:${registerPort || Number(/:(\d+)$/.exec(own)?.[1] ?? 5060)}` : own;
+    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact } });
     this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));
     this.#registrations.on('released', (id, reason) => this.#log.info({ id, reason }, 'registration no longer refreshed here'));
     this.#registrations.start();

@@ -163,8 +163,6 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
     transport: transports,
-    ...(config.sip.contactHost && { contactHost: config.sip.contactHost }),
-    ...(config.sip.contactPort && { contactPort: config.sip.contactPort }),
     inboundFilter: edge.filter,
   });
   const pacer = new Pacer();

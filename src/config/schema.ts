@@ -113,8 +113,8 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     port,
     transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
-    contactHost: z.string(),
-    contactPort: port,
+    registerHost: z.string(),
+    registerPort: port,
     carriers: z.array(z.string().min(1)),
     rate: z.strictObject({
       perSecond: z.number().positive(),

@@ -37,7 +37,7 @@ describe('topology: replicas share caps and registrations through Redis', functi
     await registrar.start();
     const file = join(dir, 'replicas.yaml');
     writeFileSync(file, stringify({
-      sip: { contactHost: BALANCER.host, contactPort: BALANCER.port },
+      sip: { registerHost: BALANCER.host, registerPort: BALANCER.port },
       upstreams: { asr: { concurrencyCap: 3 } },
       pools: { asr: { min: 2 } },
       leases: { store: 'redis', redisUrl: redis.url, ttlMs: 2000 },
