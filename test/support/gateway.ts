@@ -15,10 +15,10 @@ export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = 
   const config = loadConfig({
     env: {},
     overrides: {
-      server: { httpPort: 0 },
-      log: { level: (process.env.WARMLINE_TEST_LOG as WarmlineConfig['log']['level'] | undefined) ?? 'silent' },
-      sip: { port: 0 },
       ...overrides,
+      server: { httpPort: 0, ...overrides.server },
+      log: { level: (process.env.WARMLINE_TEST_LOG as WarmlineConfig['log']['level'] | undefined) ?? 'silent', ...overrides.log },
+      sip: { port: 0, ...overrides.sip },
       media: { portMin: base, portMax: base + 399, ...overrides.media },
     },
   });

@@ -101,3 +101,32 @@ describe('calls: refusals and faults', function () {
     }
   });
 });
+
+describe('calls: edge security at the gateway', function () {
+  this.timeout(30_000);
+  let g: Gateway;
+  before(async () => {
+    g = await startTestGateway({ sip: { carriers: ['192.0.2.0/24'], rate: { perSecond: 2, burst: 3 } } });
+  });
+  after(async () => {
+    await g.close();
+  });
+
+  it('an INVITE from an address that is not a configured carrier gets 403 and no call', async () => {
+    const uac = await RawUac.bind();
+    try {
+      const r = await uac.invite(g.sip, '+15551230000', [[0, 'PCMU']]);
+      assert.equal(r.status, 403);
+      assert.equal(g.calls.view().totals.answered, 0);
+      // A flood of new transactions from one source meets the rate limit: 503 with Retry-After.
+      let limited: string | undefined;
+      for (let i = 0; i < 6 && !limited; i++) {
+        const x = await uac.invite(g.sip, '+15551230000', [[0, 'PCMU']]);
+        if (x.status === 503) limited = x.header('retry-after');
+      }
+      assert.ok(limited && Number(limited) > 0, 'rate-limited with Retry-After');
+    } finally {
+      uac.close();
+    }
+  });
+});
