@@ -10,7 +10,7 @@ import { Kamailio } from '../../test/support/kamailio.js';
 
 export interface RegistrationBenchOptions { count?: number; expires?: number; measureMs?: number; startSpreadMs?: number }
 
-export async function measureRegistrations(opts: RegistrationBenchOptions = {}): Promise<{ registrations: number; registration_refresh_cpu_core_fraction: number; rss_mb: number; refreshes_in_window: number; measure_s: number }> {
+export async function measureRegistrations(opts: RegistrationBenchOptions = {}): Promise<{ registrations: number; registration_refresh_cpu_core_fraction: number; rss_mb: number; refreshes_in_window: number; datagrams_sent_in_window: number; datagrams_received_in_window: number; measure_s: number }> {
   const count = opts.count ?? 10_000;
   const expires = opts.expires ?? 60;
   const measureMs = opts.measureMs ?? 60_000;
@@ -30,17 +30,21 @@ export async function measureRegistrations(opts: RegistrationBenchOptions = {}):
     while (!pool.ready && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
     if (!pool.ready) throw new Error(`only ${pool.counts().registered}/${count} registered`);
     const sent0 = sent;
+    const udp0 = { ...transport.stats };
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, measureMs));
     const c = process.cpuUsage(c0);
     const wall = performance.now() - t0;
     const registrations = pool.counts().registered;
+    const udp = { sent: transport.stats.sent - udp0.sent, received: transport.stats.received - udp0.received };
     return {
       registrations,
       registration_refresh_cpu_core_fraction: Number(((c.user + c.system) / 1000 / wall).toFixed(4)),
       rss_mb: Math.round(process.memoryUsage().rss / 1048576),
       refreshes_in_window: sent - sent0,
+      datagrams_sent_in_window: udp.sent,
+      datagrams_received_in_window: udp.received,
       measure_s: Math.round(wall / 1000),
     };
   } finally {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { DigestError } from './errors.js';
-import { digestResponse, toAlgorithm, type DigestAlgorithm } from './hash.js';
+import { randomChunk } from '../message/build.js';
+import { digestResponse, h, toAlgorithm, type DigestAlgorithm } from './hash.js';
 import { parseDigestParams, quote } from './params.js';
 
 export interface DigestCredentials { username: string; password: string; /** restrict to this realm when set */ realm?: string }
@@ -18,6 +18,9 @@ export class DigestClient {
   private nc = 0;
   private sentFor = ''; // nonce whose credentials were last sent and not yet accepted
   private last: { status: 401 | 407; algorithm: DigestAlgorithm; realm: string; opaque: string | undefined; qop: boolean } | undefined;
+
+  /** H(username:realm:password) for the realm last used: the same on every refresh, so computed once. */
+  private ha1: { key: string; value: string } | undefined;
 
   constructor(private readonly creds: DigestCredentials) {}
 
@@ -63,9 +66,11 @@ export class DigestClient {
   accepted(): void { this.sentFor = ''; }
 
   private build(algorithm: DigestAlgorithm, realm: string, nonce: string, opaque: string | undefined, qop: boolean, method: string, uri: string): string {
-    const cnonce = randomBytes(12).toString('hex');
+    const cnonce = randomChunk(12).toString('hex');
     const nc = (++this.nc).toString(16).padStart(8, '0');
-    const response = digestResponse({ algorithm, username: this.creds.username, realm, password: this.creds.password, method, uri, nonce, ...(qop ? { qop: 'auth' as const, nc, cnonce } : {}), cnonce });
+    const key = `${algorithm}\0${realm}`;
+    if (this.ha1?.key !== key) this.ha1 = { key, value: h(algorithm, `${this.creds.username}:${realm}:${this.creds.password}`) };
+    const response = digestResponse({ algorithm, username: this.creds.username, realm, ha1: this.ha1.value, method, uri, nonce, ...(qop ? { qop: 'auth' as const, nc, cnonce } : {}), cnonce });
     const parts = [`username=${quote(this.creds.username)}`, `realm=${quote(realm)}`, `nonce=${quote(nonce)}`, `uri=${quote(uri)}`, `response=${quote(response)}`, `algorithm=${algorithm}`];
     if (qop || algorithm.endsWith('-sess')) parts.push(`cnonce=${quote(cnonce)}`);
     if (qop) parts.push('qop=auth', `nc=${nc}`);

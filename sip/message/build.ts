@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { SipResponse, type SipRequest } from './sip-message.js';
 
 export const REASONS: Record<number, string> = {
@@ -11,18 +11,36 @@ export const REASONS: Record<number, string> = {
   603: 'Decline',
 };
 
+const POOL = Buffer.allocUnsafeSlow(4096);
+let poolAt = POOL.length;
+
+/**
+ * `n` bytes from the CSPRNG, drawn from a 4 KB block refilled when spent:
+ * one randomFillSync per ~300 ids instead of a crypto call for every branch,
+ * tag and Call-ID (three per REGISTER refresh).
+ */
+export function randomChunk(n: number): Buffer {
+  if (poolAt + n > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  const out = POOL.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
 /** RFC 3261 §8.1.1.7: branch ids start with the magic cookie and are unique in space and time. */
 export function newBranch(): string {
-  return `z9hG4bK${randomBytes(12).toString('base64url')}`;
+  return `z9hG4bK${randomChunk(12).toString('base64url')}`;
 }
 
 /** §19.3: a tag with at least 32 bits of randomness. */
 export function newTag(): string {
-  return randomBytes(8).toString('hex');
+  return randomChunk(8).toString('hex');
 }
 
 export function newCallId(host: string): string {
-  return `${randomBytes(12).toString('hex')}@${host}`;
+  return `${randomChunk(12).toString('hex')}@${host}`;
 }
 
 /**

@@ -39,6 +39,8 @@ export interface RegistrationPoolOptions {
   keepaliveMs?: number;
   /** Spread first registrations over this window so 10,000 accounts do not register in one burst. */
   startSpreadMs?: number;
+  /** Refreshes and keepalives due within this many ms of each other are sent in one timer wakeup (up to this early). Default 100. */
+  batchMs?: number;
   /** Consecutive credential refusals before the state becomes `failed` (it still retries, on the forbidden backoff). */
   maxAuthFailures?: number;
   now?: () => number;
@@ -69,7 +71,7 @@ export interface RegistrationPoolEvents {
 export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
   private readonly regs = new Map<string, Reg>();
   private readonly sched: Schedule;
-  private readonly o: Required<Omit<RegistrationPoolOptions, 'dns' | 'contact' | 'backoff'>> & { dns: DnsLookups | undefined; contact: string; backoff: { baseMs: number; maxMs: number; forbiddenMs: number } };
+  private readonly o: Required<Omit<RegistrationPoolOptions, 'dns' | 'contact' | 'backoff' | 'batchMs'>> & { dns: DnsLookups | undefined; contact: string; backoff: { baseMs: number; maxMs: number; forbiddenMs: number } };
   private registered = 0;
   private wasReady = false;
   private closing = false;
@@ -84,7 +86,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
       keepaliveMs: opts.keepaliveMs ?? 30_000, startSpreadMs: opts.startSpreadMs ?? 0, maxAuthFailures: opts.maxAuthFailures ?? 1,
       now: opts.now ?? Date.now, random: opts.random ?? Math.random,
     };
-    this.sched = new Schedule((k) => this.due(k), this.o.now);
+    this.sched = new Schedule((k) => this.due(k), this.o.now, opts.batchMs ?? 100);
   }
 
   add(a: CarrierAccount): void {

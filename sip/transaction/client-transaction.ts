@@ -70,9 +70,11 @@ export class ClientTransaction {
       return;
     }
     this.#state = 'completed';
+    // Timers E and F are done with: clear them now rather than let each wake the process once more.
+    this.#timers.clear();
     this.#resolve(res);
     if (this.#kMs === 0) this.#terminate();
-    else this.#timers.after(this.#kMs, () => this.#terminate());
+    else this.#timers.wait(this.#kMs, () => this.#terminate());
   }
 
   #terminate(): void {

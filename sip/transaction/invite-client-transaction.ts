@@ -100,11 +100,13 @@ export class InviteClientTransaction {
           this.onProvisional?.(res);
           return;
         }
+        // Timers A and B are done with.
+        this.#timers.clear();
         if (res.status < 300) {
           // RFC 6026 §8.4: Accepted; Timer M lets 2xx retransmissions (and forks' 2xx) reach the TU.
           this.#to('accepted');
           this.#resolve(res);
-          this.#timers.after(this.#t.M, () => this.#to('terminated'));
+          this.#timers.wait(this.#t.M, () => this.#to('terminated'));
           return;
         }
         // §17.1.1.2: Completed; ACK the final response, Timer D absorbs its retransmissions.
@@ -113,7 +115,7 @@ export class InviteClientTransaction {
         this.#sender.send(this.#ack, this.destination);
         this.#resolve(res);
         if (this.#t.D === 0) this.#to('terminated');
-        else this.#timers.after(this.#t.D, () => this.#to('terminated'));
+        else this.#timers.wait(this.#t.D, () => this.#to('terminated'));
         return;
       case 'completed':
         // §17.1.1.2: a retransmitted final response gets the ACK again and is not passed up.

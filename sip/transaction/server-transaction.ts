@@ -117,7 +117,7 @@ export class ServerTransaction {
 
   #terminateAfter(ms: number): void {
     if (ms === 0) this.#to('terminated');
-    else this.#timers.after(ms, () => this.#to('terminated'));
+    else this.#timers.wait(ms, () => this.#to('terminated'));
   }
 
   /** Timer G: the non-2xx final response again, doubling up to T2, while Completed. */
@@ -133,6 +133,8 @@ export class ServerTransaction {
   receive(req: SipRequest): void {
     if (req.method === 'ACK') {
       if (this.#state === 'completed') {
+        // Timers G and H are done with once the ACK is in.
+        this.#timers.clear();
         this.#to('confirmed');
         this.#terminateAfter(this.#t.I);
       }

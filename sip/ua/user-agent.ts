@@ -264,7 +264,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
    * (§13.2.2.4). Sending the same ACK again (for a retransmitted 2xx) keeps its Via.
    */
   sendAck(ack: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): void {
-    if (ack.via.length === 0 || /placeholder/.test(String(ack.via[0]))) this.#topVia(ack, transport);
+    if (ack.via.length === 0 || ack.via[0]!.host === 'placeholder') this.#topVia(ack, transport);
     transport.send(ack, to);
   }
 
@@ -272,7 +272,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   #topVia(req: SipRequest, transport: Transport): string {
     const branch = newBranch();
     const via = `SIP/2.0/${transport.protocol} ${viaHost(transport.local.address)}:${transport.local.port};branch=${branch};rport`;
-    if (req.via.length && /placeholder/.test(String(req.via[0]))) req.setHeader('via', via);
+    if (req.via[0]?.host === 'placeholder') req.setHeader('via', via);
     else req.addHeader('via', via, true);
     return branch;
   }
