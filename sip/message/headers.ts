@@ -21,8 +21,16 @@ export function normalizeHeaderName(name: string): string {
 
 /** The spelling a header goes out with: `Via`, `Call-ID`, `CSeq`, `WWW-Authenticate`. */
 export function canonicalHeaderName(lower: string): string {
-  return CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase());
+  let name = spelled.get(lower);
+  if (name === undefined) {
+    name = CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase());
+    // Every message we write spells the same few dozen names: remember them (bounded, since peers choose the names we copy).
+    if (spelled.size < 512) spelled.set(lower, name);
+  }
+  return name;
 }
+
+const spelled = new Map<string, string>();
 
 /**
  * Splits a header value at top-level commas (RFC 3261 §7.3.1: several values

@@ -23,7 +23,8 @@ export interface CarrierAccount {
 
 /** What the pool needs from the UA core (sip/ua's UserAgent fits). */
 export interface RegistrarClient {
-  sendRequest(req: SipRequest, to: { address: string; port: number }): Promise<SipResponse>;
+  /** `to.transport` is set when the account names one (registrar.transport); otherwise the UA picks its default. */
+  sendRequest(req: SipRequest, to: { address: string; port: number; transport?: SipTransportName }): Promise<SipResponse>;
   readonly contact: string;
 }
 
@@ -178,7 +179,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     for (let round = 0; round < 4; round++) {
       const req = this.build(r, 'REGISTER', expires, auth);
       const t0 = performance.now();
-      const res = await this.o.ua.sendRequest(req, { address: to.address, port: to.port });
+      const res = await this.o.ua.sendRequest(req, dest(r, to));
       r.rttMs = performance.now() - t0;
       if ((res.status === 401 || res.status === 407) && r.digest) {
         const ch = res.header(res.status === 401 ? 'www-authenticate' : 'proxy-authenticate');
@@ -253,7 +254,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     if (!to || r.state !== 'registered') return;
     const t0 = performance.now();
     try {
-      const res = await this.o.ua.sendRequest(this.build(r, 'OPTIONS', 0), { address: to.address, port: to.port });
+      const res = await this.o.ua.sendRequest(this.build(r, 'OPTIONS', 0), dest(r, to));
       if (res.status < 500 || res.status === 501) r.rttMs = performance.now() - t0; // any answer proves the carrier is alive
     } catch {
       // The carrier stopped answering: re-register now (which fails over to the next target).
@@ -261,6 +262,11 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     }
     if (!this.closing && r.state === 'registered') this.sched.at(`k:${r.a.id}`, this.o.now() + this.o.keepaliveMs);
   }
+}
+
+/** Only an account that names its transport pins it: DNS may offer TCP to a UA that listens on UDP alone. */
+function dest(r: Reg, to: SipTarget): { address: string; port: number; transport?: SipTransportName } {
+  return r.a.registrar.transport ? { address: to.address, port: to.port, transport: to.transport } : { address: to.address, port: to.port };
 }
 
 function sameUri(a: string, b: string): boolean {

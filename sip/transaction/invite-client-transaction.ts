@@ -1,4 +1,4 @@
-import { SipTimeoutError } from '../errors.js';
+import { SipTimeoutError, type SipTransportError } from '../errors.js';
 import { SipRequest, type SipResponse } from '../message/index.js';
 import type { Peer } from '../transport/transport.js';
 import type { RequestSender } from './client-transaction.js';
@@ -53,13 +53,19 @@ export class InviteClientTransaction {
     });
     // Callers that only care about provisional responses must not see an unhandled rejection.
     this.response.catch(() => undefined);
-    sender.send(request, to);
+    // §17.1.4: a transport error ends the transaction at once.
+    const onError = (err: SipTransportError) => {
+      if (this.#state !== 'calling' && this.#state !== 'proceeding') return;
+      this.#reject(err);
+      this.#to('terminated');
+    };
+    sender.send(request, to, onError);
     if (!sender.reliable) {
       // §17.1.1.2: Timer A starts at T1 and doubles on each retransmission while Calling.
       let interval = this.#t.A;
       const retransmit = () => {
         if (this.#state !== 'calling') return;
-        sender.send(request, to);
+        sender.send(request, to, onError);
         interval *= 2;
         this.#timers.after(interval, retransmit);
       };

@@ -19,6 +19,8 @@ const PONG = Buffer.from('\r\n');
 /** One TCP or TLS connection and the framing state of its inbound bytes. */
 class Connection {
   readonly framer: StreamFramer;
+  /** Who to tell if this outbound connection never comes up; emptied once it does. */
+  waiting: Array<(err: SipTransportError) => void> | undefined;
   constructor(readonly socket: Socket, readonly remote: Peer, limits: ParseLimits) {
     this.framer = new StreamFramer(limits);
   }
@@ -96,18 +98,24 @@ export abstract class StreamTransport implements Transport {
     this.#user = user;
   }
 
-  send(message: SipMessage | Buffer, to: Peer): void {
-    if (this.#closed) return;
+  send(message: SipMessage | Buffer, to: Peer, onError?: (err: SipTransportError) => void): void {
+    const fail = (reason: string) => {
+      this.stats.sendFailures++;
+      if (onError) queueMicrotask(() => onError(new SipTransportError(reason, { transport: this.protocol, address: to.address, port: to.port })));
+    };
+    if (this.#closed) return fail('transport closed');
     const key = peerKey(to);
     let c = this.#conns.get(key);
     if (!c) {
-      if (this.#conns.size >= this.#maxConnections) {
-        this.stats.sendFailures++;
-        return;
-      }
+      if (this.#conns.size >= this.#maxConnections) return fail(`${this.#maxConnections} connections open`);
       c = this.#adopt(this.connect(to), { address: to.address, port: to.port });
+      c.waiting = [];
     }
-    this.#write(c, Buffer.isBuffer(message) ? message : message.toBuffer());
+    if (onError && c.waiting) c.waiting.push(onError);
+    if (!this.#write(c, Buffer.isBuffer(message) ? message : message.toBuffer()) && onError && !c.waiting) {
+      // #write counted it; a connection still coming up reports through `waiting` when it closes.
+      queueMicrotask(() => onError(new SipTransportError('peer not reading: send queue full', { transport: this.protocol, address: to.address, port: to.port })));
+    }
   }
 
   sendResponse(res: SipResponse, source?: Peer): void {
@@ -143,25 +151,34 @@ export abstract class StreamTransport implements Transport {
       socket.on('timeout', () => socket.destroy());
     }
     socket.on('data', (chunk: Buffer) => this.#onData(c, chunk));
-    socket.on('error', () => {
-      if (!socket.readyState || socket.connecting) this.stats.sendFailures++;
-    });
+    // TLS sockets are usable after the handshake, plain ones after connect.
+    socket.once(this.protocol === 'TLS' ? 'secureConnect' : 'connect', () => { c.waiting = undefined; });
+    let failure: Error | undefined;
+    socket.on('error', (err) => { failure = err; });
     socket.on('close', () => {
       if (this.#conns.get(key) === c) this.#conns.delete(key);
       this.stats.connections = this.#conns.size;
+      const waiting = c.waiting;
+      c.waiting = undefined;
+      if (waiting?.length) {
+        this.stats.sendFailures++;
+        const err = new SipTransportError(`cannot connect to ${this.protocol} ${remote.address}:${remote.port}${failure ? `: ${failure.message}` : ''}`, { transport: this.protocol, address: remote.address, port: remote.port }, failure && { cause: failure });
+        for (const w of waiting) w(err);
+      }
     });
     return c;
   }
 
-  #write(c: Connection, buf: Buffer): void {
+  #write(c: Connection, buf: Buffer): boolean {
     // A peer that stops reading must not make us hold its unsent messages forever.
     if (c.socket.writableLength + buf.length > this.#maxQueued) {
       this.stats.sendFailures++;
       c.socket.destroy();
-      return;
+      return false;
     }
     this.stats.sent++;
     c.socket.write(buf);
+    return true;
   }
 
   #onData(c: Connection, chunk: Buffer): void {

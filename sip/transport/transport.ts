@@ -1,3 +1,4 @@
+import type { SipTransportError } from '../errors.js';
 import type { SipMessage, SipResponse } from '../message/index.js';
 
 /** Where a message came from, or where one goes. */
@@ -56,8 +57,13 @@ export interface Transport {
   readonly local: Peer;
   readonly stats: TransportStats;
   setUser(user: TransportUser): void;
-  /** A request (or a response with its own address); stream transports reuse or open a connection to `to`. */
-  send(message: SipMessage | Buffer, to: Peer): void;
+  /**
+   * A request (or a response with its own address); stream transports reuse
+   * or open a connection to `to`. `onError` hears, asynchronously, that the
+   * message could not be sent (§17.1.4: the transaction then fails at once
+   * rather than at Timer F); UDP reports nothing.
+   */
+  send(message: SipMessage | Buffer, to: Peer, onError?: (err: SipTransportError) => void): void;
   /**
    * §18.2.2: a response to a request received from `source`. Stream transports
    * use the connection the request arrived on while it is open.

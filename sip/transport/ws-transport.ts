@@ -84,10 +84,12 @@ export class WsTransport implements Transport {
     this.#user = user;
   }
 
-  send(message: SipMessage | Buffer, to: Peer): void {
+  send(message: SipMessage | Buffer, to: Peer, onError?: (err: SipTransportError) => void): void {
     const ws = this.#conns.get(peerKey(to));
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       this.stats.sendFailures++;
+      // A browser cannot be called back: without its connection the message cannot go.
+      if (onError) queueMicrotask(() => onError(new SipTransportError(`no WebSocket connection from ${to.address}:${to.port}`, { transport: this.protocol, address: to.address, port: to.port })));
       return;
     }
     this.stats.sent++;

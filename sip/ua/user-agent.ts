@@ -241,9 +241,11 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   sendRequest(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): Promise<SipResponse> {
     const branch = this.#topVia(req, transport);
     const key = `${branch}|${req.cseq.method}`;
-    const tx = new ClientTransaction(req, transport, to, this.#timers, () => this.#client.delete(key));
-    this.#client.set(key, tx);
-    return tx.response;
+    return new Promise<SipResponse>((resolve, reject) => {
+      // Callbacks rather than tx.response: the transaction forgets them at its final response.
+      const tx = new ClientTransaction(req, transport, to, this.#timers, this.#dropClient(key), { onResponse: resolve, onError: reject });
+      if (tx.state !== 'terminated') this.#client.set(key, tx);
+    });
   }
 
   /**
@@ -254,8 +256,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   sendInvite(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): InviteClientTransaction {
     const branch = this.#topVia(req, transport);
     const key = `${branch}|INVITE`;
-    const tx = new InviteClientTransaction(req, transport, to, this.#timers, () => this.#client.delete(key));
-    this.#client.set(key, tx);
+    const tx = new InviteClientTransaction(req, transport, to, this.#timers, this.#dropClient(key));
+    if (tx.state !== 'terminated') this.#client.set(key, tx);
     return tx;
   }
 
@@ -266,6 +268,15 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   sendAck(ack: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): void {
     if (ack.via.length === 0 || ack.via[0]!.host === 'placeholder') this.#topVia(ack, transport);
     transport.send(ack, to);
+  }
+
+  /**
+   * The callback that removes a client transaction from the map. Made here,
+   * not inline in sendRequest, so that the closure (kept for Timer K) does
+   * not share sendRequest's scope and with it the request.
+   */
+  #dropClient(key: string): () => void {
+    return () => this.#client.delete(key);
   }
 
   /** Writes our Via (transport, address, a new branch) on top; replaces a `placeholder` one. */

@@ -224,3 +224,31 @@ describe('sip/ua: one UserAgent on UDP and TCP at once', () => {
     }
   });
 });
+
+describe('sip/transport: a TCP connection that cannot be opened', () => {
+  it('fails the request at once with SIP_ERR_TRANSPORT (§17.1.4), not at Timer F', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const tcp = await TcpTransport.bind('127.0.0.1', 0);
+    // T1 of 10 s puts Timer F at 640 s: only the transport error can end this test in time.
+    const ua = new UserAgent({ transport: tcp, timers: { T1: 10_000, T2: 40_000, T4: 50_000 } });
+    try {
+      const req = new SipRequest('OPTIONS', `sip:nobody@127.0.0.1:${port};transport=tcp`);
+      req.setHeader('max-forwards', '70');
+      req.setHeader('from', `<${ua.contact}>;tag=${newTag()}`);
+      req.setHeader('to', `<sip:nobody@127.0.0.1:${port}>`);
+      req.setHeader('call-id', newCallId('127.0.0.1'));
+      req.setHeader('cseq', '1 OPTIONS');
+      await assert.rejects(ua.sendRequest(req, { address: '127.0.0.1', port }), { code: 'SIP_ERR_TRANSPORT' });
+      assert.equal(tcp.stats.sendFailures, 1);
+      assert.equal(tcp.connectionCount, 0);
+    } finally {
+      await ua.close();
+      await tcp.close();
+    }
+  });
+});
