@@ -35,13 +35,31 @@ const namedEnv: ReadonlyArray<readonly [string, string]> = [
   ['REDIS_URL', 'leases.redisUrl'],
 ];
 
-function readYaml(path: string): Tree {
+/**
+ * `${NAME}` and `${NAME:-fallback}` in a config file take the environment's value, so a
+ * carrier profile can sit in the repository while its password stays in the deployment's
+ * secrets. An unset name with no fallback stops the start, naming the line.
+ */
+function expandEnv(text: string, path: string, env: NodeJS.ProcessEnv): string {
+  return text.split('\n').map((line, i) => {
+    if (/^\s*#/.test(line)) return line;
+    return line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return JSON.stringify(v).slice(1, -1);
+      if (fallback !== undefined) return fallback;
+      throw new ConfigFileError({ path, reason: `line ${i + 1} uses \${${name}}, which is not set in the environment (give it a value, or a fallback as \${${name}:-value})` });
+    });
+  }).join('\n');
+}
+
+function readYaml(path: string, env?: NodeJS.ProcessEnv): Tree {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigFileError({ path, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err) }, { cause: err });
   }
+  if (env) text = expandEnv(text, path, env);
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -207,7 +225,7 @@ export function loadConfig(options: LoadOptions = {}): WarmlineConfig {
   const defaults = readYaml(DEFAULT_CONFIG_PATH);
   const tree = structuredClone(defaults);
   const file = options.file ?? env.WARMLINE_CONFIG;
-  if (file) merge(tree, readYaml(file), file, sources);
+  if (file) merge(tree, readYaml(file, env), file, sources);
   applyEnv(tree, defaults, env, sources);
   if (options.overrides) merge(tree, options.overrides as Tree, 'overrides', sources);
   const parsed = configSchema.safeParse(tree);
