@@ -118,6 +118,8 @@ function frameViews(ring: Buffer): Buffer[] {
   return views;
 }
 
+const SPIN_BELOW_STREAMS = 256;
+
 /** 8 frames (160 ms) to start with; a ring that grew past 64 KiB is dropped once it drains. */
 const INITIAL_RING = 8 * FRAME_BYTES;
 const MAX_IDLE_RING = 64 * 1024;
@@ -134,6 +136,9 @@ export interface PacerOptions {
   /**
    * setTimeout wakes up to ~1 ms late; the pacer asks to be woken this many ms early and
    * finishes the wait with setImmediate turns (which keep serving I/O). 0 = never spin.
+   * Default: 0.6 ms while fewer than 256 streams, else 0. Measured with bench:media: at 300
+   * calls spinning takes p50 send jitter from 0.6 to 0.15 ms; at 1000 calls the loop is busy
+   * (and polled from the receive path) and spinning only spent ~0.06 core with a worse p99.
    */
   spinMs?: number;
 }
@@ -158,7 +163,7 @@ export interface PacerStats {
 export class Pacer {
   private readonly slots: PacedStream[][];
   private readonly slotMs: number;
-  private readonly spinMs: number;
+  private readonly spinMs: number | null;
   private readonly slotTarget: number;
   private size = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -177,7 +182,7 @@ export class Pacer {
     const n = Math.max(1, Math.floor(options.slots ?? 10));
     this.slots = Array.from({ length: n }, () => []);
     this.slotMs = FRAME_MS / n;
-    this.spinMs = Math.max(0, options.spinMs ?? 0.6);
+    this.spinMs = options.spinMs === undefined ? null : Math.max(0, options.spinMs);
     this.slotTarget = Math.max(1, Math.floor(options.slotTarget ?? 32));
   }
 
@@ -234,7 +239,8 @@ export class Pacer {
     }
     // The ideal clock is start + k · slotMs, so errors never accumulate (drift-corrected).
     const wait = this.start + this.next * this.slotMs - this.now();
-    if (wait > this.spinMs + 0.05) this.timer = setTimeout(this.onTimer, Math.max(1, wait - this.spinMs));
+    const spin = this.spinMs ?? (this.size < SPIN_BELOW_STREAMS ? 0.6 : 0);
+    if (wait > spin + 0.05) this.timer = setTimeout(this.onTimer, Math.max(1, wait - spin));
     else this.immediate = setImmediate(this.onTimer);
   }
 
