@@ -11,6 +11,9 @@
  * standing registrations against a private Kamailio with `--reg-expires`
  * (60 s, so that refreshes run inside the window) and measures the refresh
  * CPU; `--no-registrations` skips it.
+ * After the last rate the stack idles `--settle` seconds (40) and reports its
+ * RSS, heap (after a full GC) and the calls it still holds: what a finished
+ * burst of calls leaves behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,7 +44,7 @@ function rssMb(pid: number): number {
 }
 
 function startServer(): Promise<{ child: ChildProcess; port: number; pid: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./support/sip-answer-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./support/sip-answer-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => {
       const { port, pid } = JSON.parse(d.toString().split('\n')[0]!) as { port: number; pid: number };
@@ -68,12 +71,23 @@ function runSipp(port: number, rate: number): Promise<{ ok: boolean; successful:
   });
 }
 
+const settleS = Number(arg('--settle', '40'));
+
+interface ServerSnapshot { answered: number; active_calls: number; heap_used_mb: number; rss_mb: number }
+function snapshot(child: ChildProcess): Promise<ServerSnapshot> {
+  return new Promise((resolve) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString().trim().split('\n').pop()!) as ServerSnapshot));
+    child.kill('SIGUSR2');
+  });
+}
+
 const withRegistrations = !args.includes('--no-registrations');
 const registrationCount = Number(arg('--registrations', '10000'));
 const regExpires = Number(arg('--reg-expires', '60'));
 
 const server = await startServer();
 let rss = 0;
+let settled: ServerSnapshot | undefined;
 const rows: Array<{ rate: number; ok: boolean; successful: number; failed: number; cpu: number }> = [];
 try {
   for (const rate of rates) {
@@ -85,8 +99,13 @@ try {
     rows.push({ rate, ...r, cpu });
     if (!r.ok) break;
   }
-} finally {
   rss = rssMb(server.pid);
+  if (settleS > 0) {
+    await new Promise((r) => setTimeout(r, settleS * 1000));
+    settled = await snapshot(server.child);
+  }
+} finally {
+  if (!rss) rss = rssMb(server.pid);
   server.child.kill('SIGTERM');
 }
 const reg = withRegistrations ? await measureRegistrations({ count: registrationCount, expires: regExpires }) : undefined;
@@ -100,6 +119,8 @@ const reg = withRegistrations ? await measureRegistrations({ count: registration
     failed_calls: best?.failed ?? rows[0]?.failed ?? 0,
     cpu_core_fraction: Math.round((best?.cpu ?? 0) * 1000) / 1000,
     rss_mb: Math.round(rss * 10) / 10,
+    settle_s: settled ? settleS : null,
+    after_settle: settled ? { rss_mb: settled.rss_mb, heap_used_mb: settled.heap_used_mb, calls_held: settled.active_calls, calls_answered: settled.answered } : null,
     rates: rows.map((r) => ({ rate: r.rate, successful: r.successful, failed: r.failed, cpu_core_fraction: Math.round(r.cpu * 1000) / 1000 })),
     registrations: reg?.registrations ?? null,
     registration_refresh_cpu_core_fraction: reg?.registration_refresh_cpu_core_fraction ?? null,
@@ -109,6 +130,7 @@ const reg = withRegistrations ? await measureRegistrations({ count: registration
   process.stdout.write('rate cps  successful  failed  stack CPU (cores)\n');
   for (const r of rows) process.stdout.write(`${String(r.rate).padStart(8)}  ${String(r.successful).padStart(10)}  ${String(r.failed).padStart(6)}  ${r.cpu.toFixed(3)}\n`);
   process.stdout.write(`cps (highest with zero failures): ${result.cps}   rss ${result.rss_mb} MB\n`);
+  if (settled) process.stdout.write(`${settleS} s after the last call: rss ${settled.rss_mb} MB, heap ${settled.heap_used_mb} MB after GC, calls held ${settled.active_calls} of ${settled.answered} answered\n`);
   if (reg) process.stdout.write(`standing registrations ${reg.registrations} (Expires ${regExpires} s): refresh CPU ${reg.registration_refresh_cpu_core_fraction} cores, ${reg.refreshes_in_window} refreshes in ${reg.measure_s} s\n`);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -15,7 +15,12 @@ ua.on('invite', (call) => {
   call.answer(SDP).catch(() => undefined);
 });
 process.stdout.write(`${JSON.stringify({ port: transport.local.port, pid: process.pid })}\n`);
-process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ answered, stats: transport.stats })}\n`));
+// SIGUSR2: a snapshot for the benchmark (calls still held by the stack, heap after a full GC when --expose-gc is on).
+process.on('SIGUSR2', () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  process.stdout.write(`${JSON.stringify({ answered, active_calls: ua.activeCalls, heap_used_mb: Math.round(m.heapUsed / 104857.6) / 10, rss_mb: Math.round(m.rss / 104857.6) / 10, stats: transport.stats })}\n`);
+});
 process.on('SIGTERM', () => {
   void ua.close().then(() => transport.close()).then(() => process.exit(0));
 });
