@@ -46,11 +46,14 @@ export interface UserAgentStats {
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
 
 /**
- * The UA core: the one place that joins transport, transactions and dialogs
- * (RFC 3261 §8, §12–17). It answers OPTIONS, hands each new INVITE to the
- * application as an IncomingCall, routes in-dialog requests to their call,
- * and sends non-INVITE requests (BYE, OPTIONS, REGISTER) through client
- * transactions.
+ * The UA core: the one place that joins transports, transactions and dialogs
+ * (RFC 3261 §8, §12–17). It listens on one or more transports (UDP, TCP,
+ * TLS, WS) at once, answers OPTIONS, hands each new INVITE to the
+ * application as an IncomingCall (refusing with 422 a session interval below
+ * our Min-SE, RFC 4028), routes in-dialog requests to their call, and sends
+ * requests through client transactions: non-INVITE ones (BYE, OPTIONS,
+ * REGISTER, UPDATE) and re-INVITEs. A request goes out on the transport it
+ * names, or on the dialog's, or on the first one.
  */
 export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwner {
   readonly #transports: readonly Transport[];

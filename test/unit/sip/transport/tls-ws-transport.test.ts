@@ -51,6 +51,43 @@ describe('sip/transport: TLS with a self-signed certificate', function () {
     }
   });
 
+  it('a request to a TLS peer opens a TLS connection that verifies the peer against the configured CA', async () => {
+    const pem = await certificate();
+    const a = await TlsTransport.bind('127.0.0.1', 0, { server: pem, client: { ca: pem.cert } });
+    const b = await TlsTransport.bind('127.0.0.1', 0, { server: pem });
+    const uaA = new UserAgent({ transport: a });
+    const uaB = new UserAgent({ transport: b });
+    try {
+      const req = new SipRequest('OPTIONS', `sip:b@127.0.0.1:${b.local.port};transport=tls`);
+      req.setHeader('max-forwards', '70');
+      req.setHeader('from', `<${uaA.contact}>;tag=a1`);
+      req.setHeader('to', `<sip:b@127.0.0.1:${b.local.port}>`);
+      req.setHeader('call-id', 'tls-out-1');
+      req.setHeader('cseq', '1 OPTIONS');
+      const res = await uaA.sendRequest(req, { address: '127.0.0.1', port: b.local.port, transport: 'tls' });
+      assert.equal(res.status, 200);
+      assert.equal(req.via[0]!.transport, 'TLS');
+      assert.equal(b.stats.opened, 1);
+      assert.equal(b.stats.sent, 1, 'B answered on the connection A opened');
+      // A peer whose certificate A does not trust: the handshake fails and the request fails with it.
+      const other = await certificate();
+      const c = await TlsTransport.bind('127.0.0.1', 0, { server: other });
+      try {
+        const req2 = new SipRequest('OPTIONS', `sip:c@127.0.0.1:${c.local.port};transport=tls`);
+        for (const [k, v] of [['max-forwards', '70'], ['from', `<${uaA.contact}>;tag=a2`], ['to', `<sip:c@127.0.0.1:${c.local.port}>`], ['call-id', 'tls-out-2'], ['cseq', '1 OPTIONS']] as const) req2.setHeader(k, v);
+        await assert.rejects(uaA.sendRequest(req2, { address: '127.0.0.1', port: c.local.port, transport: 'tls' }), { code: 'SIP_ERR_TRANSPORT' });
+        assert.equal(c.stats.received, 0);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await uaA.close();
+      await uaB.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('a plain-TCP peer on the TLS port fails its handshake and costs nothing else', async () => {
     const pem = await certificate();
     const tls = await TlsTransport.bind('127.0.0.1', 0, { server: pem });
