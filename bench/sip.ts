@@ -1,7 +1,7 @@
 /**
  * bench:sip — how many calls a second the SIP stack answers with zero failures.
  *
- *   npm run bench:sip [-- --json] [--seconds 30] [--rates 100,200,400,600,800]
+ *   npm run bench:sip [-- --json] [--seconds 30] [--rates 100,200,400,600,800] [--transport udp|tcp]
  *
  * sipp's built-in UAC places calls (INVITE → 200 → ACK, hold 1 s, BYE) against
  * the stack answering in a separate process (bench/support/sip-answer-server.ts);
@@ -11,6 +11,8 @@
  * standing registrations against a private Kamailio with `--reg-expires`
  * (60 s, so that refreshes run inside the window) and measures the refresh
  * CPU; `--no-registrations` skips it.
+ * `--transport tcp` runs the same calls over one TCP connection (sipp -t t1,
+ * as a carrier trunk would).
  * After the last rate the stack idles `--settle` seconds (40) and reports its
  * RSS, heap (after a full GC) and the calls it still holds: what a finished
  * burst of calls leaves behind.
@@ -43,8 +45,14 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+const transportName = arg('--transport', 'udp');
+if (transportName !== 'udp' && transportName !== 'tcp') {
+  process.stderr.write('bench:sip: --transport must be udp or tcp\n');
+  process.exit(64);
+}
+
 function startServer(): Promise<{ child: ChildProcess; port: number; pid: number }> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./support/sip-answer-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./support/sip-answer-server.ts', import.meta.url)), '--transport', transportName], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => {
       const { port, pid } = JSON.parse(d.toString().split('\n')[0]!) as { port: number; pid: number };
@@ -57,7 +65,7 @@ function startServer(): Promise<{ child: ChildProcess; port: number; pid: number
 function runSipp(port: number, rate: number): Promise<{ ok: boolean; successful: number; failed: number }> {
   const calls = rate * seconds;
   return new Promise((resolve) => {
-    const child = spawn('sipp', [`127.0.0.1:${port}`, '-sn', 'uac', '-i', '127.0.0.1', '-p', '0', '-nostdin', '-r', String(rate), '-m', String(calls),
+    const child = spawn('sipp', [`127.0.0.1:${port}`, ...(transportName === 'tcp' ? ['-t', 't1'] : []), '-sn', 'uac', '-i', '127.0.0.1', '-p', '0', '-nostdin', '-r', String(rate), '-m', String(calls),
       '-l', String(rate * 4), '-d', '1000', '-timeout', `${seconds + 30}s`, '-timeout_error', '-max_socket', '10000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString().slice(-20000); });
@@ -113,6 +121,7 @@ const reg = withRegistrations ? await measureRegistrations({ count: registration
   const best = [...rows].reverse().find((r) => r.ok);
   const result = {
     bench: 'sip',
+    transport: transportName,
     seconds_per_rate: seconds,
     hold_ms: 1000,
     cps: best?.rate ?? 0,

@@ -1,14 +1,18 @@
 /**
  * The SIP stack answering every call, as a process of its own so that the
  * benchmark can read its CPU time alone: prints `{"port":N,"pid":P}` when
- * listening; exits on SIGTERM.
+ * listening; exits on SIGTERM. `--transport tcp` answers over TCP (the port
+ * printed is the TCP one; UDP listens too, as in production).
  */
-import { UdpTransport, UserAgent } from '../../sip/index.js';
+import { TcpTransport, UdpTransport, UserAgent, type Transport } from '../../sip/index.js';
 
 const SDP = 'v=0\r\no=warmline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
 
-const transport = await UdpTransport.bind('127.0.0.1', 0);
-const ua = new UserAgent({ transport });
+const tcp = process.argv.includes('--transport') && process.argv[process.argv.indexOf('--transport') + 1] === 'tcp';
+const udp = await UdpTransport.bind('127.0.0.1', 0);
+const transports: Transport[] = tcp ? [await TcpTransport.bind('127.0.0.1', 0), udp] : [udp];
+const transport = transports[0]!;
+const ua = new UserAgent({ transport: transports });
 let answered = 0;
 ua.on('invite', (call) => {
   answered++;
@@ -22,5 +26,5 @@ process.on('SIGUSR2', () => {
   process.stdout.write(`${JSON.stringify({ answered, active_calls: ua.activeCalls, heap_used_mb: Math.round(m.heapUsed / 104857.6) / 10, rss_mb: Math.round(m.rss / 104857.6) / 10, stats: transport.stats })}\n`);
 });
 process.on('SIGTERM', () => {
-  void ua.close().then(() => transport.close()).then(() => process.exit(0));
+  void ua.close().then(() => Promise.all(transports.map((t) => t.close()))).then(() => process.exit(0));
 });
