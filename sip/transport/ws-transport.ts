@@ -19,6 +19,7 @@ export interface WsTransportOptions {
 export const SIP_WS_PROTOCOL = 'sip';
 const POLICY_VIOLATION = 1008;
 const PROTOCOL_ERROR = 1002;
+const MAX_QUEUED_BYTES = 1 << 20;
 
 /**
  * SIP over WebSocket (RFC 7118) for browsers: one SIP message per WebSocket
@@ -92,9 +93,17 @@ export class WsTransport implements Transport {
       if (onError) queueMicrotask(() => onError(new SipTransportError(`no WebSocket connection from ${to.address}:${to.port}`, { transport: this.protocol, address: to.address, port: to.port })));
       return;
     }
+    const text = Buffer.isBuffer(message) ? message.toString('utf8') : message.toString();
+    // A browser that stops reading must not make us hold its unsent messages forever.
+    if (ws.bufferedAmount + text.length > MAX_QUEUED_BYTES) {
+      this.stats.sendFailures++;
+      ws.terminate();
+      if (onError) queueMicrotask(() => onError(new SipTransportError('peer not reading: send queue full', { transport: this.protocol, address: to.address, port: to.port })));
+      return;
+    }
     this.stats.sent++;
     // RFC 7118 §5.2: SIP is UTF-8 text; a text frame is what browser SIP stacks expect.
-    ws.send(Buffer.isBuffer(message) ? message.toString('utf8') : message.toString());
+    ws.send(text);
   }
 
   sendResponse(res: SipResponse, source?: Peer): void {
