@@ -180,6 +180,9 @@ export class Call extends EventEmitter<CallEvents> {
           remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
           timeoutMs: m.rtpTimeoutMs,
           cname: `warmline-${this.id.slice(0, 8)}`,
+          // Each arriving packet lets the shared pacer send what is due: under load, libuv serves
+          // many ready sockets before it looks at timers, and frames would go out late.
+          pacer: this.#deps.pacer,
         }, () => this.#deps.ports.release(port));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 8) continue;
