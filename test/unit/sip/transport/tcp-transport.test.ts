@@ -252,3 +252,44 @@ describe('sip/transport: a TCP connection that cannot be opened', () => {
     }
   });
 });
+
+describe('sip/transport: TCP limits and IPv6', () => {
+  it('connections over maxConnections are closed at once and counted', async () => {
+    const tcp = await TcpTransport.bind('127.0.0.1', 0, { maxConnections: 2 });
+    const socks: Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const s = connect({ host: '127.0.0.1', port: tcp.local.port });
+        s.on('error', () => {});
+        socks.push(s);
+        await once(s, 'connect');
+      }
+      await once(socks[2]!, 'close');
+      await until(() => tcp.stats.refused === 1, 'the third connection refused');
+      assert.equal(tcp.connectionCount, 2);
+    } finally {
+      for (const s of socks) s.destroy();
+      await tcp.close();
+    }
+  });
+
+  it('over ::1 the Via and Contact bracket the address and the answer reuses the connection', async () => {
+    const tcp = await TcpTransport.bind('::1', 0);
+    const ua = new UserAgent({ transport: tcp });
+    const s = connect({ host: '::1', port: tcp.local.port });
+    try {
+      await once(s, 'connect');
+      const p = new StreamPeer(s);
+      await p.write(options('v6', s.localPort!).replace(/127\.0\.0\.1:(\d+);branch/, '[::1]:$1;branch'));
+      const [res] = await p.waitFor(1);
+      assert.equal((res as SipResponse).status, 200);
+      assert.equal(res!.via[0]!.host, '[::1]');
+      assert.equal(ua.contactFor(tcp), `sip:[::1]:${tcp.local.port};transport=tcp`);
+      assert.equal(tcp.stats.opened, 1);
+    } finally {
+      s.destroy();
+      await ua.close();
+      await tcp.close();
+    }
+  });
+});
