@@ -7,7 +7,8 @@ interface WaitEntry {
 /**
  * Many timers of one fixed duration behind a single setTimeout. With one
  * duration, deadlines come due in the order the timers were added, so a FIFO
- * is enough; due entries run in batches `slack` ms wide. This is for the
+ * is enough; the timer is armed `slack` ms past the first deadline so that
+ * the entries due in between run in the same wakeup. This is for the
  * RFC 3261 wait timers (D, I, J, K, L, M), which only bound how long a
  * finished transaction absorbs retransmissions: ending one a few tens of
  * milliseconds late is harmless, while a wakeup per transaction is not
@@ -43,7 +44,7 @@ export class WaitQueue {
   }
 
   add(fn: () => void): WaitEntry {
-    const e: WaitEntry = { at: Date.now() + this.#ms, fn };
+    const e: WaitEntry = { at: performance.now() + this.#ms, fn };
     this.#entries.push(e);
     if (!this.#timer) this.#arm();
     return e;
@@ -59,13 +60,14 @@ export class WaitQueue {
       this.#timer = undefined;
       return;
     }
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, head.at - Date.now()) + this.#slack);
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, head.at - performance.now()) + this.#slack);
     // Wait timers must not keep a process alive on their own.
     this.#timer.unref();
   }
 
   #fire(): void {
-    const until = Date.now() + this.#slack;
+    // Armed `slack` ms after the head's deadline, so everything due in that span runs now: late, never early.
+    const until = performance.now();
     const list = this.#entries;
     while (this.#head < list.length && list[this.#head]!.at <= until) {
       const e = list[this.#head++]!;
