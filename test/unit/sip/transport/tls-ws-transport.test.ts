@@ -182,3 +182,29 @@ describe('sip/transport: WebSocket (RFC 7118)', function () {
     assert.equal(ws.stats.framingErrors, 1);
   });
 });
+
+describe('sip/transport: secure WebSocket (WSS)', function () {
+  this.timeout(20_000);
+
+  it('over TLS the transport says WSS in Via and Contact', async () => {
+    const pem = await certificate();
+    const wss = await WsTransport.bind('127.0.0.1', 0, { tls: pem });
+    const ua = new UserAgent({ transport: wss });
+    const c = new WebSocket(`wss://127.0.0.1:${wss.local.port}/`, [SIP_WS_PROTOCOL], { ca: pem.cert });
+    c.on('error', () => {});
+    try {
+      await once(c, 'open');
+      const reply = once(c, 'message') as Promise<[Buffer]>;
+      c.send(options('wss-1', 0, 'WSS').replace('127.0.0.1:0', 'x7.invalid'));
+      const res = parseMessage(Buffer.from((await reply)[0]));
+      assert.equal((res as SipResponse).status, 200);
+      assert.equal(res.via[0]!.transport, 'WSS');
+      assert.equal(wss.protocol, 'WSS');
+      assert.equal(ua.contact, `sip:127.0.0.1:${wss.local.port};transport=wss`);
+    } finally {
+      c.terminate();
+      await ua.close();
+      await wss.close();
+    }
+  });
+});
