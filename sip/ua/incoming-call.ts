@@ -296,9 +296,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.#disarmSession();
     const s = this.#session;
     if (!s || this.#state === 'ended') return;
-    // §10: the refresher refreshes at half the interval; without a refresh the session ends a little before it expires.
+    // §10: the refresher refreshes at half the interval, and its session ends at the interval if no refresh
+    // succeeded; the other side sends BYE a little before that (interval − min(32, interval/3)).
     if (s.weRefresh) this.#refreshTimer = unref(setTimeout(() => this.#refresh(), (s.interval * 1000) / 2));
-    this.#expiryTimer = unref(setTimeout(() => this.#expire(), expiryMs(s.interval)));
+    this.#expiryTimer = unref(setTimeout(() => this.#expire(), s.weRefresh ? s.interval * 1000 : expiryMs(s.interval)));
   }
 
   #disarmSession(): void {
