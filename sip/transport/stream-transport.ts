@@ -106,6 +106,8 @@ export abstract class StreamTransport implements Transport {
     if (this.#closed) return fail('transport closed');
     const key = peerKey(to);
     let c = this.#conns.get(key);
+    // A connection we are closing (framing lost, peer gone) takes no more messages.
+    if (c && !c.socket.writable) c = undefined;
     if (!c) {
       if (this.#conns.size >= this.#maxConnections) return fail(`${this.#maxConnections} connections open`);
       c = this.#adopt(this.connect(to), { address: to.address, port: to.port });
@@ -120,7 +122,7 @@ export abstract class StreamTransport implements Transport {
 
   sendResponse(res: SipResponse, source?: Peer): void {
     const c = source && this.#conns.get(peerKey(source));
-    if (c && !c.socket.destroyed) {
+    if (c && c.socket.writable) {
       this.#write(c, res.toBuffer());
       return;
     }
