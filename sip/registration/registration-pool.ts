@@ -26,6 +26,8 @@ export interface RegistrarClient {
   /** `to.transport` is set when the account names one (registrar.transport); otherwise the UA picks its default. */
   sendRequest(req: SipRequest, to: { address: string; port: number; transport?: SipTransportName }): Promise<SipResponse>;
   readonly contact: string;
+  /** Our Contact for a transport (sip/ua's UserAgent.contactFor): an account pinned to TCP registers a `;transport=tcp` Contact. */
+  contactFor?(transport: SipTransportName): string;
 }
 
 export interface RegistrationPoolOptions {
@@ -74,6 +76,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
   private readonly sched: Schedule;
   private readonly o: Required<Omit<RegistrationPoolOptions, 'dns' | 'contact' | 'backoff' | 'batchMs'>> & { dns: DnsLookups | undefined; contact: string; backoff: { baseMs: number; maxMs: number; forbiddenMs: number } };
   private registered = 0;
+  private readonly explicitContact: boolean;
   private wasReady = false;
   private closing = false;
 
@@ -87,6 +90,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
       keepaliveMs: opts.keepaliveMs ?? 30_000, startSpreadMs: opts.startSpreadMs ?? 0, maxAuthFailures: opts.maxAuthFailures ?? 1,
       now: opts.now ?? Date.now, random: opts.random ?? Math.random,
     };
+    this.explicitContact = opts.contact !== undefined;
     this.sched = new Schedule((k) => this.due(k), this.o.now, opts.batchMs ?? 100);
   }
 
@@ -211,7 +215,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     req.setHeader('call-id', method === 'REGISTER' ? r.callId : randomBytes(12).toString('hex'));
     req.setHeader('cseq', `${method === 'REGISTER' ? ++r.cseq : 1} ${method}`);
     if (method === 'REGISTER') {
-      req.setHeader('contact', `<${this.o.contact}>`);
+      req.setHeader('contact', `<${this.contactOf(r)}>`);
       req.setHeader('expires', String(expires));
     }
     if (auth) req.setHeader(auth.header.toLowerCase(), auth.value);
@@ -219,11 +223,17 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     return req;
   }
 
+  /** The configured Contact wins (a balancer's address); else the UA's, for the account's transport when it names one. */
+  private contactOf(r: Reg): string {
+    const t = r.a.registrar.transport;
+    return this.explicitContact || !t || !this.o.ua.contactFor ? this.o.contact : this.o.ua.contactFor(t);
+  }
+
   private success(r: Reg, res: SipResponse): void {
     const now = this.o.now();
     let granted = Number(res.header('expires'));
     for (const c of res.contact) {
-      if (sameUri(c.uri, this.o.contact) && c.params.has('expires')) { granted = Number(c.params.get('expires')); break; }
+      if (sameUri(c.uri, this.contactOf(r)) && c.params.has('expires')) { granted = Number(c.params.get('expires')); break; }
     }
     if (!(granted > 0)) granted = r.a.expires ?? 3600;
     r.expiresAt = now + granted * 1000;

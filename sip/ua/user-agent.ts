@@ -97,10 +97,12 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   }
 
   /**
-   * Our Contact URI when speaking over `transport`: §19.1.1 `;transport=` tells
-   * the peer to come back over TCP, TLS or WS rather than its default, UDP.
+   * Our Contact URI when speaking over `transport` (or the one of ours with
+   * that protocol): §19.1.1 `;transport=` tells the peer to come back over
+   * TCP, TLS or WS rather than its default, UDP.
    */
-  contactFor(transport: Transport): string {
+  contactFor(which: Transport | TransportProtocol | Lowercase<TransportProtocol>): string {
+    const transport = typeof which === 'string' ? this.transportFor({ address: '', port: 0, transport: which }) : which;
     let c = this.#contacts.get(transport);
     if (!c) {
       const host = this.#contactHost ?? transport.local.address;

@@ -38,6 +38,7 @@ describe('sip: registrations over TCP against a real Kamailio', function () {
     const sent: Array<{ req: SipRequest; res?: SipResponse }> = [];
     const client = {
       get contact() { return ua.contact; },
+      contactFor: (t: 'udp' | 'tcp' | 'tls') => ua.contactFor(t),
       async sendRequest(req: SipRequest, to: { address: string; port: number; transport?: 'udp' | 'tcp' | 'tls' }) {
         const e: { req: SipRequest; res?: SipResponse } = { req };
         sent.push(e);
@@ -56,5 +57,6 @@ describe('sip: registrations over TCP against a real Kamailio', function () {
     assert.equal(udp.stats.sent, 0);
     const bindings = await k.bindings('tcpuser');
     assert.equal(bindings.length, 1);
+    assert.ok(bindings[0]!.includes(`127.0.0.1:${tcp.local.port};transport=tcp`), `the Contact says TCP: ${bindings[0]}`);
   });
 });
