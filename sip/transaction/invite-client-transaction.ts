@@ -73,7 +73,8 @@ export class InviteClientTransaction {
     }
     this.#timers.after(this.#t.B, () => {
       if (this.#state !== 'calling' && this.#state !== 'proceeding') return;
-      // §17.1.1.2: Timer B in Calling (and, per RFC 6026 §8.4's reading, Proceeding) reports a timeout.
+      // §17.1.1.2 fires Timer B in Calling only; in Proceeding a UAC's TU would CANCEL. Our INVITEs are
+      // re-INVITEs, answered at once or never, so Timer B bounds Proceeding too: no transaction lives forever.
       this.#reject(new SipTimeoutError('INVITE transaction', { destination: `${to.address}:${to.port}`, timerB: this.#t.B }));
       this.#to('terminated');
     });
