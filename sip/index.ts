@@ -8,7 +8,7 @@ export { StreamTransport, type StreamTransportOptions } from './transport/stream
 export { StreamFramer, type Frame } from './transport/stream-framer.js';
 export type { Peer, Destination, Transport, TransportProtocol, TransportStats, StreamTransportStats, TransportUser } from './transport/transport.js';
 export { ServerTransaction, type ServerState } from './transaction/server-transaction.js';
-export { ClientTransaction, type RequestSender } from './transaction/client-transaction.js';
+export { ClientTransaction, type RequestSender, type ClientTransactionUser } from './transaction/client-transaction.js';
 export { InviteClientTransaction, buildNonSuccessAck, type InviteClientState } from './transaction/invite-client-transaction.js';
 export { DEFAULT_TIMERS, timers, type TimerBase } from './transaction/timers.js';
 export { TimerSet, WaitQueue } from './transaction/timer-set.js';

@@ -34,8 +34,10 @@ export class StreamFramer {
   readonly #maxLine: number;
   #buf: Buffer;
   #len = 0;
-  /** Where the next header-end search starts. */
+  /** Where the next header-end search starts (an index into #buf). */
   #scan = 0;
+  /** Where the unread bytes start; everything before was framed during this push. */
+  #start = 0;
   /** Whole frame length once the headers of the current message were read. */
   #frame: number | undefined;
   #startChecked = false;
@@ -93,47 +95,69 @@ export class StreamFramer {
     this.#len += n;
   }
 
+  /**
+   * Cuts every whole frame out of [#start, #len). Frames are read in place by
+   * advancing #start; the leftover is moved to the front once, after the
+   * loop, so a read holding many messages costs one copy, not one per message.
+   */
   #drain(out: Frame[]): void {
+    try {
+      this.#cut(out);
+    } finally {
+      if (this.#start > 0) {
+        this.#buf.copy(this.#buf, 0, this.#start, this.#len);
+        this.#len -= this.#start;
+        this.#scan = Math.max(0, this.#scan - this.#start);
+        this.#start = 0;
+      }
+    }
+  }
+
+  #cut(out: Frame[]): void {
+    const b = this.#buf;
     for (;;) {
       if (this.#frame === undefined) {
         // §7.5 and RFC 5626 §3.5.1: CRLFs between messages are keepalives; a double CRLF asks for a pong.
-        let i = 0;
-        while (i < this.#len && (this.#buf[i] === CR || this.#buf[i] === LF)) i++;
-        if (i > 0) {
-          if (i >= 4 && this.#buf[0] === CR && this.#buf[1] === LF && this.#buf[2] === CR && this.#buf[3] === LF) out.push({ kind: 'ping' });
-          if (i === this.#len && i < 4 && this.#buf[0] === CR) return; // maybe the start of a ping; wait
-          this.#consume(i);
+        const s0 = this.#start;
+        let i = s0;
+        while (i < this.#len && (b[i] === CR || b[i] === LF)) i++;
+        if (i > s0) {
+          if (i - s0 >= 4 && b[s0] === CR && b[s0 + 1] === LF && b[s0 + 2] === CR && b[s0 + 3] === LF) out.push({ kind: 'ping' });
+          else if (i === this.#len && i - s0 < 4 && b[s0] === CR) return; // maybe the start of a ping; wait
+          this.#start = i;
+          this.#scan = i;
         }
-        if (this.#len === 0) return;
+        if (this.#start === this.#len) return;
         if (!this.#startChecked && !this.#checkStartLine()) return;
         const end = this.#headerEnd();
         if (end === undefined) return;
-        const head = this.#buf.toString('latin1', 0, end.at);
+        const head = b.toString('latin1', this.#start, end.at);
         const m = CONTENT_LENGTH.exec(head);
         // §18.3: on a stream the Content-Length MUST be present; without it there is no next message.
         if (!m) throw new SipParseError('no Content-Length on a stream transport');
         if (!/^\d{1,10}$/.test(m[1]!)) throw new SipParseError(`bad Content-Length '${m[1]!.slice(0, 20)}'`);
-        const total = end.at + end.length + Number(m[1]);
+        const total = end.at + end.length - this.#start + Number(m[1]);
         if (total > this.#max) throw new SipLimitError('size', total, this.#max);
         this.#frame = total;
       }
-      if (this.#len < this.#frame) return;
-      out.push({ kind: 'message', bytes: Buffer.from(this.#buf.subarray(0, this.#frame)) });
-      this.#consume(this.#frame);
+      if (this.#len - this.#start < this.#frame) return;
+      out.push({ kind: 'message', bytes: Buffer.from(b.subarray(this.#start, this.#start + this.#frame)) });
+      this.#start += this.#frame;
+      this.#scan = this.#start;
       this.#frame = undefined;
       this.#startChecked = false;
-      this.#scan = 0;
     }
   }
 
   /** A peer sending something that is not SIP is found on its first line, not after 64 KB of it. */
   #checkStartLine(): boolean {
-    const lf = this.#buf.indexOf(LF, 0);
-    if (lf < 0 || lf >= this.#len) {
-      if (this.#len > this.#maxLine) throw new SipLimitError('line length', this.#len, this.#maxLine);
+    const lf = this.#buf.subarray(this.#start, this.#len).indexOf(LF);
+    if (lf < 0) {
+      if (this.#len - this.#start > this.#maxLine) throw new SipLimitError('line length', this.#len - this.#start, this.#maxLine);
       return false;
     }
-    const line = this.#buf.toString('latin1', 0, lf > 0 && this.#buf[lf - 1] === CR ? lf - 1 : lf);
+    const at = this.#start + lf;
+    const line = this.#buf.toString('latin1', this.#start, lf > 0 && this.#buf[at - 1] === CR ? at - 1 : at);
     if (!START_LINE.test(line)) throw new SipParseError(`not a SIP start line: '${line.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}'`);
     this.#startChecked = true;
     return true;
@@ -142,7 +166,7 @@ export class StreamFramer {
   /** The first LF LF or LF CR LF at or after the last place searched (the parser's rule: bare LFs happen). */
   #headerEnd(): { at: number; length: number } | undefined {
     const b = this.#buf;
-    for (let i = this.#scan; i + 1 < this.#len; i++) {
+    for (let i = Math.max(this.#scan, this.#start); i + 1 < this.#len; i++) {
       if (b[i] !== LF) continue;
       if (b[i + 1] === LF) return { at: i + 1, length: 1 };
       if (b[i + 1] === CR) {
@@ -150,12 +174,7 @@ export class StreamFramer {
         if (b[i + 2] === LF) return { at: i + 1, length: 2 };
       }
     }
-    this.#scan = Math.max(0, this.#len - 1);
+    this.#scan = Math.max(this.#start, this.#len - 1);
     return undefined;
-  }
-
-  #consume(n: number): void {
-    this.#buf.copy(this.#buf, 0, n, this.#len);
-    this.#len -= n;
   }
 }
