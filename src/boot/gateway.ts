@@ -38,8 +38,10 @@ export interface Gateway {
   readonly factories: UpstreamFactories;
   readonly registry: Registry;
   readonly local: LocalUpstreams | undefined;
-  /** Where carriers send INVITEs (the bound UDP address). */
+  /** Where carriers send INVITEs (the first of sip.transports). */
   readonly sip: { address: string; port: number };
+  /** Every SIP listener: UDP/TCP on one port, TLS and WS(S) on their own. */
+  readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
   readonly pacer: Pacer;
   whenReady(): Promise<void>;
@@ -76,6 +78,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const { log } = options;
   const registry = options.registry ?? new Registry();
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
+
+  // SIP first: a port or certificate problem stops the start before anything else is running.
+  const transports = await bindSipTransports(config.sip);
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -159,7 +164,6 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   });
 
   const sipLog = log.child({ component: 'sip' });
-  const transports = await bindSipTransports(config.sip.host, config.sip.port, config.sip.transports);
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
     transport: transports,
@@ -180,7 +184,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   });
   coordination.startRegistrations(ua);
   const sipAddress = transports[0]!.local;
-  sipLog.info({ address: sipAddress.address, port: sipAddress.port, transports: config.sip.transports, contact: ua.contact }, 'SIP listening');
+  sipLog.info({ listeners: transports.map((t) => `${t.protocol.toLowerCase()}:${t.local.address}:${t.local.port}`), contact: ua.contact }, 'SIP listening');
 
   const ops: OpsServer = await startOpsServer(config.server.host, config.server.httpPort, {
     registry,
@@ -214,6 +218,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     registry,
     local,
     sip: { address: sipAddress.address, port: sipAddress.port },
+    sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
     pacer,
     upstreamsFor,

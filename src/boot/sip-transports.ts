@@ -1,21 +1,54 @@
-import { TcpTransport, UdpTransport, type Transport } from '../../sip/index.js';
+import { readFileSync } from 'node:fs';
+import { TcpTransport, TlsTransport, UdpTransport, WsTransport, type Transport } from '../../sip/index.js';
+import type { SipConfig } from '../config/index.js';
+import { defineError } from '../errors.js';
+
+export const SipCertificateError = defineError<{ key: string; path: string; reason: string }>(
+  'WL_ERR_SIP_CERTIFICATE',
+  'SipCertificateError',
+  (c) => `${c.key} '${c.path}' cannot be read: ${c.reason}`,
+);
+
+function pem(key: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SipCertificateError({ key, path, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err) }, { cause: err });
+  }
+}
 
 /**
- * Binds every configured SIP transport on one port. With port 0 the first
- * transport picks a free port and the others take the same one; if another
- * process holds it for them, we start over with a new one (bounded).
+ * Binds every configured SIP transport. UDP and TCP share one port: with
+ * port 0 the first picks a free port and the other takes the same one; if
+ * another process holds it for them, we start over with a new one (bounded).
+ * TLS and WebSocket have ports of their own.
  */
-export async function bindSipTransports(host: string, port: number, kinds: readonly ('udp' | 'tcp')[]): Promise<Transport[]> {
+export async function bindSipTransports(sip: SipConfig): Promise<Transport[]> {
+  const { host } = sip;
   const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p) : TcpTransport.bind(host, p));
+  let bound: Transport[] = [];
   for (let attempt = 1; ; attempt++) {
-    const [first, ...rest] = kinds;
-    const bound: Transport[] = [await bind(first!, port)];
+    const [first, ...rest] = sip.transports;
+    bound = [await bind(first!, sip.port)];
     try {
       for (const k of rest) bound.push(await bind(k, bound[0]!.local.port));
-      return bound;
+      break;
     } catch (err) {
       await Promise.all(bound.map((t) => t.close()));
-      if (port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+      if (sip.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
     }
   }
+  try {
+    if (sip.tls.enabled) {
+      bound.push(await TlsTransport.bind(host, sip.tls.port, { server: { cert: pem('sip.tls.certFile', sip.tls.certFile), key: pem('sip.tls.keyFile', sip.tls.keyFile) } }));
+    }
+    if (sip.ws.enabled) {
+      const tls = sip.ws.certFile ? { cert: pem('sip.ws.certFile', sip.ws.certFile), key: pem('sip.ws.keyFile', sip.ws.keyFile) } : undefined;
+      bound.push(await WsTransport.bind(host, sip.ws.port, tls ? { tls } : {}));
+    }
+  } catch (err) {
+    await Promise.all(bound.map((t) => t.close()));
+    throw err;
+  }
+  return bound;
 }

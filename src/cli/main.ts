@@ -7,6 +7,7 @@
 import { parseArgs, USAGE, CliUsageError } from './args.js';
 import { loadConfig, ConfigFileError, ConfigInvalidError } from '../config/index.js';
 import { createLogger } from '../log.js';
+import { SipCertificateError } from '../boot/sip-transports.js';
 import { startGateway } from '../boot/gateway.js';
 import { ProgressLine } from './progress.js';
 
@@ -43,7 +44,17 @@ async function main(): Promise<number> {
 
   const log = createLogger(config.log.level);
   const progress = new ProgressLine(process.stderr);
-  const gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p) });
+  let gateway;
+  try {
+    gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p) });
+  } catch (err) {
+    // A certificate the config names but that cannot be read is a configuration error too.
+    if (err instanceof SipCertificateError) {
+      process.stderr.write(`warmline: cannot start: ${err.message}\n`);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
   await gateway.whenReady();
   progress.done();
   process.stderr.write(`warmline ready: ${gateway.opsUrl} sip:${gateway.sip.address}:${gateway.sip.port} (pools ${gateway.summary()})\n`);

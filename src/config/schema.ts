@@ -113,6 +113,10 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     port,
     transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
+    tls: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
+      .refine((t) => !t.enabled || (t.certFile !== '' && t.keyFile !== ''), { message: 'certFile and keyFile when TLS is enabled', path: ['certFile'] }),
+    ws: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
+      .refine((w) => (w.certFile === '') === (w.keyFile === ''), { message: 'both certFile and keyFile (WSS), or neither (WS)', path: ['certFile'] }),
     registerHost: z.string(),
     registerPort: port,
     carriers: z.array(z.string().min(1)),

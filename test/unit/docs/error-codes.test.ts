@@ -7,6 +7,7 @@ import '../../../src/cli/args.js';
 import '../../../src/pools/index.js';
 import '../../../src/upstreams/index.js';
 import '../../../src/leases/index.js';
+import '../../../src/boot/sip-transports.js';
 import '../../../bench/support/delayed-link.js';
 import '../../../bench/support/delay-proxy.js';
 
