@@ -16,7 +16,9 @@ describe('leases: scripts on the wire', function () {
     const store = new RedisLeaseStore({ url: server.url, prefix: `wltest:${randomUUID()}:` });
     await store.ready();
     const admin = new Redis(server.url);
-    const monitor = await new Redis(server.url).monitor();
+    // monitor() opens a connection of its own: the client it is called on must be closed too.
+    const monitorOwner = new Redis(server.url);
+    const monitor = await monitorOwner.monitor();
     const seen: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => { const c = String(args[0]).toLowerCase(); if (c === 'eval' || c === 'evalsha') seen.push(c); });
     try {
@@ -35,6 +37,7 @@ describe('leases: scripts on the wire', function () {
       assert.equal(seen.filter((c) => c === 'eval').length, 1);
     } finally {
       monitor.disconnect();
+      monitorOwner.disconnect();
       admin.disconnect();
       await store.close();
     }
