@@ -3,7 +3,9 @@
  * next 160-octet µ-law frame once per 20 ms. Per-call timers would be thousands of timers
  * drifting independently; one loop keeps sends measurable.
  *
- * Streams are spread over `slots` phases of the 20 ms frame (default 10 → a slot every 2 ms).
+ * Streams are spread over `slots` phases of the 20 ms frame (default 40 → a slot every 0.5 ms;
+ * at 1,000 calls, 40 slots gave a pacing p99 of 1.7–3.1 ms against 2.1–3.6 ms with 10, and a
+ * third of the p50, for less CPU: bench:media).
  * Each stream always sends in its own slot, so its packets stay exactly 20 ms apart, but the
  * pacer never sends every call's packet in one burst: with 1000 calls a single burst takes
  * several milliseconds of syscalls, which is jitter for whoever is at the end of it, and a
@@ -179,7 +181,7 @@ export class Pacer {
   private readonly sendJitter = new SendJitterHistogram();
 
   constructor(private readonly now: () => number = () => performance.now(), options: PacerOptions = {}) {
-    const n = Math.max(1, Math.floor(options.slots ?? 10));
+    const n = Math.max(1, Math.floor(options.slots ?? 40));
     this.slots = Array.from({ length: n }, () => []);
     this.slotMs = FRAME_MS / n;
     this.spinMs = options.spinMs === undefined ? null : Math.max(0, options.spinMs);
