@@ -32,7 +32,8 @@ export class Coordination {
   readonly #gates = new Map<UpstreamName, LeaseGate>();
   #registrations: OwnedRegistrations | undefined;
   #ownership: OwnershipManager | undefined;
-  #storeDown = false;
+  /** The ownership manager saw the store fail and has not seen it answer since. */
+  #ownershipDegraded = false;
 
   constructor(o: CoordinationOptions) {
     this.#o = o;
@@ -57,8 +58,6 @@ export class Coordination {
         localShare: leases.localShare, reclaimIdle: (n) => o.closeIdle(name, n), logger,
       });
       // The gate itself logs the outage loudly (error level) and the recovery.
-      gate.on('degraded', () => { this.#storeDown = true; });
-      gate.on('recovered', () => { this.#storeDown = false; });
       this.#gates.set(name, gate);
     }
     this.#metrics(o.registry);
@@ -67,7 +66,8 @@ export class Coordination {
   /** Gauges read at scrape time, like the pools' metrics. */
   #metrics(registry: Registry): void {
     const gates = this.#gates;
-    const down = () => this.#storeDown;
+    // Degraded while any gate runs on its local share or registrations cannot be renewed.
+    const down = () => this.#ownershipDegraded || [...gates.values()].some((g) => g.mode === 'local');
     const regs = () => this.registrations();
     new Gauge({
       name: 'warmline_lease_slots_held', help: 'Capacity slots this replica holds, per capped upstream and gate mode', labelNames: ['upstream', 'mode'], registers: [registry],
@@ -123,6 +123,8 @@ export class Coordination {
     const own = ua.contact;
     const contact = registerHost ? `sip:${registerHost.includes(':') ? `[${registerHost}]` : registerHost}:${registerPort || Number(/:(\d+)$/.exec(own)?.[1] ?? 5060)}` : own;
     this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact } });
+    this.#ownership.on('degraded', () => { this.#ownershipDegraded = true; });
+    this.#ownership.on('recovered', () => { this.#ownershipDegraded = false; });
     this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));
     this.#registrations.on('released', (id, reason) => this.#log.info({ id, reason }, 'registration no longer refreshed here'));
     this.#registrations.start();
