@@ -145,6 +145,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   report();
 
   let draining = false;
+  let closed = false;
   function readiness(): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     if (draining) reasons.push('draining');
@@ -182,6 +183,13 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     registry,
     log,
   });
+  // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
+  // connections still opening, and the balancer has a warm replica to send it to.
+  ua.draining = true;
+  const warm = Promise.all(allPools().map((p) => p.whenReady())).then(() => {
+    if (!draining && !closed) ua.draining = false;
+  });
+  warm.catch(() => undefined);
   coordination.startRegistrations(ua);
   const sipAddress = transports[0]!.local;
   sipLog.info({ listeners: transports.map((t) => `${t.protocol.toLowerCase()}:${t.local.address}:${t.local.port}`), contact: ua.contact }, 'SIP listening');
@@ -194,7 +202,6 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
   }, log.child({ component: 'http' }));
 
-  let closed = false;
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
@@ -223,6 +230,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     pacer,
     upstreamsFor,
     whenReady: async () => {
+      await warm;
       await Promise.all(allPools().map((p) => p.whenReady()));
     },
     readiness,

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { Synthesizer } from '../../../src/local/index.js';
-import type { Gateway } from '../../../src/boot/gateway.js';
+import { startGateway, type Gateway } from '../../../src/boot/gateway.js';
+import { loadConfig } from '../../../src/config/index.js';
+import { createLogger } from '../../../src/log.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
 import { RawUac } from '../../support/sip-uac.js';
 import { RtpPeer } from '../../support/rtp-peer.js';
@@ -127,6 +129,25 @@ describe('calls: edge security at the gateway', function () {
       assert.ok(limited && Number(limited) > 0, 'rate-limited with Retry-After');
     } finally {
       uac.close();
+    }
+  });
+});
+
+describe('calls: no call before the pools are warm', function () {
+  this.timeout(30_000);
+
+  it('INVITEs during warm-up get 503 (the balancer sends them to a warm replica); once warm, calls are answered', async () => {
+    const config = loadConfig({ env: {}, overrides: { server: { httpPort: 0 }, sip: { port: 0 }, log: { level: 'silent' }, local: { handshakeDelayMs: 1500 }, media: { portMin: 46000, portMax: 46199 } } });
+    const g = await startGateway(config, { log: createLogger('silent') });
+    const uac = await RawUac.bind();
+    try {
+      assert.equal(g.readiness().ready, false, 'still warming');
+      assert.equal((await uac.invite(g.sip, '+15551230000', [[0, 'PCMU']])).status, 503);
+      await g.whenReady();
+      assert.equal((await uac.invite(g.sip, '+15551230000', [[0, 'PCMU']])).status, 200);
+    } finally {
+      uac.close();
+      await g.close();
     }
   });
 });
