@@ -22,7 +22,7 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { readJsonLine, stopChild as stop, waitExit } from './support/child.js';
 import { createDelayedLink, delayedLinkUnavailableReason, type DelayedLink } from './support/delayed-link.js';
-import { startDelayProxy, type DelayProxy } from './support/delay-proxy.js';
+import { viaDelayProxy, type DelayProxy } from './support/delay-proxy.js';
 import {
   ExclusivePool,
   MultiplexedPool,
@@ -195,13 +195,7 @@ async function runProxy(a: BenchArgs): Promise<number> {
     const [cmd, ...argv] = tsxArgs('upstreams', ['--host', '127.0.0.1']) as [string, ...string[]];
     upstreams = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
     const direct = await readJsonLine<UpstreamsInfo>(upstreams, 120_000);
-    const via = async (url: string): Promise<string> => {
-      const u = new URL(url);
-      const p = await startDelayProxy({ targetHost: u.hostname, targetPort: Number(u.port), oneWayDelayMs: a.oneWayMs });
-      proxies.push(p);
-      u.port = String(p.port);
-      return u.toString().replace(/\/$/, '');
-    };
+    const via = (url: string): Promise<string> => viaDelayProxy(url, a.oneWayMs, proxies);
     const info: UpstreamsInfo = {
       asr: await via(direct.asr),
       tts: await via(direct.tts),

@@ -38,7 +38,7 @@ import { Synthesizer, startLocalUpstreams } from '../src/local/index.js';
 import type { AgentUpstreams, TurnRecord } from '../src/agent/index.js';
 import type { PooledConnection } from '../src/pools/index.js';
 import { createDelayedLink, delayedLinkUnavailableReason, type DelayedLink } from './support/delayed-link.js';
-import { startDelayProxy, type DelayProxy } from './support/delay-proxy.js';
+import { viaDelayProxy, type DelayProxy } from './support/delay-proxy.js';
 import { readJsonLine, stopChild, waitExit } from './support/child.js';
 import { NaiveSource } from './support/naive-source.js';
 import { RtpPeer } from '../test/support/rtp-peer.js';
@@ -386,13 +386,7 @@ async function runProxy(a: Args): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'wl-turn-'));
   let calls: ChildProcess | undefined;
   try {
-    const via = async (url: string): Promise<string> => {
-      const u = new URL(url);
-      const p = await startDelayProxy({ targetHost: u.hostname, targetPort: Number(u.port), oneWayDelayMs: a.oneWayMs });
-      proxies.push(p);
-      u.port = String(p.port);
-      return u.toString().replace(/\/$/, '');
-    };
+    const via = (url: string): Promise<string> => viaDelayProxy(url, a.oneWayMs, proxies);
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, up.ca);
     const info: UpstreamUrls = { asr: await via(up.asr.url), tts: await via(up.tts.url), llm: await via(up.llm.url), crm: await via(up.crm.url), caFile };

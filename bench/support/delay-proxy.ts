@@ -169,3 +169,15 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     },
   };
 }
+
+/**
+ * Puts a delay proxy in front of the server `url` points at and returns the same URL with
+ * the proxy's port; the proxy joins `proxies` so the caller can close them all.
+ */
+export async function viaDelayProxy(url: string, oneWayDelayMs: number, proxies: DelayProxy[]): Promise<string> {
+  const u = new URL(url);
+  const p = await startDelayProxy({ targetHost: u.hostname, targetPort: Number(u.port), oneWayDelayMs });
+  proxies.push(p);
+  u.port = String(p.port);
+  return u.toString().replace(/\/$/, '');
+}

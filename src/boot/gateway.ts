@@ -48,8 +48,6 @@ export interface Gateway {
   readiness(): { ready: boolean; reasons: string[] };
   /** One line for the terminal: `asr 2/2, tts 1/1, …`. */
   summary(): string;
-  /** The warm pools a call routed to this agent draws from. */
-  upstreamsFor(route: Route): AgentUpstreams;
   /** SIGTERM: not ready, no new calls, calls finish, pools and leases released. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -228,7 +226,6 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
     pacer,
-    upstreamsFor,
     whenReady: async () => {
       await warm;
       await Promise.all(allPools().map((p) => p.whenReady()));

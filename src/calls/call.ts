@@ -102,10 +102,6 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#state;
   }
 
-  get agent(): AgentSession | undefined {
-    return this.#agent;
-  }
-
   get rtp(): RtpSession | undefined {
     return this.#rtp;
   }

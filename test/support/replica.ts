@@ -1,23 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { until } from './wait.js';
 
-export interface Replica {
+export interface GatewayProcess {
   child: ChildProcess;
-  /** The ops server (http://host:port). */
-  url: string;
-  sip: { address: string; port: number };
   /** Everything it wrote to stderr so far. */
   stderr(): string;
   exit: Promise<number | null>;
-  kill(signal?: NodeJS.Signals): void;
 }
 
 /**
- * A gateway as an operator runs it: its own process (the CLI under tsx), on
- * the embedded defaults plus `env` (WARMLINE_A__B overrides). Resolves once it
- * printed its ready line, which names the ops URL and the SIP address.
+ * The run command as a user types it, minus npm: the CLI under tsx, on the
+ * embedded defaults plus `env` (WARMLINE_A__B overrides), HTTP and SIP on
+ * free ports, logs at warn.
  */
-export async function startReplica(env: Record<string, string> = {}, args: string[] = [], timeoutMs = 60_000): Promise<Replica> {
+export function spawnGateway(args: string[] = [], env: Record<string, string> = {}): GatewayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,16 +22,32 @@ export async function startReplica(env: Record<string, string> = {}, args: strin
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   child.stdout!.resume();
   const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { child, stderr: () => err, exit };
+}
+
+export interface Replica extends GatewayProcess {
+  /** The ops server (http://host:port). */
+  url: string;
+  sip: { address: string; port: number };
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * A gateway as an operator runs it (spawnGateway), once it has printed its
+ * ready line, which names the ops URL and the SIP address.
+ */
+export async function startReplica(env: Record<string, string> = {}, args: string[] = [], timeoutMs = 60_000): Promise<Replica> {
+  const { child, stderr, exit } = spawnGateway(args, env);
   try {
-    await until(() => /warmline ready: /.test(err) || child.exitCode !== null, 'the ready line', timeoutMs);
+    await until(() => /warmline ready: /.test(stderr()) || child.exitCode !== null, 'the ready line', timeoutMs);
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
   }
-  const m = /warmline ready: (http:\/\/[^ ]+) sip:([^ ]+):(\d+)/.exec(err);
-  if (!m) throw new Error(`replica did not start: ${err.slice(-2000)}`);
+  const m = /warmline ready: (http:\/\/[^ ]+) sip:([^ ]+):(\d+)/.exec(stderr());
+  if (!m) throw new Error(`replica did not start: ${stderr().slice(-2000)}`);
   return {
-    child, url: m[1]!, sip: { address: m[2]!, port: Number(m[3]) }, stderr: () => err, exit,
+    child, url: m[1]!, sip: { address: m[2]!, port: Number(m[3]) }, stderr, exit,
     kill: (signal = 'SIGKILL') => { if (child.exitCode === null) child.kill(signal); },
   };
 }

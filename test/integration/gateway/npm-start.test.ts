@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnGateway } from '../../support/replica.js';
 import { until } from '../../support/wait.js';
 
-/** The run command as a user types it, minus npm: the CLI entry under tsx. */
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  child.stdout!.resume();
-  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  return { child, stderr: () => err, exit };
-}
-
+const start = spawnGateway;
 
 describe('gateway: npm start on the embedded defaults', function () {
   this.timeout(40000);

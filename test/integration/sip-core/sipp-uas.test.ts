@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { UdpTransport, UserAgent, type IncomingCall, parseMessage, SipResponse } from '../../../sip/index.js';
+import { sipp as runSipp } from '../../support/sipp.js';
 
 const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const SDP = 'v=0\r\no=warmline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
 
 /** Runs sipp against our stack, bounded in calls and time; resolves with its exit code and output. */
-function sipp(port: number, args: string[], timeoutS = 30): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('sipp', [`127.0.0.1:${port}`, '-i', '127.0.0.1', '-p', '0', '-nostdin', '-timeout', `${timeoutS}s`, '-timeout_error', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+const sipp = (port: number, args: string[], timeoutS = 30) => runSipp({ address: '127.0.0.1', port }, args, timeoutS).done;
 
 describe('sip: the UA answers sipp (UDP)', function () {
   this.timeout(60000);
