@@ -17,6 +17,14 @@ function pem(key: string, path: string): string {
   }
 }
 
+/** EADDRINUSE, whether the socket's own error or the cause of the transport's typed error. */
+function addressInUse(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') return true;
+  }
+  return false;
+}
+
 /**
  * Binds every configured SIP transport. UDP and TCP share one port: with
  * port 0 the first picks a free port and the other takes the same one; if
@@ -35,7 +43,7 @@ export async function bindSipTransports(sip: SipConfig): Promise<Transport[]> {
       break;
     } catch (err) {
       await Promise.all(bound.map((t) => t.close()));
-      if (sip.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+      if (sip.port !== 0 || !addressInUse(err) || attempt >= 5) throw err;
     }
   }
   try {
