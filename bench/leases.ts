@@ -80,8 +80,8 @@ await probe.ready();
 
 // 1. Latency, 3 processes: paced (the figure) and back to back (throughput, and what saturating
 //    the CPUs does to the tail).
-async function latencyRun(rate: number): Promise<{ samples: number[]; pings: number[]; loopDelayP99Ms: number; elapsedS: number; evalsha: number; eval: number; usecPerCall: number }> {
-  const ws = Array.from({ length: REPLICAS }, (_, i) => spawnWorker({ mode: 'latency', redisUrl: REDIS_URL, prefix, replica: `r${i}`, ops: rate > 0 ? PACED_OPS : OPS, warmup: WARMUP, limit: LIMIT, ttlMs: TTL_MS, rate }));
+async function latencyRun(rate: number, replicas = REPLICAS): Promise<{ samples: number[]; pings: number[]; loopDelayP99Ms: number; elapsedS: number; evalsha: number; eval: number; usecPerCall: number }> {
+  const ws = Array.from({ length: replicas }, (_, i) => spawnWorker({ mode: 'latency', redisUrl: REDIS_URL, prefix, replica: `r${i}`, ops: rate > 0 ? PACED_OPS : OPS, warmup: WARMUP, limit: LIMIT, ttlMs: TTL_MS, rate }));
   await Promise.all(ws.map((w) => w.waitFor((m) => m.event === 'ready')));
   await probe.redis.config('RESETSTAT');
   for (const w of ws) w.proc.stdin!.write('go\n');
@@ -98,6 +98,9 @@ async function latencyRun(rate: number): Promise<{ samples: number[]; pings: num
 }
 const paced = await latencyRun(PACED_RATE);
 const saturated = await latencyRun(0);
+// The same paced loop with one replica alone: what the other two replicas' contention for the
+// CPUs (2 here, shared with Redis) adds to the tail.
+const alone = await latencyRun(PACED_RATE, 1);
 const samples = paced.samples;
 const p99 = pct(samples, 0.99);
 
@@ -192,6 +195,9 @@ const result = {
   two_pings_p50_ms: r3(pct(paced.pings, 0.5)),
   two_pings_p99_ms: r3(pct(paced.pings, 0.99)),
   event_loop_delay_p99_ms: r3(paced.loopDelayP99Ms),
+  one_replica_p50_ms: r3(pct(alone.samples, 0.5)),
+  one_replica_p99_ms: r3(pct(alone.samples, 0.99)),
+  one_replica_two_pings_p99_ms: r3(pct(alone.pings, 0.99)),
   // Pairs per second over all replicas, back to back (the PING baseline runs in the same loop, so
   // this is a lower bound of what the lease ops alone would do).
   ops_per_s: Math.round(saturated.samples.length / saturated.elapsedS),
