@@ -96,6 +96,25 @@ async function latencyRun(rate: number, replicas = REPLICAS): Promise<{ samples:
     evalsha: st.evalsha?.calls ?? 0, eval: st.eval?.calls ?? 0, usecPerCall: st.evalsha?.usecPerCall ?? 0,
   };
 }
+// 0. The machine alone, in this process with no other load: one PING started from idle on the
+//    paced schedule, and two PINGs back to back. Their gap is what waking an idle CPU costs here,
+//    which every paced op pays before any lease code runs.
+async function pingRun(rate: number, perOp: number, ops: number): Promise<number[]> {
+  const out: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < ops; i++) {
+    const wait = rate > 0 ? t0 + (i * 1000) / rate - performance.now() : 0;
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const s = performance.now();
+    for (let k = 0; k < perOp; k++) await probe.redis.ping();
+    out.push(performance.now() - s);
+  }
+  return out.sort((a, b) => a - b);
+}
+await pingRun(0, 2, WARMUP);
+const idlePing = await pingRun(PACED_RATE, 1, PACED_OPS);
+const hotPings = await pingRun(0, 2, OPS);
+
 const paced = await latencyRun(PACED_RATE);
 const saturated = await latencyRun(0);
 // The same paced loop with one replica alone: what the other two replicas' contention for the
@@ -207,6 +226,10 @@ const result = {
   processes: REPLICAS,
   in_process_p99_ms_cold: r3(inProc.p99),
   in_process_p99_ms_warm: r3(inProcWarm.p99),
+  idle_one_ping_p50_ms: r3(pct(idlePing, 0.5)),
+  idle_one_ping_p99_ms: r3(pct(idlePing, 0.99)),
+  hot_two_pings_p50_ms: r3(pct(hotPings, 0.5)),
+  hot_two_pings_p99_ms: r3(pct(hotPings, 0.99)),
   evalsha_calls: paced.evalsha + saturated.evalsha,
   eval_calls: paced.eval + saturated.eval,
   redis_usec_per_evalsha: r3(saturated.usecPerCall),
