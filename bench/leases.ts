@@ -6,6 +6,8 @@
 //      sockets and records every time it sees more than the cap;
 //   3. failover: 3 replicas with OwnershipManager + sip RegistrationPool against a real Kamailio
 //      registrar; the owner is SIGKILLed and we time until another replica's REGISTER is accepted.
+// Beside 1., in the same run: two PINGs on the ops' schedule, one replica alone, and the machine's
+// own round trip from this process (one PING from idle, two back to back).
 // Parameters from the environment: REDIS_URL, OPS (per replica), LIMIT, TTL_MS, SCAN_MS, CHURN_MS.
 // `npm run bench:leases -- --json` prints the table and one JSON object on the last line.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { RedisLeaseStore } from '../src/leases/index.js';
 import { Kamailio } from '../test/support/kamailio.js';
 import type { WorkerConfig } from './support/lease-worker.js';
+import { sleepUntil } from './support/pace.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OPS = Number(process.env.OPS ?? 3000);
@@ -103,8 +106,7 @@ async function pingRun(rate: number, perOp: number, ops: number): Promise<number
   const out: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < ops; i++) {
-    const wait = rate > 0 ? t0 + (i * 1000) / rate - performance.now() : 0;
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (rate > 0) await sleepUntil(t0 + (i * 1000) / rate);
     const s = performance.now();
     for (let k = 0; k < perOp; k++) await probe.redis.ping();
     out.push(performance.now() - s);

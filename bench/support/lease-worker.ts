@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { UdpTransport, UserAgent } from '../../sip/index.js';
 import { createLeaseGate, OwnedRegistrations, OwnershipManager, RedisLeaseStore } from '../../src/leases/index.js';
 import type { CapacitySlot } from '../../src/pools/types.js';
+import { sleepUntil } from './pace.js';
 
 export type WorkerConfig =
   | { mode: 'latency'; redisUrl: string; prefix: string; replica: string; ops: number; warmup: number; limit: number; ttlMs: number; /** pairs per second; 0 = back to back */ rate: number }
@@ -43,18 +44,14 @@ if (cfg.mode === 'latency') {
   loopDelay.enable();
   let granted = 0;
   const t0 = performance.now();
-  const waitUntil = async (due: number) => {
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  };
   for (let i = 0; i < cfg.ops; i++) {
     // Paced (open loop): an op starts on its schedule, so CPU saturation by the bench itself
     // does not show up as lease latency. Only the op is timed, not the wait.
-    if (cfg.rate > 0) await waitUntil(t0 + (i * 1000) / cfg.rate);
+    if (cfg.rate > 0) await sleepUntil(t0 + (i * 1000) / cfg.rate);
     const s = performance.now();
     if (await once()) granted++;
     samples[i] = performance.now() - s;
-    if (cfg.rate > 0) await waitUntil(t0 + ((i + 0.5) * 1000) / cfg.rate);
+    if (cfg.rate > 0) await sleepUntil(t0 + ((i + 0.5) * 1000) / cfg.rate);
     const p = performance.now();
     await store.redis.ping();
     await store.redis.ping();
