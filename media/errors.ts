@@ -6,7 +6,8 @@ export type MediaErrorCode =
   | 'MEDIA_ERR_PORTS_EXHAUSTED'
   | 'MEDIA_ERR_PORT_RANGE'
   | 'MEDIA_ERR_SDP_MALFORMED'
-  | 'MEDIA_ERR_SDP_NO_COMMON_CODEC';
+  | 'MEDIA_ERR_SDP_NO_COMMON_CODEC'
+  | 'MEDIA_ERR_WEBRTC_NO_CANDIDATE';
 
 export class MediaError extends Error {
   constructor(
