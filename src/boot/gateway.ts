@@ -10,11 +10,12 @@ import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnectio
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent } from '../../sip/index.js';
 import { EdgeFilter } from '../../sip/edge/index.js';
-import { Pacer, PortAllocator } from '../../media/index.js';
+import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
+import { startDemo, type Demo } from './demo.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -44,6 +45,8 @@ export interface Gateway {
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
   readonly pacer: Pacer;
+  /** The browser demo page (demo.enabled), e.g. http://127.0.0.1:8080/demo/. */
+  readonly demoUrl: string | undefined;
   whenReady(): Promise<void>;
   readiness(): { ready: boolean; reasons: string[] };
   /** One line for the terminal: `asr 2/2, tts 1/1, …`. */
@@ -78,7 +81,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip);
+  const transports = await bindSipTransports(config.sip, config.demo.enabled);
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -164,11 +167,14 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
+  let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
-    inboundFilter: edge.filter,
+    inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : edge.filter(req, source)),
   });
   const pacer = new Pacer();
+  // The DTLS certificate every browser call presents: made now, not in a call's setup.
+  const webrtc = await WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.publicAddress, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer });
   const calls = new CallManager({
     ua,
     routes: config.routes,
@@ -178,9 +184,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     ports: new PortAllocator(config.media.portMin, config.media.portMax),
     pacer,
     upstreams: options.agentUpstreams ?? upstreamsFor,
+    webrtc,
     registry,
     log,
   });
+  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => edge.filter(req, source), log });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
@@ -197,6 +205,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     readiness,
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
+    ...(demo && { extra: demo.routes }),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
   }, log.child({ component: 'http' }));
 
@@ -208,6 +217,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await ua.close();
     await Promise.all(transports.map((t) => t.close()));
     pacer.stop();
+    webrtc.close();
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await coordination.close();
@@ -226,6 +236,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
     pacer,
+    demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {
       await warm;
       await Promise.all(allPools().map((p) => p.whenReady()));

@@ -29,9 +29,10 @@ function addressInUse(err: unknown): boolean {
  * Binds every configured SIP transport. UDP and TCP share one port: with
  * port 0 the first picks a free port and the other takes the same one; if
  * another process holds it for them, we start over with a new one (bounded).
- * TLS and WebSocket have ports of their own.
+ * TLS and WebSocket have ports of their own (`demo`: a WebSocket even when
+ * sip.ws is off, for the browser demo).
  */
-export async function bindSipTransports(sip: SipConfig): Promise<Transport[]> {
+export async function bindSipTransports(sip: SipConfig, demo = false): Promise<Transport[]> {
   const { host } = sip;
   const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p) : TcpTransport.bind(host, p));
   let bound: Transport[] = [];
@@ -53,6 +54,9 @@ export async function bindSipTransports(sip: SipConfig): Promise<Transport[]> {
     if (sip.ws.enabled) {
       const tls = sip.ws.certFile ? { cert: pem('sip.ws.certFile', sip.ws.certFile), key: pem('sip.ws.keyFile', sip.ws.keyFile) } : undefined;
       bound.push(await WsTransport.bind(host, sip.ws.port, tls ? { tls } : {}));
+    } else if (demo) {
+      // The browser demo needs SIP over WebSocket even where sip.ws is off: a port of the OS's choice.
+      bound.push(await WsTransport.bind(host, 0));
     }
   } catch (err) {
     await Promise.all(bound.map((t) => t.close()));
