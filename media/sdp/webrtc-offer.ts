@@ -114,3 +114,18 @@ export function addHostCandidate(answer: string, address: string, port: number):
   lines.splice(insertAt, 0, line);
   return lines.join('\r\n');
 }
+
+/**
+ * Announces the SSRC we send with (RFC 5576 a=ssrc + cname): the stack answering for a track the
+ * browser opened does not, and with BUNDLE a browser routes an unannounced SSRC only by guesswork.
+ */
+export function addSsrc(answer: string, ssrc: number, cname: string): string {
+  if (new RegExp(`^a=ssrc:${ssrc} `, 'm').test(answer)) return answer;
+  const lines = answer.split(/\r?\n/);
+  const m = lines.findIndex((l) => l.startsWith('m=audio '));
+  if (m < 0) return answer;
+  let end = lines.findIndex((l, i) => i > m && l.startsWith('m='));
+  if (end < 0) end = lines[lines.length - 1] === '' ? lines.length - 1 : lines.length;
+  lines.splice(end, 0, `a=ssrc:${ssrc} cname:${cname}`);
+  return lines.join('\r\n');
+}

@@ -7,7 +7,7 @@ import { generate } from 'selfsigned';
 import { MediaError } from '../errors.js';
 import type { Pacer } from '../pacer.js';
 import type { SessionDescription } from '../sdp/session-description.js';
-import { addHostCandidate, planWebRtcAnswer, type WebRtcOfferPlan } from '../sdp/webrtc-offer.js';
+import { addHostCandidate, addSsrc, planWebRtcAnswer, type WebRtcOfferPlan } from '../sdp/webrtc-offer.js';
 import { WebRtcSession } from './webrtc-session.js';
 
 export interface WebRtcEndpointOptions {
@@ -109,6 +109,7 @@ export class WebRtcEndpoint {
         throw new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', `could not bind ${this.#o.bindAddress}:${port} for ICE`, { port });
       }
       if (this.#o.publicAddress) sdp = addHostCandidate(sdp, this.#o.publicAddress, port);
+      sdp = addSsrc(sdp, session.ssrc, `warmline-${this.#seq}`);
       return { session, sdp, plan };
     } catch (err) {
       session.close();

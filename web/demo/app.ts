@@ -17,8 +17,10 @@ interface DemoState {
   micLevel: number;
   view: CallView | undefined;
   dtmfSent: string;
+  /** RTCInboundRtpStreamStats of the agent's audio, as last polled. */
+  inbound: { packetsReceived: number; packetsLost: number; totalAudioEnergy: number } | undefined;
 }
-const state: DemoState = { state: 'idle', error: undefined, callId: undefined, transport: undefined, dtlsState: undefined, srtpCipher: undefined, remoteEnergy: 0, micLevel: 0, view: undefined, dtmfSent: '' };
+const state: DemoState = { state: 'idle', error: undefined, callId: undefined, transport: undefined, dtlsState: undefined, srtpCipher: undefined, remoteEnergy: 0, micLevel: 0, view: undefined, dtmfSent: '', inbound: undefined };
 (window as unknown as { warmline: DemoState }).warmline = state;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -79,15 +81,14 @@ async function call(): Promise<void> {
       : `No microphone could be opened (${name || String(err)}).`);
     return;
   }
-  meter(mic, 'mic', (v) => { state.micLevel = v; });
+  meter(mic, 'mic', (rms) => { state.micLevel = rms; });
   show('Starting…', 'Getting demo credentials');
   creds = await getSession();
   if (!creds) return;
   ua = new UserAgent({
-    uri: UserAgent.makeURI(`sip:${creds.username}@warmline.invalid`),
+    uri: UserAgent.makeURI(`sip:${creds.username || 'anonymous'}@warmline.invalid`),
     transportOptions: { server: creds.wsUrl, connectionTimeout: 5 },
-    authorizationUsername: creds.username,
-    authorizationPassword: creds.password,
+    ...(creds.username && { authorizationUsername: creds.username, authorizationPassword: creds.password }),
     logBuiltinEnabled: false,
     sessionDescriptionHandlerFactory: Web.defaultSessionDescriptionHandlerFactory(async () => mic!),
     sessionDescriptionHandlerFactoryOptions: { iceGatheringTimeout: 1000, peerConnectionConfiguration: { iceServers: [] } },
@@ -133,6 +134,8 @@ function onSessionState(s: SessionState): void {
     const sdh = session!.sessionDescriptionHandler as Web.SessionDescriptionHandler;
     audioEl.srcObject = sdh.remoteMediaStream;
     void audioEl.play().catch(() => undefined);
+    // Energy of what actually arrived and decoded (RMS² × seconds): the tests' proof the greeting was heard.
+    meter(sdh.remoteMediaStream, 'remote', (rms, dt) => { state.remoteEnergy += rms * rms * dt; });
     timers.push(window.setInterval(() => void pollStats(sdh.peerConnection), 250));
     timers.push(window.setInterval(() => void pollCall(), 400));
   } else if (s === SessionState.Terminated) {
@@ -154,8 +157,7 @@ async function pollStats(pc: RTCPeerConnection | undefined): Promise<void> {
       state.srtpCipher = r.srtpCipher as string;
     }
     if (r.type === 'inbound-rtp' && r.kind === 'audio') {
-      state.remoteEnergy = (r.totalAudioEnergy as number) ?? 0;
-      setMeter('remote', (r.audioLevel as number) ?? 0);
+      state.inbound = { packetsReceived: r.packetsReceived as number, packetsLost: r.packetsLost as number, totalAudioEnergy: r.totalAudioEnergy as number };
     }
   });
   if (state.dtlsState) $('detail').textContent = `DTLS ${state.dtlsState}, SRTP ${state.srtpCipher ?? '?'}, over ${state.transport}`;
@@ -216,21 +218,25 @@ function setMeter(id: string, level: number): void {
   $(id).style.width = `${Math.min(100, Math.round(level * 100))}%`;
 }
 
-function meter(stream: MediaStream, id: string, onLevel: (v: number) => void): void {
+function meter(stream: MediaStream, id: string, onLevel: (rms: number, dt: number) => void): void {
   const ctx = new AudioContext();
   const analyser = ctx.createAnalyser();
   analyser.fftSize = 512;
   ctx.createMediaStreamSource(stream).connect(analyser);
   const buf = new Float32Array(analyser.fftSize);
+  let last = performance.now();
   const tick = () => {
     if (!mic) return void ctx.close();
     analyser.getFloatTimeDomainData(buf);
     let sum = 0;
     for (const x of buf) sum += x * x;
     const rms = Math.sqrt(sum / buf.length);
-    onLevel(rms);
+    const now = performance.now();
+    onLevel(rms, (now - last) / 1000);
+    last = now;
     setMeter(id, Math.min(1, rms * 4));
-    requestAnimationFrame(tick);
+    // Not requestAnimationFrame: a background tab (or a headless one) would stop measuring.
+    setTimeout(tick, 50);
   };
   tick();
 }
