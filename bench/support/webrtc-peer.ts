@@ -38,7 +38,11 @@ export class WebRtcPeer {
       resolve();
     }));
     this.#track.onMessage((m) => this.#onPacket(m));
+    this.#pc.onStateChange((st) => this.states.push(st));
   }
+
+  /** Connection states seen, in order (for diagnostics). */
+  readonly states: string[] = [];
 
   /** Our offer, once host candidates are gathered (no trickle, as sip.js sends it). */
   async offer(): Promise<string> {

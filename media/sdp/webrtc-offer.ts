@@ -94,6 +94,12 @@ function restrictAudio(text: string, keep: ReadonlySet<number>): string {
       out.push('a=setup:active');
       continue;
     }
+    // ICE-lite in effect (RFC 8445 §2.5): our agent is told of no remote candidate, so it sends no
+    // check of its own and only answers the browser's (learning its address as peer-reflexive).
+    // It never probes an address before the browser holds our answer — a stack that is checked
+    // that early may start DTLS before it knows our fingerprint — and a browser's mDNS `.local`
+    // candidates, which we could not resolve, are not needed.
+    if (line.startsWith('a=candidate:') || line === 'a=end-of-candidates') continue;
     out.push(line);
   }
   return out.join('\r\n');

@@ -17,7 +17,9 @@ export interface DemoGuardOptions {
   log: Logger;
 }
 
+/** How long an admitted Call-ID is remembered once it is no longer in progress (a re-sent INVITE). */
 const ADMIT_GRACE_MS = 10_000;
+const MAX_OWNERS = 1000;
 
 /**
  * The SIP edge for browsers. Anything arriving over the SIP WebSocket must INVITE with a live demo
@@ -29,8 +31,10 @@ const ADMIT_GRACE_MS = 10_000;
 export class DemoGuard {
   readonly #o: DemoGuardOptions;
   readonly #digest: DigestServer;
-  /** Call-ID → who placed it and when it was admitted. */
-  readonly #admitted = new Map<string, { username: string; at: number }>();
+  /** Call-ID → when it was admitted. */
+  readonly #admitted = new Map<string, number>();
+  /** Call-ID → the credential's user who placed it, kept past the call's end so the page can read how it ended. */
+  readonly #owners = new Map<string, string>();
 
   constructor(o: DemoGuardOptions) {
     this.#o = o;
@@ -55,24 +59,29 @@ export class DemoGuard {
       this.#o.log.warn({ max: this.#o.maxConcurrentCalls }, 'demo: at capacity');
       return { status: 486, reason: 'Busy Here', headers: { Warning: '399 warmline "demo at capacity"' } };
     }
-    this.#admitted.set(req.callId, { username: v.username, at: Date.now() });
+    this.#admitted.set(req.callId, Date.now());
+    this.#owners.set(req.callId, v.username);
+    if (this.#owners.size > MAX_OWNERS) this.#owners.delete(this.#owners.keys().next().value!);
     return undefined;
   };
 
-  /** Demo calls in progress, plus those admitted a moment ago and still setting up. */
+  /**
+   * Demo calls in progress. The UA hands an admitted INVITE to the call manager in the same tick,
+   * so an admitted call is either in progress or already over (refused, cancelled, hung up).
+   */
   activeCalls(): number {
     const active = new Set(this.#o.activeCallIds());
     const now = Date.now();
     let n = 0;
-    for (const [id, a] of this.#admitted) {
-      if (active.has(id) || now - a.at < ADMIT_GRACE_MS) n++;
-      else this.#admitted.delete(id);
+    for (const [id, at] of this.#admitted) {
+      if (active.has(id)) n++;
+      else if (now - at > ADMIT_GRACE_MS) this.#admitted.delete(id);
     }
     return n;
   }
 
   /** Who placed a demo call (its credential's user), so only that page reads its transcript. */
   placedBy(callId: string): string | undefined {
-    return this.#admitted.get(callId)?.username;
+    return this.#owners.get(callId);
   }
 }
