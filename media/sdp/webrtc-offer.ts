@@ -86,14 +86,6 @@ function restrictAudio(text: string, keep: ReadonlySet<number>): string {
       const pt = PT_ATTR.exec(line);
       if (pt && !keep.has(Number(pt[2]))) continue;
     }
-    // RFC 5763 §5: the answerer "MUST use either a=setup:active or a=setup:passive". We take passive
-    // (by telling our stack the browser will be active): the browser then sends its ClientHello only
-    // once it holds our answer, when our DTLS side is already listening. Active, our ClientHello races
-    // the 200 OK over the WebSocket, and a hello the peer drops costs DTLS's 1 s retransmission.
-    if (line === 'a=setup:actpass') {
-      out.push('a=setup:active');
-      continue;
-    }
     // ICE-lite in effect (RFC 8445 §2.5): our agent is told of no remote candidate, so it sends no
     // check of its own and only answers the browser's (learning its address as peer-reflexive).
     // It never probes an address before the browser holds our answer — a stack that is checked

@@ -21,7 +21,7 @@ describe('media/sdp: a browser offer for the WebRTC endpoint', () => {
     assert.equal(isWebRtcOffer(parseSdp('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n')), false);
   });
 
-  it('keeps only PCMU and telephone-event/8000, takes the passive DTLS role and drops the candidates (ICE-lite in effect)', () => {
+  it('keeps only PCMU and telephone-event/8000, and drops the candidates (ICE-lite in effect)', () => {
     const plan = planWebRtcAnswer(CHROME, parseSdp(CHROME), ['PCMU', 'PCMA']);
     assert.equal(plan.codec.encoding, 'PCMU');
     assert.equal(plan.telephoneEvent?.payloadType, 126);
@@ -29,7 +29,7 @@ describe('media/sdp: a browser offer for the WebRTC endpoint', () => {
     assert.match(plan.fingerprint, /^sha-256 AA:BB/);
     assert.match(plan.offer, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 0 126$/m);
     assert.doesNotMatch(plan.offer, /opus|G722|red\/|rtcp-fb:111|fmtp:111|telephone-event\/48000/);
-    assert.match(plan.offer, /^a=setup:active$/m, 'the stack is told the browser is active, so it answers passive');
+    assert.match(plan.offer, /^a=setup:actpass$/m, 'the DTLS role is left to the stack (active, RFC 5763 §5)');
     assert.doesNotMatch(plan.offer, /^a=candidate:|^a=end-of-candidates/m);
     assert.match(plan.offer, /^a=ice-ufrag:abcd$/m);
     assert.match(plan.offer, /^a=rtcp-mux$/m);
