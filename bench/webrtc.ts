@@ -117,8 +117,9 @@ async function main(): Promise<void> {
   }
 
   // Every caller speaks: one frame per 20 ms per connected call, from one timer.
+  let framesSent = 0;
   const speaker = setInterval(() => {
-    for (const c of calls) c.peer.sendFrame();
+    for (const c of calls) if (c.peer.sendFrame()) framesSent++;
   }, 20);
   let started = 0;
   const workers = Array.from({ length: SETUP_CONCURRENCY }, async () => {
@@ -143,14 +144,18 @@ async function main(): Promise<void> {
   // Loss over both directions: the agent's stream at each caller, each caller's at the gateway.
   let lost = 0;
   let expected = 0;
+  let agentReceived = 0;
+  let gatewayReceived = 0;
   for (const c of calls) {
     lost += c.peer.lost;
     expected += c.peer.received + c.peer.lost;
+    agentReceived += c.peer.received;
   }
   for (const r of stats.rtp) {
     if (!r) continue;
     lost += r.lost;
     expected += r.received + r.lost;
+    gatewayReceived += r.received;
   }
   await Promise.all(calls.map((c) => c.caller.bye().catch(() => undefined)));
   for (const c of calls) {
@@ -173,6 +178,9 @@ async function main(): Promise<void> {
     first_audio_p95_ms: round(q(firstAudio, 0.95)),
     srtp_loss: expected ? lost / expected : 0,
     packets_expected: expected,
+    caller_frames_sent: framesSent,
+    caller_frames_at_gateway: gatewayReceived,
+    agent_frames_at_callers: agentReceived,
     pacing_jitter_p99_ms: round(stats.pacer.jitterP99Ms, 2),
     hold_s: HOLD_S,
   };

@@ -18,7 +18,7 @@ export interface WebRtcEndpointOptions {
   codecs?: readonly ('PCMU' | 'PCMA')[];
   timeoutMs?: number;
   pacer?: Pacer;
-  /** Bound on waiting for our own host candidate. Default 2 s. */
+  /** Bound on waiting for our own host candidate. Default 5 s. */
   gatherTimeoutMs?: number;
 }
 
@@ -91,19 +91,20 @@ export class WebRtcEndpoint {
       timeoutMs: this.#o.timeoutMs ?? 0,
       ...(this.#o.pacer && { pacer: this.#o.pacer }),
     }, release);
+    let timer: NodeJS.Timeout | undefined;
     try {
+      const gatherMs = this.#o.gatherTimeoutMs ?? 5000;
+      // Registered before the offer goes in: host candidates on loopback are gathered at once.
       const gathered = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', `no ICE host candidate on port ${port} within ${this.#o.gatherTimeoutMs ?? 2000} ms`, { port })), this.#o.gatherTimeoutMs ?? 2000);
+        timer = setTimeout(() => reject(new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', `no ICE host candidate on port ${port} within ${gatherMs} ms`, { port })), gatherMs);
         pc.onGatheringStateChange((s) => {
-          if (s === 'complete') {
-            clearTimeout(timer);
-            resolve();
-          }
+          if (s === 'complete') resolve();
         });
       });
+      gathered.catch(() => undefined);
       pc.setRemoteDescription(plan.offer, 'offer');
       if (pc.gatheringState() !== 'complete') await gathered;
-      else gathered.catch(() => undefined);
+      clearTimeout(timer);
       let sdp = pc.localDescription()?.sdp ?? '';
       if (!/^a=candidate:/m.test(sdp)) {
         throw new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', `could not bind ${this.#o.bindAddress}:${port} for ICE`, { port });
@@ -112,6 +113,7 @@ export class WebRtcEndpoint {
       sdp = addSsrc(sdp, session.ssrc, `warmline-${this.#seq}`);
       return { session, sdp, plan };
     } catch (err) {
+      clearTimeout(timer);
       session.close();
       if (err instanceof MediaError) throw err;
       throw new MediaError('MEDIA_ERR_SDP_MALFORMED', `the WebRTC stack refused the offer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
