@@ -26,10 +26,12 @@ interface PageState {
 export const ARTIFACTS = new URL('../../../test-artifacts/', import.meta.url);
 const SENTENCE = 'I would like to book an appointment for tomorrow morning.';
 
-function chromiumArgs(wav: string): string[] {
+function chromiumArgs(wav: string, fakeUi = true): string[] {
   return [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
+    '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection',
+    // Without the fake UI, headless Chromium answers the microphone prompt with a denial.
+    ...(fakeUi ? ['--use-fake-ui-for-media-stream'] : []),
     '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
     // The SIP WebSocket is WSS with a certificate made for this test.
     '--ignore-certificate-errors',
@@ -144,6 +146,32 @@ describe('browser: a call from the demo page in real Chromium (sip.js over WSS, 
       assert.match(await page.locator('#message').innerText(), /refused the call/);
       assert.equal(acquisitions(g), before, 'no upstream leased for a refused browser');
       assert.equal(g.calls.view().active.length, 0);
+      await page.close();
+    }
+  });
+
+  it('tells the person why when the microphone is denied, the gateway is unreachable, or the demo is full', async () => {
+    const denied = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: chromiumArgs(join(dir, 'caller.wav'), false) });
+    try {
+      const page = await denied.newPage();
+      await page.goto(g.demoUrl!);
+      await page.click('#call');
+      await until(async () => (await read(page)).state === 'error', 'the page to report the denied microphone');
+      assert.match(await page.locator('#message').innerText(), /Microphone access was denied/);
+    } finally {
+      await denied.close();
+    }
+    for (const [fulfil, expected] of [
+      [{ status: 503, body: '{"error":"at-capacity"}' }, /at capacity/],
+      ['abort', /unreachable/],
+    ] as const) {
+      const page = await browser.newPage();
+      await page.route('**/demo/session', (route) => (fulfil === 'abort' ? route.abort('connectionrefused') : route.fulfill({ ...fulfil, contentType: 'application/json' })));
+      await page.goto(g.demoUrl!);
+      await page.click('#call');
+      await until(async () => (await read(page)).state === 'error', 'the page to report the refusal');
+      assert.match(await page.locator('#message').innerText(), expected);
+      assert.equal(await page.locator('#call').innerText(), 'Call', 'ready to try again');
       await page.close();
     }
   });
