@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import nodeDataChannel from 'node-datachannel';
 import { generate } from 'selfsigned';
 import { MediaError } from '../errors.js';
 import type { Pacer } from '../pacer.js';
 import type { SessionDescription } from '../sdp/session-description.js';
 import { addHostCandidate, addSsrc, planWebRtcAnswer, type WebRtcOfferPlan } from '../sdp/webrtc-offer.js';
 import { WebRtcSession } from './webrtc-session.js';
+
+type NodeDataChannel = typeof import('node-datachannel').default;
 
 export interface WebRtcEndpointOptions {
   /** Address the ICE/DTLS/SRTP sockets bind to (media.host). */
@@ -43,11 +44,13 @@ export class WebRtcEndpoint {
   readonly #dir: string;
   readonly #certFile: string;
   readonly #keyFile: string;
+  readonly #ndc: NodeDataChannel;
   #seq = 0;
   #closed = false;
 
-  private constructor(o: WebRtcEndpointOptions, pem: { cert: string; private: string }) {
+  private constructor(o: WebRtcEndpointOptions, pem: { cert: string; private: string }, ndc: NodeDataChannel) {
     this.#o = o;
+    this.#ndc = ndc;
     this.#dir = mkdtempSync(join(tmpdir(), 'warmline-dtls-'));
     this.#certFile = join(this.#dir, 'cert.pem');
     this.#keyFile = join(this.#dir, 'key.pem');
@@ -57,8 +60,12 @@ export class WebRtcEndpoint {
   }
 
   static async create(o: WebRtcEndpointOptions): Promise<WebRtcEndpoint> {
-    const pem = await generate([{ name: 'commonName', value: 'warmline' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
-    return new WebRtcEndpoint(o, pem);
+    // The native library is loaded here, not at import: a gateway's start does not wait for it.
+    const [pem, ndc] = await Promise.all([
+      generate([{ name: 'commonName', value: 'warmline' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' }),
+      import('node-datachannel').then((m) => m.default),
+    ]);
+    return new WebRtcEndpoint(o, pem, ndc);
   }
 
   /**
@@ -75,7 +82,7 @@ export class WebRtcEndpoint {
       release();
       throw err;
     }
-    const pc = new nodeDataChannel.PeerConnection(`warmline-${++this.#seq}`, {
+    const pc = new this.#ndc.PeerConnection(`warmline-${++this.#seq}`, {
       iceServers: [],
       bindAddress: this.#o.bindAddress,
       portRangeBegin: port,

@@ -173,8 +173,15 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : edge.filter(req, source)),
   });
   const pacer = new Pacer();
-  // The DTLS certificate every browser call presents: made now, not in a call's setup.
-  const webrtc = await WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.publicAddress, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer });
+  // The DTLS certificate every browser call presents: made while the pools warm, not in a call's
+  // setup; calls are taken only once it exists (it joins `warm` below).
+  let webrtc: WebRtcEndpoint | undefined;
+  const webrtcReady = WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.publicAddress, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer })
+    .then((e) => { webrtc = e; return e; }, (err: unknown) => {
+      // Carrier calls do not depend on it: browsers' offers get 488 and the rest goes on.
+      log.error({ err }, 'WebRTC endpoint unavailable: browser calls will be refused');
+      return undefined;
+    });
   const calls = new CallManager({
     ua,
     routes: config.routes,
@@ -184,7 +191,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     ports: new PortAllocator(config.media.portMin, config.media.portMax),
     pacer,
     upstreams: options.agentUpstreams ?? upstreamsFor,
-    webrtc,
+    get webrtc() { return webrtc; },
     registry,
     log,
   });
@@ -192,7 +199,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
-  const warm = Promise.all(allPools().map((p) => p.whenReady())).then(() => {
+  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady]).then(() => {
     if (!draining && !closed) ua.draining = false;
   });
   warm.catch(() => undefined);
@@ -217,7 +224,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await ua.close();
     await Promise.all(transports.map((t) => t.close()));
     pacer.stop();
-    webrtc.close();
+    await webrtcReady.then((e) => e?.close()).catch(() => undefined);
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await coordination.close();
