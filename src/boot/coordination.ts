@@ -5,10 +5,9 @@ import type { RegistrationSnapshot } from '../../sip/registration/index.js';
 import type { UpstreamName, WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { CapacityGate } from '../pools/index.js';
-import {
-  MemoryLeaseStore, OwnedRegistrations, OwnershipManager, RedisLeaseStore, createLeaseGate,
-  type LeaseGate, type LeaseStore,
-} from '../leases/index.js';
+import { MemoryLeaseStore, OwnershipManager, RedisLeaseStore, type LeaseStore } from '../leases/index.js';
+import { createLeaseGate, type LeaseGate } from './lease-gate.js';
+import { OwnedRegistrations } from './owned-registrations.js';
 
 export interface CoordinationOptions {
   config: WarmlineConfig;

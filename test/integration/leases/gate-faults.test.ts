@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createLeaseGate, RedisLeaseStore, type LeaseGate } from '../../../src/leases/index.js';
+import { RedisLeaseStore } from '../../../src/leases/index.js';
+import { createLeaseGate, type LeaseGate } from '../../../src/boot/lease-gate.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { until } from '../../support/wait.js';
 import { eventually, once, RecordingLogger, SlotHolder } from './helpers.js';

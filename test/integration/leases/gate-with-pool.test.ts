@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ExclusivePool } from '../../../src/pools/index.js';
-import { createLeaseGate, RedisLeaseStore } from '../../../src/leases/index.js';
+import { RedisLeaseStore } from '../../../src/leases/index.js';
+import { createLeaseGate } from '../../../src/boot/lease-gate.js';
 import { FakeFactory } from '../../support/fake-factory.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { until } from '../../support/wait.js';

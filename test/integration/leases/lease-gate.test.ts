@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLeaseGate, LeaseLostError, RedisLeaseStore } from '../../../src/leases/index.js';
+import { LeaseLostError, RedisLeaseStore } from '../../../src/leases/index.js';
+import { createLeaseGate } from '../../../src/boot/lease-gate.js';
 
 describe('leases: lease gate on Redis', function () {
   this.timeout(10_000);
