@@ -15,4 +15,4 @@ export { TimerSet, WaitQueue } from './transaction/timer-set.js';
 export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats } from './ua/user-agent.js';
 export { IncomingCall, type CallState, type EndReason, type CallOwner } from './ua/incoming-call.js';
 export { DEFAULT_SESSION_TIMERS, negotiateSession, readSessionExpires, type SessionTimerOptions, type SessionNegotiation } from './ua/session-timer.js';
-export { SipError, SipParseError, SipLimitError, SipTransportError, SipTimeoutError } from './errors.js';
+export { SipError, SipParseError, SipLimitError, SipTransportError, SipTimeoutError, sipErrorCodes, type SipErrorCode } from './errors.js';
