@@ -70,9 +70,10 @@ interface Slot {
 const silent: LeaseLogger = { info() {}, warn() {}, error() {} };
 
 /**
- * The adapter between the pools and the lease store, so neither knows the other: it implements
- * the pools' CapacityGate over a provider's global cap in the lease store: every open connection holds one
- * slot. One heartbeat per gate renews all its slots every ttl/3 in a single round trip.
+ * The adapter between the pools and the lease store, so that neither knows the other (it lives in
+ * src/boot, beside the gateway's composition). It implements the pools' CapacityGate over a
+ * provider's global cap in the lease store, one slot per open connection. One heartbeat per gate
+ * renews all its slots every ttl/3 in a single round trip.
  *
  * Failure rules, and why:
  * - the store answers that a slot is gone → the slot is lost (the pool closes the connection),
