@@ -102,7 +102,6 @@ describe('structure: import rules and file sizes', () => {
     // Files another branch is splitting right now; the lead removes these at merge.
     const beingSplit = new Set<string>([
       'sip/ua/incoming-call.ts', // split by the a-vanish branch (session-timer refresh beside session-timer.ts)
-      'media/rtp/rtp-session.ts', // split by the c2-bench-media branch (RTP I/O vs RTCP statistics)
     ]);
     const over: string[] = [];
     for (const f of [...files, ...sources('test')]) {
