@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
-import { createResponse, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
+import { DEFAULT_LIMITS, responseToMalformed, parseMessage, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
 import { StreamFramer } from './stream-framer.js';
 import { bareHost, peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
 
@@ -207,11 +207,10 @@ export abstract class StreamTransport implements Transport {
     } catch (err) {
       if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
       // The frame was cut by Content-Length, so the stream is still in step: answer 400 and carry on.
-      const req = salvageRequest(bytes);
-      if (req && req.method !== 'ACK') {
+      const res = responseToMalformed(bytes, err, (req) => stampReceived(req, c.remote));
+      if (res) {
         this.stats.rejected++;
-        stampReceived(req, c.remote);
-        this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }), c.remote);
+        this.sendResponse(res, c.remote);
       } else {
         this.stats.dropped++;
       }

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
-import { createResponse, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
+import { responseToMalformed, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
 import { peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
 
 export interface WsTransportOptions {
@@ -155,15 +155,17 @@ export class WsTransport implements Transport {
       msg = parseMessage(bytes, this.#limits);
     } catch (err) {
       if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
-      const req = salvageRequest(bytes);
-      if (req && req.method !== 'ACK') {
+      const res = responseToMalformed(bytes, err);
+      if (res) {
         this.stats.rejected++;
-        this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }), remote);
+        this.sendResponse(res, remote);
       } else {
         this.stats.dropped++;
         // Each WebSocket message is one SIP message, so garbage does not desynchronise the stream; but a peer sending only garbage is not a SIP client.
-        if (!req) this.stats.framingErrors++;
-        if (!req) ws.close(PROTOCOL_ERROR);
+        if (!salvageRequest(bytes)) {
+          this.stats.framingErrors++;
+          ws.close(PROTOCOL_ERROR);
+        }
       }
       return;
     }
