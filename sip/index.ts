@@ -12,6 +12,7 @@ export { ClientTransaction, type RequestSender, type ClientTransactionUser } fro
 export { InviteClientTransaction, buildNonSuccessAck, type InviteClientState } from './transaction/invite-client-transaction.js';
 export { DEFAULT_TIMERS, timers, type TimerBase } from './transaction/timers.js';
 export { TimerSet, WaitQueue } from './transaction/timer-set.js';
+export { serverKey, invitedKey, clientKey, MAGIC_COOKIE } from './transaction/matching.js';
 export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats } from './ua/user-agent.js';
 export { IncomingCall, type CallState, type EndReason, type CallOwner } from './ua/incoming-call.js';
 export { DEFAULT_SESSION_TIMERS, negotiateSession, readSessionExpires, type SessionTimerOptions, type SessionNegotiation } from './ua/session-timer.js';
