@@ -1,15 +1,12 @@
 import type { Server, Socket } from 'node:net';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
 import { DEFAULT_LIMITS, responseToMalformed, parseMessage, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
+import { connectionRules, SourceCount, type ConnectionRules } from './connection-rules.js';
 import { StreamFramer } from './stream-framer.js';
-import { bareHost, peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
+import { bareHost, peerKey, reject, stampReceived, type Peer, type Rejection, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
 
-export interface StreamTransportOptions {
+export interface StreamTransportOptions extends Partial<ConnectionRules> {
   limits?: ParseLimits;
-  /** Open connections at most; more are refused (closed at once) and counted. Default 10,000. */
-  maxConnections?: number;
-  /** A connection silent this long is closed. 0 keeps idle connections. Default 600,000 ms (RFC 5626 keepalives come every 2 min or so). */
-  idleTimeoutMs?: number;
   /** Bytes queued for a peer that does not read before its connection is dropped. Default 1 MiB. */
   maxQueuedBytes?: number;
 }
@@ -21,8 +18,13 @@ class Connection {
   readonly framer: StreamFramer;
   /** Who to tell if this outbound connection never comes up; emptied once it does. */
   waiting: Array<(err: SipTransportError) => void> | undefined;
-  constructor(readonly socket: Socket, readonly remote: Peer, limits: ParseLimits) {
+  /** Whether the peer sent a message that parsed (or we opened the connection): it gets the long idle timeout. */
+  proven: boolean;
+  /** When the first byte of the message still being received arrived. */
+  partialSince: number | undefined;
+  constructor(readonly socket: Socket, readonly remote: Peer, limits: ParseLimits, readonly inbound: boolean) {
     this.framer = new StreamFramer(limits);
+    this.proven = !inbound;
   }
 }
 
@@ -37,13 +39,15 @@ class Connection {
 export abstract class StreamTransport implements Transport {
   abstract readonly protocol: 'TCP' | 'TLS';
   readonly reliable = true;
-  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, rejections: {}, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+  onReject: ((r: Rejection) => void) | undefined;
   readonly #server: Server;
   readonly #limits: ParseLimits;
-  readonly #maxConnections: number;
-  readonly #idleMs: number;
+  readonly #rules: ConnectionRules;
   readonly #maxQueued: number;
   readonly #conns = new Map<string, Connection>();
+  readonly #sources = new SourceCount();
+  #sweeper: NodeJS.Timeout | undefined;
   #user: TransportUser | undefined;
   #local: Peer = { address: '', port: 0 };
   #closed = false;
@@ -51,8 +55,7 @@ export abstract class StreamTransport implements Transport {
   protected constructor(server: Server, o: StreamTransportOptions) {
     this.#server = server;
     this.#limits = o.limits ?? DEFAULT_LIMITS;
-    this.#maxConnections = o.maxConnections ?? 10_000;
-    this.#idleMs = o.idleTimeoutMs ?? 600_000;
+    this.#rules = connectionRules(o);
     this.#maxQueued = o.maxQueuedBytes ?? 1 << 20;
     server.on('error', () => {});
   }
@@ -73,16 +76,22 @@ export abstract class StreamTransport implements Transport {
     });
     const a = this.#server.address();
     if (a && typeof a === 'object') this.#local = { address: a.address, port: a.port };
+    const deadline = this.#rules.messageTimeoutMs;
+    // One sweep for every connection rather than a timer per message: a partial message is rare, a timer per message is not free.
+    if (deadline > 0) this.#sweeper = setInterval(() => this.#cutSlowSenders(), Math.max(20, Math.min(1000, deadline / 4))).unref();
   }
 
   /** Called by the subclass for each accepted (and, for TLS, handshaken) socket. */
   protected accepted(socket: Socket): void {
-    if (this.#closed || this.#conns.size >= this.#maxConnections) {
+    const remote = { address: normalize(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+    const full = this.#closed || this.#conns.size >= this.#rules.maxConnections;
+    if (full || !this.#sources.admit(remote.address, this.#rules.maxConnectionsPerSource)) {
       this.stats.refused++;
+      if (!this.#closed) reject(this, full ? 'connection-cap' : 'source-cap', remote, full ? `${this.#rules.maxConnections} connections open` : `${this.#rules.maxConnectionsPerSource} connections from ${remote.address}`);
       socket.destroy();
       return;
     }
-    this.#adopt(socket, { address: normalize(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 });
+    this.#adopt(socket, remote, true);
   }
 
   get local(): Peer {
@@ -109,8 +118,8 @@ export abstract class StreamTransport implements Transport {
     // A connection we are closing (framing lost, peer gone) takes no more messages.
     if (c && !c.socket.writable) c = undefined;
     if (!c) {
-      if (this.#conns.size >= this.#maxConnections) return fail(`${this.#maxConnections} connections open`);
-      c = this.#adopt(this.connect(to), { address: to.address, port: to.port });
+      if (this.#conns.size >= this.#rules.maxConnections) return fail(`${this.#rules.maxConnections} connections open`);
+      c = this.#adopt(this.connect(to), { address: to.address, port: to.port }, false);
       c.waiting = [];
     }
     if (onError && c.waiting) c.waiting.push(onError);
@@ -134,30 +143,33 @@ export abstract class StreamTransport implements Transport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     for (const c of this.#conns.values()) c.socket.destroy();
     this.#conns.clear();
     this.stats.connections = 0;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  #adopt(socket: Socket, remote: Peer): Connection {
-    const c = new Connection(socket, remote, this.#limits);
+  #adopt(socket: Socket, remote: Peer, inbound: boolean): Connection {
+    const c = new Connection(socket, remote, this.#limits, inbound);
     const key = peerKey(remote);
     this.#conns.get(key)?.socket.destroy();
     this.#conns.set(key, c);
     this.stats.opened++;
     this.stats.connections = this.#conns.size;
     socket.setNoDelay(true);
-    if (this.#idleMs > 0) {
-      socket.setTimeout(this.#idleMs);
-      socket.on('timeout', () => socket.destroy());
-    }
+    this.#idleFor(c);
+    socket.on('timeout', () => {
+      if (!c.proven) reject(this, 'unproven-idle', remote, `no valid message in ${this.#rules.unprovenIdleMs} ms`);
+      socket.destroy();
+    });
     socket.on('data', (chunk: Buffer) => this.#onData(c, chunk));
     // TLS sockets are usable after the handshake, plain ones after connect.
     socket.once(this.protocol === 'TLS' ? 'secureConnect' : 'connect', () => { c.waiting = undefined; });
     let failure: Error | undefined;
     socket.on('error', (err) => { failure = err; });
     socket.on('close', () => {
+      if (inbound) this.#sources.release(remote.address);
       if (this.#conns.get(key) === c) this.#conns.delete(key);
       this.stats.connections = this.#conns.size;
       const waiting = c.waiting;
@@ -183,14 +195,34 @@ export abstract class StreamTransport implements Transport {
     return true;
   }
 
+  /** A proven connection may idle long; one that has not sent a valid message yet, briefly. */
+  #idleFor(c: Connection): void {
+    const ms = c.proven ? this.#rules.idleTimeoutMs : this.#rules.unprovenIdleMs;
+    c.socket.setTimeout(ms);
+  }
+
+  #cutSlowSenders(): void {
+    const before = Date.now() - this.#rules.messageTimeoutMs;
+    for (const c of this.#conns.values()) {
+      if (c.partialSince === undefined || c.partialSince > before || c.socket.destroyed) continue;
+      reject(this, 'message-timeout', c.remote, `${c.framer.buffered} bytes of a message not complete after ${this.#rules.messageTimeoutMs} ms`);
+      c.socket.destroy();
+    }
+  }
+
   #onData(c: Connection, chunk: Buffer): void {
-    for (const f of c.framer.push(chunk)) {
+    const frames = c.framer.push(chunk);
+    // The deadline runs from the first byte of the message still incomplete.
+    if (c.framer.buffered === 0) c.partialSince = undefined;
+    else if (c.partialSince === undefined || frames.some((f) => f.kind === 'message')) c.partialSince = Date.now();
+    for (const f of frames) {
       if (c.socket.destroyed) return;
       if (f.kind === 'message') this.#onMessage(c, f.bytes);
       else if (f.kind === 'ping') c.socket.write(PONG);
       else {
         if (f.error instanceof SipLimitError) this.stats.oversize++;
         else this.stats.framingErrors++;
+        reject(this, f.error.kind, c.remote, f.error.message);
         // The framing is lost: nothing after this point can start a message. end() still
         // flushes the answers to what came before; a peer that does not close is cut off.
         c.socket.end();
@@ -206,6 +238,7 @@ export abstract class StreamTransport implements Transport {
       msg = parseMessage(bytes, this.#limits);
     } catch (err) {
       if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
+      reject(this, err.kind, c.remote, err.message);
       // The frame was cut by Content-Length, so the stream is still in step: answer 400 and carry on.
       const res = responseToMalformed(bytes, err, (req) => stampReceived(req, c.remote));
       if (res) {
@@ -215,6 +248,10 @@ export abstract class StreamTransport implements Transport {
         this.stats.dropped++;
       }
       return;
+    }
+    if (!c.proven) {
+      c.proven = true;
+      this.#idleFor(c);
     }
     if (msg instanceof SipRequest) stampReceived(msg, c.remote);
     this.#user?.receive(msg, c.remote, this);

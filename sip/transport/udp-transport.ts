@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
 import { parseMessage, responseToMalformed, DEFAULT_LIMITS, type ParseLimits, SipRequest, type SipMessage, type SipResponse } from '../message/index.js';
-import { bareHost, stampReceived, type Peer, type Transport, type TransportStats, type TransportUser } from './transport.js';
+import { bareHost, reject, stampReceived, type Peer, type Rejection, type Transport, type TransportStats, type TransportUser } from './transport.js';
 
 export type { Peer, TransportStats, TransportUser } from './transport.js';
 
@@ -17,7 +17,8 @@ export type { Peer, TransportStats, TransportUser } from './transport.js';
 export class UdpTransport implements Transport {
   readonly protocol = 'UDP' as const;
   readonly reliable = false;
-  readonly stats: TransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0 };
+  readonly stats: TransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, rejections: {} };
+  onReject: ((r: Rejection) => void) | undefined;
   readonly #socket: Socket;
   readonly #limits: ParseLimits;
   #user: TransportUser | undefined;
@@ -80,6 +81,7 @@ export class UdpTransport implements Transport {
       msg = parseMessage(buf, this.#limits);
     } catch (err) {
       if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
+      reject(this, err.kind, source, err.message);
       const res = responseToMalformed(buf, err, (req) => stampReceived(req, source));
       if (res) {
         this.stats.rejected++;

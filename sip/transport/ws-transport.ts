@@ -3,16 +3,15 @@ import { createServer as createHttpsServer, type ServerOptions as HttpsOptions }
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
 import { responseToMalformed, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
-import { peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
+import { connectionRules, DEFAULT_CONNECTION_RULES, SourceCount, type ConnectionRules } from './connection-rules.js';
+import { peerKey, reject, stampReceived, type Peer, type Rejection, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
 
-export interface WsTransportOptions {
+export interface WsTransportOptions extends Partial<ConnectionRules> {
   limits?: ParseLimits;
   /** Key and certificate: the transport is WSS (RFC 7118 §5) on an HTTPS server. */
   tls?: HttpsOptions;
   /** HTTP path the WebSocket upgrade is accepted on. Default: any. */
   path?: string;
-  /** Open connections at most. Default 10,000. */
-  maxConnections?: number;
 }
 
 /** RFC 7118 §4: the WebSocket sub-protocol a SIP client must ask for. */
@@ -31,20 +30,25 @@ const MAX_QUEUED_BYTES = 1 << 20;
 export class WsTransport implements Transport {
   readonly protocol: 'WS' | 'WSS';
   readonly reliable = true;
-  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, rejections: {}, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+  onReject: ((r: Rejection) => void) | undefined;
   readonly #http: HttpServer;
   readonly #wss: WebSocketServer;
   readonly #limits: ParseLimits;
-  readonly #maxConnections: number;
+  readonly #rules: ConnectionRules;
   readonly #conns = new Map<string, WebSocket>();
+  readonly #sources = new SourceCount();
   #user: TransportUser | undefined;
   #local: Peer = { address: '', port: 0 };
 
   private constructor(o: WsTransportOptions) {
     this.protocol = o.tls ? 'WSS' : 'WS';
     this.#limits = o.limits ?? DEFAULT_LIMITS;
-    this.#maxConnections = o.maxConnections ?? 10_000;
+    this.#rules = connectionRules(o, { ...DEFAULT_CONNECTION_RULES, idleTimeoutMs: 0 });
     this.#http = o.tls ? createHttpsServer(o.tls) : createHttpServer();
+    // The upgrade request is a header block too: a slow one is cut like a slow SIP message.
+    this.#http.headersTimeout = this.#rules.messageTimeoutMs;
+    this.#http.requestTimeout = this.#rules.messageTimeoutMs;
     this.#http.on('request', (_req, res) => res.writeHead(426, { upgrade: 'websocket' }).end());
     this.#wss = new WebSocketServer({
       server: this.#http,
@@ -123,38 +127,63 @@ export class WsTransport implements Transport {
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage): void {
-    // RFC 7118 §4: without the "sip" sub-protocol the peer does not speak SIP to us.
-    if (ws.protocol !== SIP_WS_PROTOCOL || this.#conns.size >= this.#maxConnections) {
-      this.stats.refused++;
-      ws.close(ws.protocol !== SIP_WS_PROTOCOL ? PROTOCOL_ERROR : POLICY_VIOLATION);
-      return;
-    }
     const addr = req.socket.remoteAddress ?? '';
     const remote: Peer = { address: addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr, port: req.socket.remotePort ?? 0 };
+    // RFC 7118 §4: without the "sip" sub-protocol the peer does not speak SIP to us.
+    if (ws.protocol !== SIP_WS_PROTOCOL) {
+      this.stats.refused++;
+      ws.close(PROTOCOL_ERROR);
+      return;
+    }
+    const full = this.#conns.size >= this.#rules.maxConnections;
+    if (full || !this.#sources.admit(remote.address, this.#rules.maxConnectionsPerSource)) {
+      this.stats.refused++;
+      reject(this, full ? 'connection-cap' : 'source-cap', remote, full ? `${this.#rules.maxConnections} connections open` : `${this.#rules.maxConnectionsPerSource} connections from ${remote.address}`);
+      ws.close(POLICY_VIOLATION);
+      return;
+    }
+    // Until the peer sends a valid message it gets the short idle timeout; then the configured one.
+    const socket = req.socket;
+    let proven = false;
+    socket.setTimeout(this.#rules.unprovenIdleMs);
+    socket.on('timeout', () => {
+      if (!proven) reject(this, 'unproven-idle', remote, `no valid message in ${this.#rules.unprovenIdleMs} ms`);
+      ws.terminate();
+    });
+    const prove = () => {
+      if (proven) return;
+      proven = true;
+      socket.setTimeout(this.#rules.idleTimeoutMs);
+    };
     const key = peerKey(remote);
     this.#conns.set(key, ws);
     this.stats.opened++;
     this.stats.connections = this.#conns.size;
-    ws.on('message', (data: RawData) => this.#onMessage(ws, remote, toBuffer(data)));
+    ws.on('message', (data: RawData) => {
+      if (this.#onMessage(ws, remote, toBuffer(data))) prove();
+    });
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.stats.oversize++;
       else this.stats.framingErrors++;
     });
     ws.on('close', () => {
+      this.#sources.release(remote.address);
       if (this.#conns.get(key) === ws) this.#conns.delete(key);
       this.stats.connections = this.#conns.size;
     });
   }
 
-  #onMessage(ws: WebSocket, remote: Peer, bytes: Buffer): void {
+  /** Whether `bytes` was a valid SIP message. */
+  #onMessage(ws: WebSocket, remote: Peer, bytes: Buffer): boolean {
     // RFC 5626-style CRLF keepalives carry no message.
-    if (bytes.length <= 4 && bytes.toString('latin1').trim() === '') return;
+    if (bytes.length <= 4 && bytes.toString('latin1').trim() === '') return false;
     this.stats.received++;
     let msg: SipMessage;
     try {
       msg = parseMessage(bytes, this.#limits);
     } catch (err) {
       if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
+      reject(this, err.kind, remote, err.message);
       const res = responseToMalformed(bytes, err);
       if (res) {
         this.stats.rejected++;
@@ -167,10 +196,11 @@ export class WsTransport implements Transport {
           ws.close(PROTOCOL_ERROR);
         }
       }
-      return;
+      return false;
     }
     if (msg instanceof SipRequest) stampReceived(msg, remote);
     this.#user?.receive(msg, remote, this);
+    return true;
   }
 }
 
