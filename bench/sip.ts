@@ -16,11 +16,16 @@
  * After the last rate the stack idles `--settle` seconds (40) and reports its
  * RSS, heap (after a full GC) and the calls it still holds: what a finished
  * burst of calls leaves behind.
+ * `--slow-tcp N` runs only the slow-sender attack instead: N connections
+ * (1,000) each parked with 60 KB of a header block that never ends, against
+ * the stack without and then with its connection rules; it reports how many
+ * are still open after `--hold` seconds (15) and the stack's RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measureRegistrations } from './support/sip-registrations.js';
+import { measureSlowTcp } from './support/sip-slow-tcp.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -33,6 +38,17 @@ const rates = arg('--rates', '100,200,400,600,800').split(',').map(Number).filte
 if (!(seconds > 0 && seconds <= 120) || rates.length === 0) {
   process.stderr.write('bench:sip: --seconds must be 1–120 and --rates a list of 1–2000\n');
   process.exit(64);
+}
+
+if (args.includes('--slow-tcp')) {
+  const count = Number(arg('--slow-tcp', '1000'));
+  const holdS = Number(arg('--hold', '15'));
+  const runs = [];
+  for (const guarded of [false, true]) runs.push(await measureSlowTcp({ guarded, count, bytes: 60_000, holdS }));
+  process.stdout.write('rules      connections  open after hold  RSS parked (MB)  RSS after hold (MB)  refusals\n');
+  for (const r of runs) process.stdout.write(`${(r.guarded ? 'on' : 'off').padEnd(9)}  ${String(r.connections).padStart(11)}  ${String(r.open_after_hold).padStart(15)}  ${String(r.rss_mb_parked).padStart(15)}  ${String(r.rss_mb_after_hold).padStart(19)}  ${JSON.stringify(r.rejections)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ bench: 'sip-slow-tcp', hold_s: holdS, runs })}\n`);
+  process.exit(0);
 }
 
 const CLK_TCK = 100; // Linux USER_HZ
