@@ -74,7 +74,12 @@ export function createResponse(req: SipRequest, status: number, options: { reaso
  */
 export function responseToMalformed(bytes: Buffer, err: SipParseError | SipLimitError, stamp?: (req: SipRequest) => void): SipResponse | undefined {
   const req = salvageRequest(bytes);
-  if (!req || req.method === 'ACK') return undefined;
+  return req && answerMalformed(req, err, stamp);
+}
+
+/** The same answer, for a request already salvaged: undefined for an ACK, which is never answered. */
+export function answerMalformed(req: SipRequest, err: SipParseError | SipLimitError, stamp?: (req: SipRequest) => void): SipResponse | undefined {
+  if (req.method === 'ACK') return undefined;
   stamp?.(req);
   const status = 'status' in err ? err.status : 400;
   const why = err.message.replace(/^malformed SIP message: /, '').slice(0, 80);
