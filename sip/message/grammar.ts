@@ -47,11 +47,6 @@ export function isRequestUri(text: string): boolean {
   return SIP_HOSTPORT.test(at < 0 ? rest : rest.slice(at + 1));
 }
 
-/** Whether `text` holds a control character that must never be written back to a peer. */
-export function hasControls(text: string): boolean {
-  return CONTROL.test(text);
-}
-
 /** `text` without control characters (and the backslash that escaped one): what we write back. */
 export function stripControls(text: string): string {
   return CONTROL.test(text) ? text.replace(CONTROL_G, '') : text;

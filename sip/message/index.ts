@@ -3,4 +3,4 @@ export { Via, NameAddr, parseCSeq, uriHostPort, type CSeq } from './header-value
 export { parseMessage, salvageRequest, headerEnd, DEFAULT_LIMITS, type ParseLimits } from './parser.js';
 export { createResponse, responseToMalformed, answerMalformed, newBranch, newTag, newCallId, REASONS } from './build.js';
 export { normalizeHeaderName, canonicalHeaderName, splitCommaValues, parseParams, formatParams } from './headers.js';
-export { isRequestUri, isUri, stripControls, hasControls } from './grammar.js';
+export { isRequestUri, isUri, stripControls } from './grammar.js';
