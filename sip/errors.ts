@@ -41,21 +41,42 @@ export class SipError extends Error {
 }
 
 /**
+ * Why a message was refused, a stable label for logs and for the
+ * `warmline_sip_rejected_total{reason}` series.
+ */
+export type SipRejectReason =
+  | 'start-line' | 'version' | 'request-uri' | 'bad-header' | 'duplicate-header' | 'missing-header'
+  | 'quoted-string' | 'control-character' | 'content-length' | 'cseq' | 'max-forwards' | 'no-header-end'
+  | 'framing' | 'limit';
+
+/**
  * A message that cannot be parsed. `respondable` is true when enough of it
- * was read (Via, From, To, Call-ID, CSeq) to send 400 Bad Request back;
- * otherwise the message is dropped and counted.
+ * was read (Via, From, To, Call-ID, CSeq) to send a response back (`status`,
+ * 400 unless said otherwise: 505 for another SIP version); otherwise the
+ * message is dropped and counted. `kind` says why, in one word.
  */
 export class SipParseError extends SipError {
   readonly respondable: boolean;
+  readonly status: number;
+  readonly kind: SipRejectReason;
 
-  constructor(reason: string, context: Context & { respondable?: boolean } = {}, options?: ErrorOptions) {
+  constructor(reason: string, context: Context & { respondable?: boolean; status?: number; kind?: SipRejectReason } = {}, options?: ErrorOptions) {
     super('SIP_ERR_PARSE', `malformed SIP message: ${reason}`, context, options);
     this.respondable = context.respondable === true;
+    this.status = context.status ?? 400;
+    this.kind = context.kind ?? 'bad-header';
+  }
+
+  /** The same error, now knowing whether a response can be built. */
+  withRespondable(respondable: boolean): SipParseError {
+    return new SipParseError(this.message.replace(/^malformed SIP message: /, ''), { ...this.context, status: this.status, kind: this.kind, respondable });
   }
 }
 
 /** A message over a configured limit (size, header count, line length). */
 export class SipLimitError extends SipError {
+  readonly kind = 'limit' as const;
+
   constructor(limit: string, value: number, max: number, options?: ErrorOptions) {
     super('SIP_ERR_LIMIT', `SIP message ${limit} is ${value}, over the limit of ${max}`, { limit, value, max }, options);
   }

@@ -78,7 +78,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip);
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) });
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
