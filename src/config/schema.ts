@@ -41,6 +41,15 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     httpPort: port,
   }),
+  ops: z.strictObject({
+    tokens: z.array(z.strictObject({
+      name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (it names the caller in the logs)'),
+      // Short tokens can be guessed; 16 characters of a random string is the floor.
+      token: z.string().min(16, 'at least 16 characters'),
+    })).refine((t) => new Set(t.map((x) => x.name)).size === t.length, 'token names must be unique'),
+    probes: z.enum(['loopback', 'open', 'token']),
+    probesPort: port,
+  }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   }),

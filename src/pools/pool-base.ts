@@ -156,7 +156,7 @@ export const SLOW_ACQUIRE_P95_MS = 5;
 export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<PoolEvents> implements LeaseOwner<C> {
   readonly name: string;
   readonly factory: ConnectionFactory<C>;
-  readonly min: number;
+  #min: number;
   readonly max: number;
   protected readonly entries: PoolEntry<C>[] = [];
 
@@ -225,7 +225,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     check(n, 'keepaliveMs', keepaliveMs, keepaliveMs >= 0, 'a number >= 0 (0 = off)');
     this.name = n;
     this.factory = options.factory;
-    this.min = options.min;
+    this.#min = options.min;
     this.max = options.max;
     this.#headroom = headroom;
     this.#acquireTimeoutMs = acquireTimeoutMs;
@@ -240,6 +240,16 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     this.#log = options.logger ?? silentLogger;
     this.#closeGraceMs = options.closeGraceMs ?? 5000;
     this.#slowCheckMs = options.slowCheckMs ?? 5000;
+  }
+
+  /** The warm floor: connections kept open with no call on them. */
+  get min(): number { return this.#min; }
+
+  /** Changes the warm floor at run time (an ops action): the pool grows to it, or sheds idle surplus as usual. */
+  setFloor(min: number): void {
+    check(this.name, 'min', min, Number.isInteger(min) && min >= 0 && min <= this.max, `an integer from 0 to max (${this.max})`);
+    this.#min = min;
+    this.#schedule();
   }
 
   /** Chooses the connection for the next lease, or undefined when none has room. */
