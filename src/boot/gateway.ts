@@ -16,6 +16,7 @@ import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
 import { gatewayAdmin } from './ops-admin.js';
+import { behindBalancers } from './balancer-source.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -169,7 +170,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
     transport: transports,
-    inboundFilter: edge.filter,
+    inboundFilter: behindBalancers(edge.filter, config.sip.balancers),
   });
   const pacer = new Pacer();
   const calls = new CallManager({

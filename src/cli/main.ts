@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p), onDrainRequest });
   } catch (err) {
     // A certificate the config names but that cannot be read is a configuration error too.
-    if (err instanceof SipCertificateError) {
+    if (err instanceof SipCertificateError || err instanceof ConfigFileError) {
       process.stderr.write(`warmline: cannot start: ${err.message}\n`);
       return EX_CONFIG;
     }

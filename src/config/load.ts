@@ -34,6 +34,7 @@ const namedEnv: ReadonlyArray<readonly [string, string]> = [
   ['CRM_API_KEY', 'upstreams.crm.apiKey'],
   ['CRM_BASE_URL', 'upstreams.crm.baseUrl'],
   ['REDIS_URL', 'leases.redisUrl'],
+  ['REDIS_PASSWORD', 'leases.redisPassword'],
 ];
 
 /**

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -111,6 +112,8 @@ export const configSchema = z.strictObject({
   leases: z.strictObject({
     store: z.enum(['memory', 'redis']),
     redisUrl: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    redisPassword: z.string(),
+    redisTlsCaFile: z.string(),
     ttlMs: z.number().int().min(500),
     replicaId: z.string(),
     localShare: z.number().gt(0).max(1),
@@ -129,6 +132,11 @@ export const configSchema = z.strictObject({
     registerHost: z.string(),
     registerPort: port,
     carriers: z.array(z.string().min(1)),
+    balancers: z.array(z.string().refine((s) => {
+      const [addr, bits] = s.split('/');
+      const fam = isIP(addr ?? '');
+      return fam !== 0 && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (fam === 4 ? 32 : 128)));
+    }, 'an IP address or CIDR')),
     rate: z.strictObject({
       perSecond: z.number().positive(),
       burst: z.number().int().min(1),
