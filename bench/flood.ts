@@ -8,9 +8,15 @@
 // Reported: the carrier's success rate during the flood, what the flooders were answered (403 from
 // the carrier check, 503 from the per-source rate limit) or not, hostile connections the gateway
 // closed, the gateway's RSS before, at peak and after --settle seconds, and whether it is alive.
-//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--json]
+// With --via-balancer the floods and the carrier's calls go through Kamailio running
+// config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed.
+//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--json]
 // Every loop is bounded by its deadline; loopback only.
-import { freeUdpPort } from '../test/support/kamailio.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kamailio, freeUdpPort } from '../test/support/kamailio.js';
 import { freeTcpPort } from '../test/support/redis-server.js';
 import { startReplica } from '../test/support/replica.js';
 import { carrierCalls, hostileStreams, rssMb, rssSampler, sippFlood } from './flood-tools.js';
@@ -29,17 +35,33 @@ const conns = Math.min(arg('conns', 200), 2000);
 const hostileSeconds = Math.min(arg('hostile-seconds', 10), 120);
 const settle = Math.min(arg('settle', 10), 120);
 const json = process.argv.includes('--json');
+const viaBalancer = process.argv.includes('--via-balancer');
 const CARRIER = '127.0.0.2';
 
 const wsPort = await freeTcpPort();
 const gw = await startReplica({
   WARMLINE_SIP__PORT: String(await freeUdpPort()),
   WARMLINE_SIP__CARRIERS: `["${CARRIER}"]`,
+  ...(viaBalancer && { WARMLINE_SIP__BALANCERS: '["127.0.0.1"]' }),
   WARMLINE_SIP__WS__ENABLED: 'true', WARMLINE_SIP__WS__PORT: String(wsPort),
   WARMLINE_MEDIA__PORTMIN: '44000', WARMLINE_MEDIA__PORTMAX: '44999',
   WARMLINE_LOG__LEVEL: 'error',
 });
 const pid = gw.child.pid!;
+const dir = mkdtempSync(join(tmpdir(), 'wl-flood-'));
+let lb: Kamailio | undefined;
+let sipTarget = gw.sip;
+if (viaBalancer) {
+  writeFileSync(join(dir, 'dispatcher.list'), `1 sip:${gw.sip.address}:${gw.sip.port};transport=udp 0 0\n`);
+  // 127.0.0.1: the harness's readiness ping. pike as shipped (300 requests per 2 s per source).
+  writeFileSync(join(dir, 'carriers.list'), `1 ${CARRIER} 32 0 carrier\n1 127.0.0.1 32 0 harness\n`);
+  const port = await freeUdpPort();
+  lb = new Kamailio({ port, script: { file: fileURLToPath(new URL('../config/kamailio/dispatcher.cfg', import.meta.url)), defines: {
+    LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${join(dir, 'dispatcher.list')}"`, CARRIERS_LIST: `"${join(dir, 'carriers.list')}"`, PROBE_S: '1',
+  } } });
+  await lb.start();
+  sipTarget = { address: '127.0.0.1', port };
+}
 const alive = async () => gw.child.exitCode === null && (await fetch(`${gw.url}/healthz`).then((r) => r.ok, () => false));
 try {
   const rssBefore = rssMb(pid);
@@ -47,8 +69,8 @@ try {
   const started = Date.now();
   // The carrier starts a moment into the flood, so its calls meet the flood at full rate.
   const [flood, carrier] = await Promise.all([
-    sippFlood(gw.sip, { sources, rate, seconds }),
-    new Promise((r) => setTimeout(r, 1000)).then(() => carrierCalls(gw.sip, CARRIER, calls, Math.max(1, Math.round(calls / Math.max(1, seconds - 2))))),
+    sippFlood(sipTarget, { sources, rate, seconds }),
+    new Promise((r) => setTimeout(r, 1000)).then(() => carrierCalls(sipTarget, CARRIER, calls, Math.max(1, Math.round(calls / Math.max(1, seconds - 2))))),
   ]);
   const floodWall = (Date.now() - started) / 1000;
   const aliveAfterFlood = await alive();
@@ -57,11 +79,11 @@ try {
   const wsSlow = await hostileStreams({ address: '127.0.0.1', port: wsPort }, { count: conns, mode: 'slow', seconds: hostileSeconds, ws: true });
   const wsEndless = await hostileStreams({ address: '127.0.0.1', port: wsPort }, { count: conns, mode: 'endless', seconds: hostileSeconds, ws: true });
   const { peakMb } = sampler.stop();
-  const carrierAfter = await carrierCalls(gw.sip, CARRIER, 5, 5);
+  const carrierAfter = await carrierCalls(sipTarget, CARRIER, 5, 5);
   await new Promise((r) => setTimeout(r, settle * 1000));
   const rssAfter = rssMb(pid);
   const out = {
-    bench: 'flood', rate, sources, seconds, floodWallSeconds: floodWall,
+    bench: 'flood', viaBalancer, rate, sources, seconds, floodWallSeconds: floodWall,
     flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses },
     carrier: { placed: calls, succeeded: carrier.successful || 0, failed: carrier.failed || 0, successRate: (carrier.successful || 0) / calls },
     carrierAfterHostile: { placed: 5, succeeded: carrierAfter.successful || 0 },
@@ -70,6 +92,7 @@ try {
     alive: aliveAfterFlood && (await alive()),
   };
   console.log('what                              figure');
+  console.log(`path                              ${viaBalancer ? 'through Kamailio (ACL, pike) to the gateway' : 'straight to the gateway'}`);
   console.log(`flood INVITEs sent                ${flood.sent} from ${sources} sources in ${floodWall.toFixed(1)} s (target ${rate}/s)`);
   console.log(`flood answered / unanswered       ${flood.answered} / ${flood.unanswered}   responses ${JSON.stringify(flood.responses)}`);
   console.log(`carrier calls during the flood    ${out.carrier.succeeded}/${calls} succeeded (${(out.carrier.successRate * 100).toFixed(1)} %)`);
@@ -81,4 +104,6 @@ try {
   process.exitCode = out.alive ? 0 : 1;
 } finally {
   gw.kill();
+  await lb?.dispose();
+  rmSync(dir, { recursive: true, force: true });
 }
