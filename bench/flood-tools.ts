@@ -96,3 +96,11 @@ export async function hostileStreams(target: { address: string; port: number }, 
   for (const s of sockets) s.destroy();
   return { opened: sockets.length, closedByPeer, stillOpen, bytesSent: bytes };
 }
+
+/** The kernel's UDP receive-buffer drops so far (system-wide, /proc/net/snmp RcvbufErrors). */
+export function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('RcvbufErrors')] ?? NaN);
+}

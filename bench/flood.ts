@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Kamailio, freeUdpPort } from '../test/support/kamailio.js';
 import { freeTcpPort } from '../test/support/redis-server.js';
 import { startReplica } from '../test/support/replica.js';
-import { carrierCalls, hostileStreams, rssMb, rssSampler, sippFlood } from './flood-tools.js';
+import { carrierCalls, hostileStreams, rssMb, rssSampler, sippFlood, udpRcvbufErrors } from './flood-tools.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,12 +67,14 @@ try {
   const rssBefore = rssMb(pid);
   const sampler = rssSampler(pid);
   const started = Date.now();
+  const dropsBefore = udpRcvbufErrors();
   // The carrier starts a moment into the flood, so its calls meet the flood at full rate.
   const [flood, carrier] = await Promise.all([
     sippFlood(sipTarget, { sources, rate, seconds }),
     new Promise((r) => setTimeout(r, 1000)).then(() => carrierCalls(sipTarget, CARRIER, calls, Math.max(1, Math.round(calls / Math.max(1, seconds - 2))))),
   ]);
   const floodWall = (Date.now() - started) / 1000;
+  const udpDrops = udpRcvbufErrors() - dropsBefore;
   const aliveAfterFlood = await alive();
   const tcpSlow = await hostileStreams(gw.sip, { count: conns, mode: 'slow', seconds: hostileSeconds });
   const tcpEndless = await hostileStreams(gw.sip, { count: conns, mode: 'endless', seconds: hostileSeconds });
@@ -84,7 +86,7 @@ try {
   const rssAfter = rssMb(pid);
   const out = {
     bench: 'flood', viaBalancer, rate, sources, seconds, floodWallSeconds: floodWall,
-    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses },
+    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops },
     carrier: { placed: calls, succeeded: carrier.successful || 0, failed: carrier.failed || 0, successRate: (carrier.successful || 0) / calls },
     carrierAfterHostile: { placed: 5, succeeded: carrierAfter.successful || 0 },
     hostile: { tcpSlow, tcpEndless, wsSlow, wsEndless, seconds: hostileSeconds },
@@ -95,6 +97,7 @@ try {
   console.log(`path                              ${viaBalancer ? 'through Kamailio (ACL, pike) to the gateway' : 'straight to the gateway'}`);
   console.log(`flood INVITEs sent                ${flood.sent} from ${sources} sources in ${floodWall.toFixed(1)} s (target ${rate}/s)`);
   console.log(`flood answered / unanswered       ${flood.answered} / ${flood.unanswered}   responses ${JSON.stringify(flood.responses)}`);
+  console.log(`kernel UDP receive-buffer drops  ${udpDrops} (system-wide, during the flood)`);
   console.log(`carrier calls during the flood    ${out.carrier.succeeded}/${calls} succeeded (${(out.carrier.successRate * 100).toFixed(1)} %)`);
   console.log(`carrier calls after hostile TCP   ${out.carrierAfterHostile.succeeded}/5`);
   for (const [k, v] of Object.entries(out.hostile)) if (typeof v === 'object') console.log(`${k.padEnd(34)}${v.closedByPeer}/${v.opened} closed by the gateway, ${v.stillOpen} still open after ${hostileSeconds} s, ${(v.bytesSent / 1e6).toFixed(1)} MB sent`);
