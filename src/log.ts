@@ -30,6 +30,9 @@ export function redactValue(v: unknown, depth = 0): unknown {
   if (Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return v;
   if (Array.isArray(v)) return v.length > 200 ? v : v.map((x) => redactValue(x, depth + 1));
   if (v instanceof Map || v instanceof Set || v instanceof Date) return v;
+  // What JSON.stringify would write (a URL's href, a class's chosen shape), then redacted.
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return redactValue(toJSON.call(v), depth + 1);
   const out: Record<string, unknown> = {};
   let n = 0;
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {

@@ -29,11 +29,13 @@ describe('log: secrets never reach the output', () => {
     child.warn({ peer: { url: 'wss://tok-in-url@asr.example/v1' } }, 'cannot reach redis://:pw-in-msg@127.0.0.1:1');
     child.error({ err: new Error('connect ECONNREFUSED redis://:pw-in-error@10.0.0.1:6379') }, 'lease store down');
     child.info('%s', 'redis://:pw-in-arg@h:1');
+    cap.log.info({ target: new URL('redis://:pw-in-url-object@r:6379/1') }, 'a URL object');
     cap.log.info({ apiKey: 'top-level-key', password: 'top-level-pw', Authorization: 'Basic dG9wOnNlY3JldA==' }, 'top level');
     child.info({ headers: { Authorization: 'Bearer abc-bearer-secret', 'proxy-authorization': 'Digest username="u", response="r-secret"' } }, 'request');
     const out = cap.text();
-    for (const s of ['pw-in-binding', 'tok-in-url', 'pw-in-msg', 'pw-in-error', 'pw-in-arg', 'abc-bearer-secret', 'r-secret', 'top-level-key', 'top-level-pw', 'dG9wOnNlY3JldA']) assert.ok(!out.includes(s), `${s} leaked`);
+    for (const s of ['pw-in-binding', 'tok-in-url', 'pw-in-msg', 'pw-in-error', 'pw-in-arg', 'abc-bearer-secret', 'r-secret', 'top-level-key', 'top-level-pw', 'pw-in-url-object', 'dG9wOnNlY3JldA']) assert.ok(!out.includes(s), `${s} leaked`);
     assert.match(out, /rediss:\/\/\[redacted\]@r:6380/);
+    assert.match(out, /"target":"redis:\/\/\[redacted\]@r:6379\/1"/, 'a URL object is written as its redacted href');
     assert.match(out, /lease store down/);
     assert.match(out, /ECONNREFUSED/, 'the error keeps its message minus the secret');
   });
