@@ -99,11 +99,12 @@ function postSync<T>(s: Session, method: string, params?: object): T {
 }
 
 /**
- * Fuzzes one target for `seconds` (bounded: the loop checks the clock every input) and returns
+ * Fuzzes one target for `seconds` or `maxExecs` runs, whichever ends first (the loop checks
+ * both every batch), and returns
  * what it found. Slow inputs (over `slowMs`) are findings too: a parser that takes that long on
  * one datagram is a denial of service.
  */
-export function fuzz(t: FuzzTarget, seconds: number, seed: number, slowMs = 50): FuzzResult {
+export function fuzz(t: FuzzTarget, seconds: number, seed: number, slowMs = 50, maxExecs = Infinity): FuzzResult {
   const session = new Session();
   session.connect();
   postSync(session, 'Profiler.enable');
@@ -162,7 +163,7 @@ export function fuzz(t: FuzzTarget, seconds: number, seed: number, slowMs = 50):
   // Coverage is read once per batch (reading it costs more than most runs); only a batch that
   // reached something new is replayed input by input to find which inputs to keep.
   const BATCH = 16;
-  while (performance.now() < end) {
+  while (performance.now() < end && execs < maxExecs) {
     const batch: Buffer[] = [];
     for (let i = 0; i < BATCH; i++) {
       const child = mutate(rng, rng.pick(corpus), t, corpus);
