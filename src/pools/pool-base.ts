@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ConnectionLostError, KeepaliveTimeoutError, PoolClosedError, PoolExhaustedError } from './errors.js';
+import { ConnectionLostError, KeepaliveTimeoutError, PoolClosedError, PoolExhaustedError, PoolOptionsError } from './errors.js';
 import { LatencyWindow } from './latency-window.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { keepalive, keepaliveDue, MaintenanceClock } from './maintenance.js';
@@ -31,7 +31,7 @@ export type { PoolEvents } from './pool-stats.js';
 export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<PoolEvents> implements LeaseOwner<C> {
   readonly name: string;
   readonly factory: ConnectionFactory<C>;
-  readonly min: number;
+  #min: number;
   readonly max: number;
   protected readonly entries: PoolEntry<C>[] = [];
 
@@ -52,13 +52,25 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
   readonly #floor = new FloorWatch();
   readonly #leaseEntry = new WeakMap<Lease<C>, PoolEntry<C>>();
 
+  /** The warm floor: connections kept open with no call on them. */
+  get min(): number { return this.#min; }
+
+  /** Changes the warm floor at run time (an ops action): the pool grows to it, or sheds idle surplus as usual. */
+  setFloor(min: number): void {
+    if (!Number.isInteger(min) || min < 0 || min > this.max) {
+      throw new PoolOptionsError({ pool: this.name, option: 'min', value: min, expected: `an integer from 0 to max (${this.max})` });
+    }
+    this.#min = min;
+    this.#schedule();
+  }
+
   constructor(options: PoolOptions<C>) {
     super();
     const o = resolvePoolOptions(options);
     this.#o = o;
     this.name = o.name;
     this.factory = o.factory;
-    this.min = o.min;
+    this.#min = o.min;
     this.max = o.max;
     this.#peaks = new PeakWindow(o.sizingWindowMs);
     this.#slow = new SlowAcquireCheck(o.name, o.slowCheckMs, o.logger);
