@@ -5,19 +5,17 @@ import { runners } from '../../../bench/fuzz-targets.js';
  * Inputs bench:fuzz found, minimised by hand, run through the same oracle as the fuzzer
  * (bench/fuzz-targets.ts): only the parser's typed errors may escape, and whatever we write back
  * (the 400 to a request we could not parse, the 200 to one we could) must parse again.
- *
- * `open` findings are in sip/message (issue 9's strict parser, helper b-strict-sip's folder) and
- * are skipped until that fix lands on main; remove them from OPEN then.
+ * The first three were open bugs in sip/message when found; the strict parser (issue 9) fixed them.
  */
 const request = (headers: Record<string, string>): Buffer => {
   const h: Record<string, string> = { Via: 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1', From: '<sip:a@b>;tag=1', To: '<sip:c@d>', 'Call-ID': 'x1', CSeq: '1 INVITE', 'Max-Forwards': '70', 'Content-Length': '0', ...headers };
   return Buffer.from(`INVITE sip:c@d SIP/2.0\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`, 'latin1');
 };
 
-const cases: Array<{ name: string; target: keyof typeof runners; input: Buffer; open?: string }> = [
-  { name: 'a NUL inside From is echoed into our 400 (control characters in what we write back)', target: 'sip', input: request({ From: '<sip:a\x00@b>;tag=1' }), open: 'issue 9 item 5' },
-  { name: 'a bare CR in a bad Content-Length is copied into our 400\'s reason phrase (header injection)', target: 'sip', input: request({ 'Content-Length': '0\r2' }), open: 'issue 9 item 5' },
-  { name: 'an empty or invalid Via element of a salvaged request is echoed into our 400, which then does not parse', target: 'sip', input: request({ Via: 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1,,,garbage', 'Content-Length': 'x' }), open: 'issue 9 item 5' },
+const cases: Array<{ name: string; target: keyof typeof runners; input: Buffer }> = [
+  { name: 'a NUL inside From is echoed into our 400 (control characters in what we write back)', target: 'sip', input: request({ From: '<sip:a\x00@b>;tag=1' }) },
+  { name: 'a bare CR in a bad Content-Length is copied into our 400\'s reason phrase (header injection)', target: 'sip', input: request({ 'Content-Length': '0\r2' }) },
+  { name: 'an empty or invalid Via element of a salvaged request is echoed into our 400, which then does not parse', target: 'sip', input: request({ Via: 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1,,,garbage', 'Content-Length': 'x' }) },
   // Seeds and near-misses that must stay clean.
   { name: 'a valid INVITE with compact headers', target: 'sip', input: Buffer.from('INVITE sip:c@d SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK2\r\nf: <sip:a@b>;tag=1\r\nt: <sip:c@d>\r\ni: y\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n', 'latin1') },
   { name: 'an RTP packet whose padding count exceeds its payload', target: 'rtp-rtcp', input: Buffer.from('a0000001000000a0deadbeef00ff', 'hex') },
@@ -27,8 +25,7 @@ const cases: Array<{ name: string; target: keyof typeof runners; input: Buffer; 
 
 describe('fuzz: regressions found by bench:fuzz', () => {
   for (const c of cases) {
-    const test = c.open ? it.skip : it;
-    test(`${c.target}: ${c.name}${c.open ? ` (open: ${c.open})` : ''}`, () => {
+    it(`${c.target}: ${c.name}`, () => {
       assert.doesNotThrow(() => runners[c.target](c.input));
     });
   }
