@@ -123,7 +123,7 @@ export class WebRtcEndpoint {
       clearTimeout(timer);
       session.close();
       if (err instanceof MediaError) throw err;
-      throw new MediaError('MEDIA_ERR_SDP_MALFORMED', `the WebRTC stack refused the offer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new MediaError('MEDIA_ERR_SDP_MALFORMED', `the WebRTC stack refused the offer: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
     }
   }
 

@@ -15,6 +15,8 @@ import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
+import { gatewayAdmin } from './ops-admin.js';
+import { behindBalancers } from './balancer-source.js';
 import { startDemo, type Demo } from './demo.js';
 
 export interface GatewayOptions {
@@ -27,6 +29,8 @@ export interface GatewayOptions {
    * bench:turn swaps in the naive baselines (lazy, prewarm-one) it compares them with.
    */
   agentUpstreams?: (route: Route) => AgentUpstreams;
+  /** An ops drain request (POST /api/admin/drain): the CLI exits as on SIGTERM. Default: drain(). */
+  onDrainRequest?: () => Promise<unknown>;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -81,7 +85,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip, config.demo.enabled);
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled);
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -167,10 +171,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
+  const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
   let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
-    inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : edge.filter(req, source)),
+    inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : carrierFilter(req, source)),
   });
   const pacer = new Pacer();
   // The DTLS certificate every browser call presents: made while the pools warm, not in a call's
@@ -195,7 +200,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     registry,
     log,
   });
-  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => edge.filter(req, source), log });
+  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
@@ -214,7 +219,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     calls: () => calls.view(),
     ...(demo && { extra: demo.routes }),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
-  }, log.child({ component: 'http' }));
+    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
+  }, log.child({ component: 'http' }), config.ops);
 
   async function close(): Promise<void> {
     if (closed) return;
@@ -232,7 +238,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await local?.close();
   }
 
-  return {
+  const gateway: Gateway = {
     opsUrl: ops.url,
     config,
     pools,
@@ -259,4 +265,5 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     },
     close,
   };
+  return gateway;
 }
