@@ -42,6 +42,34 @@ describe('CallerAudio', () => {
     assert.equal(startSeconds, (500 * 160 - audio.length) / 8000);
   });
 
+  it('agrees with a plain list of chunks over random chunk sizes, acknowledgements and ring growth', () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const a = new CallerAudio(2);
+    const model: Array<{ offset: number; audio: Buffer }> = [];
+    let total = 0;
+    let acked = 0;
+    for (let step = 0; step < 3000; step++) {
+      const chunk = Buffer.alloc(1 + rand(600), step & 0xff);
+      a.push(chunk, step);
+      model.push({ offset: total, audio: chunk });
+      total += chunk.length;
+      while (model.length > 1 && total - model[1]!.offset > 16000) model.shift();
+      if (rand(10) === 0) {
+        acked = Math.max(acked, total - rand(20000));
+        a.acknowledge(acked / 8000);
+        while (model.length > 1 && model[1]!.offset <= acked) model.shift();
+      }
+      if (step % 97 === 0) {
+        const from = Math.max(acked, model[0]!.offset);
+        const want = Buffer.concat(model.map((c) => c.audio)).subarray(from - model[0]!.offset);
+        const got = a.unacknowledged();
+        assert.equal(got.startSeconds, from / 8000, `step ${step}`);
+        assert.ok(got.audio.equals(want), `step ${step}: ${got.audio.length} vs ${want.length} bytes`);
+      }
+    }
+  });
+
   it('has nothing to resend before any audio', () => {
     const a = new CallerAudio();
     assert.deepEqual(a.unacknowledged(), { audio: Buffer.alloc(0), startSeconds: 0 });
