@@ -306,9 +306,13 @@ async function main(): Promise<void> {
   // has the machine as it is at that moment, and the two ratios compare neighbours.
   const kinds = (process.env.PHASES ?? 'pcmu,bare,pcma').split(',').filter((k): k is PhaseKind => k === 'pcmu' || k === 'pcma' || k === 'bare');
   if (!kinds.includes('pcmu')) kinds.unshift('pcmu');
+  const line = (r: PhaseResult): string =>
+    `jitter p50 ${r3(r.jitter.p50)} p99 ${r3(r.jitter.p99)} max ${r3(r.jitter.max)} ms; PDV p99 ${r3(r.pdv.p99)} ms; loss ${Number(r.loss.toFixed(6))} (in ${r.lostIn} of ${r.peerSent}, out ${r.lostOut} of ${r.gwSent}, dropped ${r.dropped}); CPU ${r3(r.cpu.core)} core; host CPU pressure ${r.hostCpuPressure === null ? 'n/a' : r3(r.hostCpuPressure)}`;
   const phases = new Map<PhaseKind, PhaseResult>();
   for (const k of kinds) {
-    phases.set(k, await runPhase(k, pinned, cpus));
+    const r = await runPhase(k, pinned, cpus);
+    phases.set(k, r);
+    process.stderr.write(`phase ${k}: ${line(r)}\n`); // progress, should a long run be cut short
     await wait(500); // the previous phase's ports and peers are gone before the next binds
   }
   const ours = phases.get('pcmu')!;
@@ -367,8 +371,6 @@ async function main(): Promise<void> {
     pacer_polled_by_rx: POLL,
     node: process.version,
   };
-  const line = (r: PhaseResult): string =>
-    `jitter p50 ${r3(r.jitter.p50)} p99 ${r3(r.jitter.p99)} max ${r3(r.jitter.max)} ms; PDV p99 ${r3(r.pdv.p99)} ms; loss ${Number(r.loss.toFixed(6))} (in ${r.lostIn} of ${r.peerSent}, out ${r.lostOut} of ${r.gwSent}, dropped ${r.dropped}); CPU ${r3(r.cpu.core)} core; host CPU pressure ${r.hostCpuPressure === null ? 'n/a' : r3(r.hostCpuPressure)}`;
   const rows: [string, string][] = [
     ['calls', String(out.calls)],
     ['measured window', `${SECONDS} s after ${WARMUP_MS} ms warm-up, per phase`],
