@@ -22,7 +22,8 @@
  *    baseline_jitter_p99_ms (pdv_ratio the same for the peer's PDV): how much of the tail is
  *    ours rather than the machine's at that moment;
  *  - pcma: the same stack with PCMA calls (A-law converted in place both ways, as src/calls
- *    does) → pcma_cpu_core_fraction beside cpu_core_fraction, and pcma_over_pcmu_cpu.
+ *    does) → pcma_cpu_core_fraction beside cpu_core_fraction, and pcma_over_pcmu_cpu; per packet
+ *    handled (cpu_us_per_packet, pcma_over_pcmu_cpu_per_packet) when a loaded host starved a phase.
  *
  * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
  * Linux ephemeral range), PEERS (1), PEER_SOCKETS (16), SLOTS / SPIN_MS (Pacer options),
@@ -200,6 +201,8 @@ interface PhaseResult {
   dropped: number;
   rxPerS: number;
   cpu: { core: number; user: number; system: number };
+  /** CPU per packet handled (in + out) in the window: comparable when a starved phase handled fewer */
+  cpuUsPerPacket: number;
   peerCpu: number;
   peerSendLateP99: number;
   peers: number;
@@ -247,6 +250,7 @@ async function runPhase(kind: PhaseKind, pinned: boolean, cpus: number): Promise
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const rx0 = gw.received();
+  const tx0 = gw.sent();
   // Bounded in time: the measured window, then the peers stop and report.
   await wait(SECONDS * 1000);
   const wall = performance.now() - t0;
@@ -257,6 +261,7 @@ async function runPhase(kind: PhaseKind, pinned: boolean, cpus: number): Promise
   gcObs.disconnect();
   gcPauses.sort((a, b) => a - b);
   const rxMeasured = gw.received() - rx0;
+  const txMeasured = gw.sent() - tx0;
   // Wind down so that loss counts compare like with like: peers stop sending; the gateway
   // sends what it still holds, then stops; only then do the peers count what arrived.
   for (const p of peers) p.child.send({ type: 'stop' });
@@ -284,6 +289,7 @@ async function runPhase(kind: PhaseKind, pinned: boolean, cpus: number): Promise
     dropped: gw.dropped(),
     rxPerS: Math.round(rxMeasured / (wall / 1000)),
     cpu: { core: (cpu.user + cpu.system) / 1000 / wall, user: cpu.user / 1000 / wall, system: cpu.system / 1000 / wall },
+    cpuUsPerPacket: (cpu.user + cpu.system) / Math.max(1, rxMeasured + txMeasured),
     peerCpu: sum((r) => r.cpuUserMs + r.cpuSystemMs) / wall,
     peerSendLateP99: max((r) => r.sendLateP99Ms),
     peers: results.length,
@@ -307,7 +313,7 @@ async function main(): Promise<void> {
   const kinds = (process.env.PHASES ?? 'pcmu,bare,pcma').split(',').filter((k): k is PhaseKind => k === 'pcmu' || k === 'pcma' || k === 'bare');
   if (!kinds.includes('pcmu')) kinds.unshift('pcmu');
   const line = (r: PhaseResult): string =>
-    `jitter p50 ${r3(r.jitter.p50)} p99 ${r3(r.jitter.p99)} max ${r3(r.jitter.max)} ms; PDV p99 ${r3(r.pdv.p99)} ms; loss ${Number(r.loss.toFixed(6))} (in ${r.lostIn} of ${r.peerSent}, out ${r.lostOut} of ${r.gwSent}, dropped ${r.dropped}); CPU ${r3(r.cpu.core)} core; host CPU pressure ${r.hostCpuPressure === null ? 'n/a' : r3(r.hostCpuPressure)}`;
+    `jitter p50 ${r3(r.jitter.p50)} p99 ${r3(r.jitter.p99)} max ${r3(r.jitter.max)} ms; PDV p99 ${r3(r.pdv.p99)} ms; loss ${Number(r.loss.toFixed(6))} (in ${r.lostIn} of ${r.peerSent}, out ${r.lostOut} of ${r.gwSent}, dropped ${r.dropped}); CPU ${r3(r.cpu.core)} core (${r3(r.cpuUsPerPacket)} µs/packet); host CPU pressure ${r.hostCpuPressure === null ? 'n/a' : r3(r.hostCpuPressure)}`;
   const phases = new Map<PhaseKind, PhaseResult>();
   for (const k of kinds) {
     const r = await runPhase(k, pinned, cpus);
@@ -351,6 +357,10 @@ async function main(): Promise<void> {
     baseline_cpu_core_fraction: bare ? r3(bare.cpu.core) : null,
     pcma_cpu_core_fraction: pcma ? r3(pcma.cpu.core) : null,
     pcma_over_pcmu_cpu: ratio(pcma?.cpu.core ?? 0, ours.cpu.core),
+    cpu_us_per_packet: r3(ours.cpuUsPerPacket),
+    baseline_cpu_us_per_packet: bare ? r3(bare.cpuUsPerPacket) : null,
+    pcma_cpu_us_per_packet: pcma ? r3(pcma.cpuUsPerPacket) : null,
+    pcma_over_pcmu_cpu_per_packet: ratio(pcma?.cpuUsPerPacket ?? 0, ours.cpuUsPerPacket),
     pcma_pacing_jitter_p99_ms: pcma ? r3(pcma.jitter.p99) : null,
     pcma_rtp_loss: pcma ? Number(pcma.loss.toFixed(6)) : null,
     peer_cpu_core_fraction: r3(ours.peerCpu),
@@ -377,7 +387,7 @@ async function main(): Promise<void> {
     ['pacing jitter (gateway send vs grid)', `p50 ${out.pacing_jitter_p50_ms} ms  p99 ${out.pacing_jitter_p99_ms} ms  max ${out.pacing_jitter_max_ms} ms  (${out.pacing_frames} frames)`],
     ['arrival PDV (at the peer)', `p50 ${out.arrival_pdv_p50_ms} ms  p99 ${out.arrival_pdv_p99_ms} ms  p99.9 ${out.arrival_pdv_p999_ms} ms  max ${out.arrival_pdv_max_ms} ms`],
     ['RTP loss', `${out.rtp_loss}  (in ${ours.lostIn} of ${ours.peerSent}, out ${ours.lostOut} of ${ours.gwSent})`],
-    ['gateway CPU', `${out.cpu_core_fraction} of one core (user ${out.cpu_user_fraction}, sys ${out.cpu_system_fraction})${pinned ? ', pinned to CPU 0' : ''}`],
+    ['gateway CPU', `${out.cpu_core_fraction} of one core (user ${out.cpu_user_fraction}, sys ${out.cpu_system_fraction}; ${out.cpu_us_per_packet} µs per packet in or out)${pinned ? ', pinned to CPU 0' : ''}`],
     ['peer CPU', `${out.peer_cpu_core_fraction} core(s) in ${out.peers} process(es)`],
     ['gateway GC', `${out.gateway_gc_pauses} pauses, p99 ${out.gateway_gc_pause_p99_ms} ms, max ${out.gateway_gc_pause_max_ms} ms, ${out.gateway_gc_fraction} of wall time`],
     ['contention', `${out.gateway_involuntary_switches} involuntary context switches; host CPU pressure ${out.host_cpu_pressure ?? 'n/a'} (share of time something runnable waited)`],
@@ -385,7 +395,7 @@ async function main(): Promise<void> {
     ...(bare ? [['baseline (bare dgram pacer)', line(bare)] as [string, string]] : []),
     ...(bare ? [['jitter_ratio (ours / baseline p99)', `${out.jitter_ratio}  (PDV ${out.pdv_ratio})`] as [string, string]] : []),
     ...(pcma ? [['PCMA calls (same stack)', line(pcma)] as [string, string]] : []),
-    ...(pcma ? [['PCMA / PCMU CPU', String(out.pcma_over_pcmu_cpu)] as [string, string]] : []),
+    ...(pcma ? [['PCMA / PCMU CPU', `${out.pcma_over_pcmu_cpu} (per packet ${out.pcma_over_pcmu_cpu_per_packet})`] as [string, string]] : []),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
