@@ -139,7 +139,9 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
         if (waited >= 64 * this.#owner.t1) {
           this.#ackWait = undefined;
           reject(new SipTimeoutError('ACK for 2xx', { callId: this.callId }));
-          void this.#sendBye().finally(() => this.#end('ack-timeout'));
+          // The dialog ends now: a peer that never ACKed will likely not answer the BYE either (Timer F, 64·T1).
+          this.#byeInBackground();
+          this.#end('ack-timeout');
           return;
         }
         this.#tx.respond(res); // passes through in Accepted
@@ -311,7 +313,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
 
   #expire(): void {
     if (this.#state === 'ended') return;
-    void this.#sendBye().catch(() => undefined);
+    this.#byeInBackground();
     this.#end('session-expired');
   }
 
@@ -423,6 +425,15 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     await this.#owner.sendRequest(this.#inDialog('BYE'), this.source, this.transport);
   }
 
+  /**
+   * A BYE nobody waits for (ACK timeout, session expiry, shutdown). Its failure
+   * is owned here: a peer that vanished answers nothing, and Timer F's
+   * SipTimeoutError 64·T1 later must not reach Node as an unhandled rejection.
+   */
+  #byeInBackground(): void {
+    this.#sendBye().catch(() => undefined);
+  }
+
   #end(reason: EndReason): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
@@ -438,7 +449,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
 
   /** @internal the user agent ends every call on shutdown. */
   shutdown(): void {
-    if (this.#state === 'confirmed') void this.#sendBye().catch(() => undefined);
+    if (this.#state === 'confirmed') this.#byeInBackground();
     else if (this.#state === 'offered' || this.#state === 'early') this.#tx.respond(createResponse(this.invite, 503, { toTag: this.localTag }));
     this.#end('shutdown');
   }

@@ -125,6 +125,11 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     return this.#byInvite.size;
   }
 
+  /** Transactions still open, ours (client) and the peers' (server): 0 once everything has settled. */
+  get openTransactions(): { client: number; server: number } {
+    return { client: this.#client.size, server: this.#server.size };
+  }
+
   #receive(msg: SipMessage, source: Peer, transport: Transport): void {
     if (msg instanceof SipResponse) {
       const key = `${msg.via[0]?.branch}|${msg.cseq.method}`;

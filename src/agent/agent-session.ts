@@ -88,7 +88,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   /** Leases the ASR socket and speaks the greeting. */
   async start(): Promise<void> {
     await this.#attachAsr();
-    if (this.#o.profile.greeting) void this.#speakTurn(this.#o.profile.greeting, 'greeting');
+    if (this.#o.profile.greeting) this.#own(this.#speakTurn(this.#o.profile.greeting, 'greeting'));
   }
 
   get ended(): boolean {
@@ -107,7 +107,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   dtmf(digit: string): void {
     if (this.#ended) return;
     this.#bargeIn('dtmf');
-    void this.#runTurn(`[dtmf ${digit}]`, performance.now());
+    this.#own(this.#runTurn(`[dtmf ${digit}]`, performance.now()));
   }
 
   /** The pacer sent the first frame of the agent's audio for this turn. */
@@ -123,6 +123,18 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     this.#asr?.release();
     this.#asr = undefined;
     this.#log.debug({ reason }, 'agent session ended');
+  }
+
+  /**
+   * The owner of a turn started without await: turns handle the failures they
+   * expect (no upstream, a broken stream); anything else ends that turn as
+   * failed and is logged, and never reaches Node as an unhandled rejection.
+   */
+  #own(turn: Promise<void>): void {
+    turn.catch((err: unknown) => {
+      this.#log.error({ err }, 'turn failed unexpectedly');
+      if (this.#turn) this.#finishTurn(this.#turn, 'failed');
+    });
   }
 
   async #attachAsr(): Promise<void> {
@@ -176,7 +188,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     const text = this.#utterance.join(' ');
     this.#utterance = [];
     const speechEndAt = this.#audio.arrivalOf(this.#utteranceEnd) ?? performance.now();
-    void this.#runTurn(text, speechEndAt);
+    this.#own(this.#runTurn(text, speechEndAt));
   }
 
   /** Caller speech (or a key) while the agent talks: stop talking now. */

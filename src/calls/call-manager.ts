@@ -74,8 +74,12 @@ export class CallManager {
     this.#active.set(call.id, call);
     call.on('turn', (t) => this.#turn(t));
     call.once('ended', (reason) => this.#ended(call, reason));
-    void call.start().then(() => {
+    call.start().then(() => {
       if (call.state === 'active') this.#totals.answered++;
+    }, (err: unknown) => {
+      // start() turns setup failures into refusals; this is a bug, and it ends one call, not the process.
+      this.#log.error({ err, callId: sip.callId }, 'call start failed');
+      call.end('setup-failed');
     });
   }
 

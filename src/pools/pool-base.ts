@@ -506,7 +506,8 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     if (deficit > 0 && now >= this.#nextOpenAt) {
       // After a failure, probe with one open at a time instead of a burst.
       const burst = this.#failures > 0 ? (this.#opening > 0 ? 0 : 1) : deficit;
-      for (let i = 0; i < burst; i++) void this.#openOne();
+      // #openOne handles an open's failure itself; what is left (a throwing listener) is logged, never unhandled.
+      for (let i = 0; i < burst; i++) this.#openOne().catch((err: unknown) => this.#log.error({ pool: this.name, err }, 'opening a connection failed unexpectedly'));
     }
 
     this.#checkSlow(now);
