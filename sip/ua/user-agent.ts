@@ -28,7 +28,10 @@ export interface UserAgentOptions {
   timers?: TimerBase;
   /** RFC 4028 session timers: our Min-SE and refresher preference. */
   sessionTimers?: SessionTimerOptions;
-  /** Called for every new request (not retransmissions, not ACK): undefined accepts. */
+  /**
+   * Called for every new request that starts something (not retransmissions, not ACK, not a
+   * request inside a dialog we hold, not a CANCEL for an INVITE we hold): undefined accepts.
+   */
   inboundFilter?: (req: SipRequest, source: Peer) => Refusal | undefined;
 }
 
@@ -155,7 +158,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     this.#server.set(key, tx);
     this.stats.transactions++;
 
-    const refusal = this.#filter?.(req, source);
+    // The filter (edge security, the per-source rate limit) guards new dialogs and out-of-dialog
+    // requests. A request inside a dialog we hold, or a CANCEL for an INVITE transaction we hold,
+    // is part of work already admitted: refusing a BYE under a burst only keeps a finished call's
+    // resources (ASR socket, RTP port) until its RTP timeout, and refusing a CANCEL rings on.
+    const admitted = req.to.tag !== undefined
+      ? this.#dialogs.has(dialogKey(req.callId, req.to.tag))
+      : req.method === 'CANCEL' && this.#byInvite.has(`${branch}|INVITE`);
+    const refusal = admitted ? undefined : this.#filter?.(req, source);
     if (refusal) {
       tx.respond(createResponse(req, refusal.status, { toTag: newTag(), ...(refusal.reason && { reason: refusal.reason }), ...(refusal.headers && { headers: refusal.headers }) }));
       return;
