@@ -30,6 +30,8 @@ export interface CallOwner {
   sendInvite(req: SipRequest, to: Peer, transport: Transport): InviteClientTransaction;
   sendAck(ack: SipRequest, to: Peer, transport: Transport): void;
   forget(call: IncomingCall): void;
+  /** The INVITE got a final failure response from us (not the 487 after CANCEL). */
+  refused(call: IncomingCall, status: number): void;
   readonly t1: number;
   readonly t2: number;
   readonly sessionTimers: Required<SessionTimerOptions>;
@@ -156,6 +158,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   reject(status = 486, reason?: string): void {
     if (this.#state !== 'offered' && this.#state !== 'early') return;
     this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, ...(reason && { reason }) }));
+    this.#owner.refused(this, status);
     this.#end('rejected');
   }
 
@@ -450,7 +453,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   /** @internal the user agent ends every call on shutdown. */
   shutdown(): void {
     if (this.#state === 'confirmed') this.#byeInBackground();
-    else if (this.#state === 'offered' || this.#state === 'early') this.#tx.respond(createResponse(this.invite, 503, { toTag: this.localTag }));
+    else if (this.#state === 'offered' || this.#state === 'early') {
+      this.#tx.respond(createResponse(this.invite, 503, { toTag: this.localTag }));
+      this.#owner.refused(this, 503);
+    }
     this.#end('shutdown');
   }
 

@@ -45,6 +45,12 @@ export class CallManager {
     this.#log = o.log.child({ component: 'calls' });
     this.#metrics = createMetrics(o.registry, () => this.#active.size);
     o.ua.on('invite', (sip) => this.#offered(sip));
+    // Counted where the UA answers, so every stage's refusal is counted once: the edge's, the UA's,
+    // ours below, and the Call's during setup (488, 503 with no ASR socket, 500).
+    o.ua.on('refused', (_invite, status) => {
+      this.#totals.refused++;
+      this.#metrics.refused.inc({ status: String(status) });
+    });
   }
 
   get activeCount(): number {
@@ -52,8 +58,6 @@ export class CallManager {
   }
 
   #refuse(sip: IncomingCall, status: number, reason: string, why: string): void {
-    this.#totals.refused++;
-    this.#metrics.refused.inc({ status: String(status) });
     this.#log.warn({ callId: sip.callId, status, why }, 'INVITE refused');
     sip.reject(status, reason);
   }
