@@ -34,6 +34,8 @@ export interface AgentSessionOptions {
 export interface AgentSessionEvents {
   /** A turn ended (completed, barged in, failed). */
   turn: [TurnRecord];
+  /** Something failed that the agent did not expect (a bug, not an upstream fault): its owner should end the call. */
+  failed: [err: unknown];
 }
 
 const APOLOGY = "I'm sorry, I'm having trouble answering right now. Could you say that again?";
@@ -128,12 +130,19 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   /**
    * The owner of a turn started without await: turns handle the failures they
    * expect (no upstream, a broken stream); anything else ends that turn as
-   * failed and is logged, and never reaches Node as an unhandled rejection.
+   * failed, is logged and reported ('failed': the call ends and its ledger
+   * returns every lease), and never reaches Node as an unhandled rejection.
    */
   #own(turn: Promise<void>): void {
     turn.catch((err: unknown) => {
       this.#log.error({ err }, 'turn failed unexpectedly');
-      if (this.#turn) this.#finishTurn(this.#turn, 'failed');
+      // This handler must not throw in turn: its own rejection would have no owner.
+      try {
+        if (this.#turn) this.#finishTurn(this.#turn, 'failed');
+        this.emit('failed', err);
+      } catch (again) {
+        this.#log.error({ err: again }, 'ending the failed turn failed too');
+      }
     });
   }
 

@@ -87,14 +87,14 @@ export class VanishPeer {
   }
 
   /** A request inside the dialog the 200 `ok` set up (ACK reuses the INVITE's CSeq number). */
-  inDialog(method: string, ok: SipResponse, opts: { cseq?: number; body?: string; extra?: string[] } = {}): SipRequest {
+  inDialog(method: string, ok: SipResponse, opts: { cseq?: number; body?: string; contentType?: string; extra?: string[] } = {}): SipRequest {
     const target = ok.contact[0]?.uri ?? `sip:${this.to.address}:${this.to.port}`;
     const body = opts.body ?? '';
     const text = [
       `${method} ${target} SIP/2.0`, `Via: ${this.#via}`, 'Max-Forwards: 70',
       `From: <sip:+15550000001@127.0.0.1>;tag=${this.tag}`, `To: ${ok.header('to')}`,
       `Call-ID: ${this.callId}`, `CSeq: ${opts.cseq ?? this.#cseq++} ${method}`, `Contact: ${this.contact}`,
-      ...(opts.extra ?? []), ...(body ? ['Content-Type: application/sdp'] : []), `Content-Length: ${Buffer.byteLength(body)}`, '', body,
+      ...(opts.extra ?? []), ...(body ? [`Content-Type: ${opts.contentType ?? 'application/sdp'}`] : []), `Content-Length: ${Buffer.byteLength(body)}`, '', body,
     ].join('\r\n');
     const req = parseMessage(Buffer.from(text)) as SipRequest;
     this.send(req);
