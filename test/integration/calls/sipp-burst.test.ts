@@ -26,6 +26,12 @@ function callsAnswered(trace: string, status: number, method: string): number {
  * zero-length INVITE / ACK / BYE — against a limit of 20/s, burst 40. New
  * INVITEs beyond the limit get 503; no BYE does.
  */
+// Scale by environment for a bigger run by hand (BURST_RATE=200 BURST_CALLS=400 BURST_LIMIT=100 npx mocha …): the limit's
+// burst is twice its rate, sipp sends at twice the limit's rate, as in the issue's run.
+const LIMIT = Number(process.env.BURST_LIMIT ?? 20);
+const RATE = Number(process.env.BURST_RATE ?? 2 * LIMIT);
+const CALLS = Number(process.env.BURST_CALLS ?? 2 * RATE);
+
 describe('calls: a sipp burst past the rate limit', function () {
   this.timeout(120_000);
   let g: Gateway;
@@ -33,7 +39,7 @@ describe('calls: a sipp burst past the rate limit', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wl-burst-'));
-    g = await startTestGateway({ sip: { rate: { perSecond: 20, burst: 40 } }, pools: { asr: { min: 6 } }, media: { rtpTimeoutMs: 30_000 } });
+    g = await startTestGateway({ sip: { rate: { perSecond: LIMIT, burst: 2 * LIMIT } }, pools: { asr: { min: 6 } }, media: { rtpTimeoutMs: 30_000 } });
   });
   after(async () => {
     await g.close();
@@ -42,13 +48,13 @@ describe('calls: a sipp burst past the rate limit', function () {
 
   it('refuses new INVITEs with 503 but never a BYE, and every answered call returns its lease at its BYE', async () => {
     const trace = join(dir, 'burst.log');
-    const run = sipp(g.sip, ['-sn', 'uac', '-s', '15550001000', '-r', '40', '-m', '80', '-trace_msg', '-message_file', trace], 60);
+    const run = sipp(g.sip, ['-sn', 'uac', '-s', '15550001000', '-r', String(RATE), '-m', String(CALLS), '-trace_msg', '-message_file', trace], 90);
     await run.done;
     const log = readFileSync(trace, 'utf8');
     const invite503 = callsAnswered(log, 503, 'INVITE');
     const bye503 = callsAnswered(log, 503, 'BYE');
     const bye200 = callsAnswered(log, 200, 'BYE');
-    console.log(`      burst: ${invite503} INVITEs refused with 503, ${bye200} BYEs answered 200, ${bye503} BYEs refused with 503`);
+    console.log(`      burst (sipp -r ${RATE} -m ${CALLS}, limit ${LIMIT}/s burst ${2 * LIMIT}): ${invite503} INVITEs refused with 503, ${bye200} BYEs answered 200, ${bye503} BYEs refused with 503`);
     assert.ok(invite503 > 0, 'the burst went past the limit (else this test proves nothing)');
     assert.ok(bye200 > 0, 'some calls were answered and hung up');
     assert.equal(bye503, 0, 'no BYE was refused by the rate limit');
