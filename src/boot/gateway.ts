@@ -15,6 +15,8 @@ import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
+import { Analytics } from '../analytics/index.js';
+import { dashboardRoutes } from '../dashboard/index.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -101,6 +103,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     closeIdle: (name, n) => pools[name].pools().reduce((closed, p) => closed + p.closeIdle(n - closed), 0),
   });
   await coordination.connect();
+  const analytics = config.analytics.enabled ? await Analytics.open(config.analytics, { log: log.child({ component: 'analytics' }), registry }) : undefined;
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
@@ -112,6 +115,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       const any = pool as unknown as PoolBase<PooledConnection>;
       registered.push(any);
       metrics.add(any);
+      analytics?.watchPool(any);
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
@@ -180,6 +184,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     upstreams: options.agentUpstreams ?? upstreamsFor,
     registry,
     log,
+    ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
@@ -198,7 +203,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
+    ...(analytics && { extra: dashboardRoutes({ analytics, calls: () => calls.view() }) }),
   }, log.child({ component: 'http' }));
+  analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 
   async function close(): Promise<void> {
     if (closed) return;
@@ -211,6 +218,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await coordination.close();
+    // Every call's row was queued when it ended above: written before the process goes.
+    await analytics?.close();
     await ops.close();
     await local?.close();
   }

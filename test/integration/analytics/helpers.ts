@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import type { AnalyticsStore } from '../../../src/analytics/index.js';
+import { sipp } from '../../support/sipp.js';
+
+export const SCENARIOS = fileURLToPath(new URL('../calls/scenarios/', import.meta.url));
+
+/**
+ * `n` carrier calls from sipp with its own RTP (a DTMF digit then A-law audio),
+ * each held `holdMs` and hung up with BYE. Resolves when sipp is done; throws
+ * with sipp's output unless every call succeeded.
+ */
+export async function placeCalls(target: { address: string; port: number }, n: number, holdMs = 3000): Promise<void> {
+  const run = sipp(target, ['-sf', `${SCENARIOS}call-pcap.xml`, '-s', '15550001000', '-mp', '0', '-d', String(holdMs), '-m', String(n), '-r', '5', '-l', '5'], 120);
+  const r = await run.done;
+  if (r.code !== 0) throw new Error(`sipp failed (${r.code}):\n${r.out.slice(-3000)}`);
+}
+
+export async function count(store: AnalyticsStore, table: string, where = ''): Promise<number> {
+  const [row] = await store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} ${where}`);
+  return Number(row?.n ?? 0);
+}
