@@ -38,6 +38,8 @@ export class Recorder {
   #lastSnapshot = 0;
   readonly #watched = new WeakSet<WatchedPool>();
   readonly #slow = new WeakMap<WatchedPool, boolean>();
+  readonly #replaced = new WeakMap<WatchedPool, number>();
+  readonly #lastCause = new WeakMap<WatchedPool, string>();
   readonly #registrations = new Map<string, string>();
   readonly #gates = new Map<string, string>();
   #answered = 0;
@@ -60,16 +62,27 @@ export class Recorder {
   watchPool(pool: WatchedPool): void {
     if (this.#watched.has(pool)) return;
     this.#watched.add(pool);
-    const event = (kind: string, reason: string) => {
-      const t = Date.now();
-      this.#push('pool_events', { id: randomUUID(), at: t, replica: this.#replica(), pool: pool.name, upstream: pool.factory.upstream, pool_key: pool.factory.key, kind, reason });
-      this.live.event({ t, pool: pool.name, kind, reason });
-    };
+    const event = (kind: string, reason: string) => this.#poolEvent(pool, Date.now(), this.#replica(), kind, reason);
     pool.on('exhausted', (err) => event('exhausted', err.message));
-    // A connection that left without the pool asking is replaced in the background.
-    pool.on('close', (info) => { if (info.cause) event('replacement', info.cause.message); });
+    // The pool counts a replacement without saying why; the last unasked close is the likely reason.
+    pool.on('close', (info) => { if (info.cause) this.#lastCause.set(pool, info.cause.message); });
     pool.on('keepalive-failed', (err) => event('keepalive-failed', err.message));
     pool.on('open-failed', (err) => event('open-failed', err.message));
+  }
+
+  #poolEvent(pool: WatchedPool, t: number, replica: string, kind: string, reason: string): void {
+    this.#push('pool_events', { id: randomUUID(), at: t, replica, pool: pool.name, upstream: pool.factory.upstream, pool_key: pool.factory.key, kind, reason });
+    this.live.event({ t, pool: pool.name, kind, reason });
+  }
+
+  /** A replacement is seen in the pool's counter (it has no event of its own). */
+  #replacements(p: WatchedPool, s: PoolStats, t: number, replica: string): void {
+    const before = this.#replaced.get(p);
+    this.#replaced.set(p, s.replacements);
+    if (before === undefined || s.replacements <= before) return;
+    const reason = this.#lastCause.get(p) ?? 'connection not reusable after its lease (reset refused) or past maxAge';
+    this.#lastCause.delete(p);
+    for (let i = before; i < s.replacements; i++) this.#poolEvent(p, t, replica, 'replacement', reason);
   }
 
   /** One call: a row per turn as each is done, and the call's row when it ends. */
@@ -140,6 +153,7 @@ export class Recorder {
       const n = (perUpstream.get(p.name) ?? 0) + 1;
       perUpstream.set(p.name, n);
       this.#slowAlarm(p, s, t, replica);
+      this.#replacements(p, s, t, replica);
       if (snapshot) this.#snapshot(s, t, replica);
       return {
         label: n === 1 ? p.name : `${p.name}·${n}`, upstream: s.upstream, key: s.key, state: s.state,
@@ -176,9 +190,7 @@ export class Recorder {
     this.#slow.set(p, s.acquireSlow);
     if (was === s.acquireSlow) return;
     const kind = s.acquireSlow ? 'slow-acquire-on' : 'slow-acquire-off';
-    const reason = `acquire p95 ${s.acquireP95Ms.toFixed(2)} ms`;
-    this.#push('pool_events', { id: randomUUID(), at: t, replica, pool: s.name, upstream: s.upstream, pool_key: s.key, kind, reason });
-    this.live.event({ t, pool: s.name, kind, reason });
+    this.#poolEvent(p, t, replica, kind, `acquire p95 ${s.acquireP95Ms.toFixed(2)} ms`);
   }
 
   #registrationEvent(r: RegistrationSnapshot, t: number, replica: string): void {
