@@ -31,6 +31,8 @@ interface SeriesDef { label: string; color: string; dash?: number[]; scale?: str
 interface Chart { el: HTMLElement; plot: uPlot | undefined; key: string }
 const charts = new Map<string, Chart>();
 
+const zeroBased = (_u: uPlot, _min: number | null, max: number | null): uPlot.Range.MinMax => [0, Math.max(1, (max ?? 0) * 1.1)];
+
 /** A uPlot line chart that rebuilds itself when its set of series changes (a pool appears). */
 function draw(el: HTMLElement, defs: SeriesDef[], data: Array<Array<number | null>>, height = 180, axes?: { left?: string; right?: string }): void {
   const key = defs.map((d) => d.label).join('|');
@@ -42,7 +44,8 @@ function draw(el: HTMLElement, defs: SeriesDef[], data: Array<Array<number | nul
       width, height,
       cursor: { drag: { x: false, y: false } },
       legend: { live: false },
-      scales: { x: { time: true }, ...(axes?.right && { right: { auto: true } }) },
+      // Counts and latencies start at zero; an all-zero series gets 0–1, not uPlot's 0–100.
+      scales: { x: { time: true }, y: { range: zeroBased }, ...(axes?.right && { right: { range: zeroBased } }) },
       axes: [
         { stroke: '#6b7686', grid: { stroke: '#eef1f5' } },
         { stroke: '#6b7686', grid: { stroke: '#eef1f5' }, size: 46, ...(axes?.left && { label: axes.left, labelSize: 16 }) },
