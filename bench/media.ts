@@ -33,6 +33,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { RtpSession, PortAllocator, Pacer, PacedStream } from '../media/index.js';
 import type { PeerInit, PeerResult } from './support/media-peer.js';
+import { startAnalyticsLoad } from './support/analytics-load.js';
 
 const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
 const CALLS = env('CALLS', 1000);
@@ -124,6 +125,8 @@ async function main(): Promise<void> {
     peers.push({ child, result });
   }
 
+  // ANALYTICS=1: the analytics of a gateway this size run in this process (bench:media:analytics compares).
+  const analytics = await startAnalyticsLoad(CALLS);
   const rcvbuf0 = udpRcvbufErrors();
   for (const p of peers) p.child.send({ type: 'start' });
   await wait(WARMUP_MS);
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
   const psi1 = cpuPressureUs();
   gcObs.disconnect();
   gcPauses.sort((a, b) => a - b);
+  const analyticsOut = await analytics.stop();
   const rxMeasured = sessions.reduce((a, s) => a + s.stats.received, 0) - rx0;
   // Wind down so that loss counts compare like with like: peers stop sending; the gateway
   // echoes what its jitter buffers and queues still hold (≤ 100 ms), then stops its pacer;
@@ -212,6 +216,7 @@ async function main(): Promise<void> {
     gateway_node_flags: process.execArgv.filter((a) => a.startsWith('--max-') || a.startsWith('--single') || a.startsWith('--semi')).join(' '),
     pacer_polled_by_rx: POLL,
     node: process.version,
+    ...analyticsOut,
   };
   const rows: [string, string][] = [
     ['calls', String(out.calls)],
