@@ -8,6 +8,7 @@ import '../../../src/pools/index.js';
 import '../../../src/upstreams/index.js';
 import '../../../src/leases/index.js';
 import '../../../src/boot/sip-transports.js';
+import '../../../src/analytics/index.js';
 import '../../../bench/support/delayed-link.js';
 import '../../../bench/support/delay-proxy.js';
 
