@@ -6,7 +6,7 @@
  * batch writer, sampler) fed the rows a gateway of that size produces
  * (bench/support/analytics-load.ts).
  *
- *   npm run bench:media:analytics [-- --json]      env: CALLS (500), SECONDS (15), ROUNDS (2)
+ *   npm run bench:media:analytics [-- --json]      env: CALLS (500), SECONDS (15), ROUNDS (2), BASE_PORT (63000)
  *
  * Goal: pacing jitter and arrival PDV within the run-to-run spread, analytics_rows_dropped 0.
  */
@@ -31,7 +31,8 @@ interface MediaOut {
 function runMedia(analytics: boolean): Promise<MediaOut> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MEDIA, '--json'], {
-      env: { ...process.env, CALLS: process.env.CALLS ?? '500', SECONDS: process.env.SECONDS ?? '15', ANALYTICS: analytics ? '1' : '0' },
+      // Its own port range (bench:media's default 61000 may be in use by a plain bench:media run).
+      env: { ...process.env, CALLS: process.env.CALLS ?? '500', SECONDS: process.env.SECONDS ?? '15', BASE_PORT: process.env.BASE_PORT ?? '63000', ANALYTICS: analytics ? '1' : '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
