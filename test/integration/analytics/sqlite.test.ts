@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, TABLE_NAMES, type AnalyticsStore } from '../../../src/analytics/index.js';
+import { openStore, RowWriter, TABLE_NAMES, type AnalyticsStore } from '../../../src/analytics/index.js';
+import { createLogger } from '../../../src/log.js';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway } from '../../support/gateway.js';
 import { startReplica } from '../../support/replica.js';
@@ -32,6 +33,21 @@ describe('analytics: SQLite store', function () {
       await store.write([{ table: 'pool_events', row: { id: 'e1', at: 1, replica: 'r', pool: 'asr', upstream: 'asr', pool_key: 'k', kind: 'exhausted', reason: 'x' } }]);
       assert.equal(await count(store, 'pool_events'), 1);
       assert.equal(await store.purge(2), 1, 'retention deletes rows older than the cut');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the queue is bounded: rows beyond queueMax are dropped and counted, the rest written on flush', async () => {
+    const store = await openStore({ url: `sqlite:${join(dir, 'bounded.sqlite')}`, dataDir: dir, schema: '' });
+    try {
+      await store.migrate();
+      const writer = new RowWriter(store, { queueMax: 5, batchMax: 2, flushMs: 3_600_000, log: createLogger('silent') });
+      for (let i = 0; i < 8; i++) writer.push({ table: 'pool_events', row: { id: `e${i}`, at: i, replica: 'r', pool: 'asr', upstream: 'asr', pool_key: 'k', kind: 'exhausted', reason: 'x' } });
+      assert.deepEqual(writer.stats(), { queued: 5, dropped: 3, written: 0, failures: 0, storeUp: true });
+      assert.equal(await writer.flush(), true);
+      assert.deepEqual(writer.stats(), { queued: 0, dropped: 3, written: 5, failures: 0, storeUp: true });
+      assert.deepEqual((await store.query<{ id: string }>('SELECT id FROM pool_events ORDER BY id')).map((r) => r.id), ['e0', 'e1', 'e2', 'e3', 'e4']);
     } finally {
       await store.close();
     }
