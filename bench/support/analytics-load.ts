@@ -39,12 +39,16 @@ export async function startAnalyticsLoad(calls: number, on = process.env.ANALYTI
   let pushed = 0;
   let turnDebt = 0;
   let callDebt = 0;
-  let tick = 0;
+  let last = Date.now();
+  let lastSnapshot = last;
   const push: Analytics['writer']['push'] = (r) => { pushed++; analytics.writer.push(r); };
   const timer = setInterval(() => {
+    // By the clock, not by ticks: a late timer on a loaded host must not lower the row rate.
     const now = Date.now();
-    turnDebt += (calls / TURN_EVERY_S) * (TICK_MS / 1000);
-    callDebt += (calls / CALL_EVERY_S) * (TICK_MS / 1000);
+    const elapsedS = (now - last) / 1000;
+    last = now;
+    turnDebt += (calls / TURN_EVERY_S) * elapsedS;
+    callDebt += (calls / CALL_EVERY_S) * elapsedS;
     for (; turnDebt >= 1; turnDebt--) {
       push({ table: 'turns', row: {
         id: randomUUID(), call_id: randomUUID(), turn: 2, agent: 'receptionist', replica: 'bench', at: now, outcome: 'completed',
@@ -58,7 +62,8 @@ export async function startAnalyticsLoad(calls: number, on = process.env.ANALYTI
         started_at: now - 180_000, answered_at: now - 179_900, ended_at: now, end_reason: 'bye', turns: 22, rtp_received: 9000, rtp_sent: 9000, rtp_lost: 0, rtp_dropped: 0,
       } });
     }
-    if (++tick % (10_000 / TICK_MS) === 0) {
+    if (now - lastSnapshot >= 10_000) {
+      lastSnapshot = now;
       for (let p = 0; p < 8; p++) {
         push({ table: 'pool_snapshots', row: {
           id: randomUUID(), at: now, replica: 'bench', pool: `p${p}`, upstream: 'asr', pool_key: 'k', state: 'ready', size: 50, idle: 10, in_use: 40, target: 50, pending: 0,
