@@ -47,7 +47,8 @@ function draw(el: HTMLElement, defs: SeriesDef[], data: Array<Array<number | nul
       // Counts and latencies start at zero; an all-zero series gets 0–1, not uPlot's 0–100.
       scales: { x: { time: true }, y: { range: zeroBased }, ...(axes?.right && { right: { range: zeroBased } }) },
       axes: [
-        { stroke: '#6b7686', grid: { stroke: '#eef1f5' } },
+        // Clock time only: uPlot's default adds a date line that crowds small charts.
+        { stroke: '#6b7686', grid: { stroke: '#eef1f5' }, space: 80, values: (_u: uPlot, splits: number[]) => splits.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })) },
         { stroke: '#6b7686', grid: { stroke: '#eef1f5' }, size: 46, ...(axes?.left && { label: axes.left, labelSize: 16 }) },
         ...(axes?.right ? [{ scale: 'right', side: 1 as const, stroke: '#6b7686', grid: { show: false }, label: axes.right, labelSize: 16, size: 46 }] : []),
       ],

@@ -16,7 +16,8 @@ describe('analytics: the live dashboard in headless Chromium', function () {
   let browser: Awaited<ReturnType<typeof openBrowser>>;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wl-dash-'));
-    g = await startTestGateway({ analytics: { url: `sqlite:${join(dir, 'a.sqlite')}`, flushMs: 200 } });
+    // A provider cap on ASR and TTS, so the page has cap slots to draw.
+    g = await startTestGateway({ analytics: { url: `sqlite:${join(dir, 'a.sqlite')}`, flushMs: 200 }, upstreams: { asr: { concurrencyCap: 10 }, tts: { concurrencyCap: 4 } } });
     browser = await openBrowser();
   });
   after(async () => {
@@ -41,7 +42,8 @@ describe('analytics: the live dashboard in headless Chromium', function () {
     assert.ok(bars >= 1, `waterfall bars: ${bars}`);
     assert.match(await page.textContent('#waterfall') ?? '', /turn 1 \(first\)/);
     assert.match(await page.textContent('#calls') ?? '', /15550001000 → receptionist/);
-    for (const id of ['chart-calls', 'chart-p95', 'chart-reopen', 'pool-tts', 'pool-llm']) {
+    assert.match(await page.textContent('#caps') ?? '', /asr-cap\s*global/);
+    for (const id of ['chart-calls', 'chart-p95', 'chart-reopen', 'chart-caps', 'pool-tts', 'pool-llm']) {
       assert.ok(Number(await page.getAttribute(`#${id}`, 'data-points')) > 0, `${id} has points`);
     }
     assert.match(await page.textContent('#status') ?? '', /live .* store sqlite .* dropped 0/);
