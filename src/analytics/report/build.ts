@@ -69,10 +69,10 @@ export async function buildReport(store: AnalyticsStore, o: ReportOptions): Prom
 
   // Turn latency, first against later, per agent and per upstream.
   const perAgent = [...groupBy(turns, (t) => `${t.agent} · ${first(t)}`)].sort(([a], [b]) => a.localeCompare(b));
-  const agentRows = perAgent.map(([label, ts]) => ({ label, values: pcts(ts.map(response)), n: ts.length, opened: ts.reduce((a, t) => a + (t.connections_opened ?? 0), 0) }));
+  const agentRows = perAgent.map(([label, ts]) => ({ label, values: pcts(ts.map(response)), n: ts.filter((t) => response(t) !== null).length, of: ts.length, opened: ts.reduce((a, t) => a + (t.connections_opened ?? 0), 0) }));
   const upstreamRows = STAGE_OF.filter((s) => s.upstream !== 'crm').flatMap((s) => ['first turn', 'later turns'].map((kind) => {
     const ts = turns.filter((t) => first(t) === kind);
-    return { label: `${s.upstream} · ${kind}`, values: pcts(ts.map(s.value)), n: ts.length };
+    return { label: `${s.upstream} · ${kind}`, values: pcts(ts.map(s.value)), n: ts.filter((t) => s.value(t) !== null).length };
   }));
   const acquireRows = STAGE_OF.map((s) => ({ label: s.upstream, values: pcts(turns.map(s.acquire)), n: turns.filter((t) => s.acquire(t) !== null).length })).filter((r) => r.n > 0);
 
@@ -99,7 +99,7 @@ export async function buildReport(store: AnalyticsStore, o: ReportOptions): Prom
     `<section><h2>Turn latency: first turn against later turns</h2>
       <p>Caller's end of speech to the first RTP packet of the reply (what the caller hears as the wait), per agent.</p>
       ${groupedBars('Response per agent (p50 · p95 · p99)', agentRows, ['p50', 'p95', 'p99'], ' ms')}
-      ${table(['agent · turns', 'n', 'p50', 'p95', 'p99', 'connections opened'], agentRows.map((r) => [r.label, r.n, ...r.values.map(ms), r.opened]))}
+      ${table(['agent · turns', 'replied (of turns)', 'p50', 'p95', 'p99', 'connections opened'], agentRows.map((r) => [r.label, `${r.n} (of ${r.of})`, ...r.values.map(ms), r.opened]))}
       <p>What each upstream adds: ASR (end of speech → final transcript), LLM (final → first token), TTS (first token → first audio).</p>
       ${groupedBars('Per upstream (p50 · p95 · p99)', upstreamRows, ['p50', 'p95', 'p99'], ' ms')}
       ${table(['upstream · turns', 'n', 'p50', 'p95', 'p99'], upstreamRows.map((r) => [r.label, r.n, ...r.values.map(ms)]))}</section>`,

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { startTestGateway } from '../../support/gateway.js';
 import { placeCalls } from './helpers.js';
-import { inkOf, openBrowser, screenshot } from './browser.js';
+import { ARTIFACTS, inkOf, openBrowser, screenshot } from './browser.js';
 
 const run = promisify(execFile);
 
@@ -32,6 +32,8 @@ describe('analytics: the HTML report', function () {
     const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/report.ts', '--since', '1h', '--url', `sqlite:${db}`, '--out', out], { timeout: 60_000 });
     assert.match(r.stderr, /warmline report: .*report\.html/);
     const html = readFileSync(out, 'utf8');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    copyFileSync(out, join(ARTIFACTS, 'report.html'));
     assert.doesNotMatch(html, /<script|<link|src="http/i, 'nothing loaded from elsewhere');
 
     const browser = await openBrowser();
