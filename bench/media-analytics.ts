@@ -6,7 +6,7 @@
  * batch writer, sampler) fed the rows a gateway of that size produces
  * (bench/support/analytics-load.ts).
  *
- *   npm run bench:media:analytics [-- --json]      env: CALLS (500), SECONDS (15), ROUNDS (2), BASE_PORT (63000)
+ *   npm run bench:media:analytics [-- --json]      env: CALLS (500), SECONDS (15), ROUNDS (2), BASE_PORT (random even port in 61000–65000 per run)
  *
  * Goal: pacing jitter and arrival PDV within the run-to-run spread, analytics_rows_dropped 0.
  */
@@ -28,15 +28,27 @@ interface MediaOut {
   analytics_rows_dropped: number;
 }
 
-function runMedia(analytics: boolean): Promise<MediaOut> {
+/** Other benchmarks on this machine may hold bench:media's ports: each run takes a range of its own, and one retry. */
+async function runMedia(analytics: boolean): Promise<MediaOut> {
+  try {
+    return await runMediaOnce(analytics);
+  } catch (err) {
+    if (!/EADDRINUSE/.test((err as Error).message)) throw err;
+    return runMediaOnce(analytics);
+  }
+}
+
+function runMediaOnce(analytics: boolean): Promise<MediaOut> {
+  const calls = Number(process.env.CALLS ?? 500);
+  const base = process.env.BASE_PORT ?? String(61000 + 2 * Math.floor(Math.random() * ((65000 - 61000 - 2 * calls) / 2)));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MEDIA, '--json'], {
-      // Its own port range (bench:media's default 61000 may be in use by a plain bench:media run).
-      env: { ...process.env, CALLS: process.env.CALLS ?? '500', SECONDS: process.env.SECONDS ?? '15', BASE_PORT: process.env.BASE_PORT ?? '63000', ANALYTICS: analytics ? '1' : '0' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CALLS: String(calls), SECONDS: process.env.SECONDS ?? '15', BASE_PORT: base, ANALYTICS: analytics ? '1' : '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); process.stderr.write(d); });
     child.once('error', reject);
     child.once('exit', (code) => {
       const last = out.trim().split('\n').at(-1) ?? '';
