@@ -48,11 +48,12 @@ function runMediaOnce(analytics: boolean): Promise<MediaOut> {
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); process.stderr.write(d); });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); process.stderr.write(d); });
     child.once('error', reject);
     child.once('exit', (code) => {
       const last = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`bench:media exited ${code}: ${out.slice(-1000)}`));
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`bench:media exited ${code}: ${(out + err).slice(-1000)}`));
       else resolve(JSON.parse(last) as MediaOut);
     });
   });
