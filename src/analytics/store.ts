@@ -28,19 +28,23 @@ export interface StoreTarget {
   schema: string;
 }
 
-/** `postgres://…` opens PostgreSQL; empty opens SQLite in dataDir. Loaded on demand: a SQLite gateway never loads pg. */
+/**
+ * `postgres://…` opens PostgreSQL; empty opens SQLite in dataDir, run in a worker thread so its
+ * synchronous transactions never hold the gateway's event loop. Loaded on demand: a SQLite
+ * gateway never loads pg.
+ */
 export async function openStore(target: StoreTarget): Promise<AnalyticsStore> {
   if (target.url === '') {
-    const { SqliteStore } = await import('./sqlite-store.js');
-    return new SqliteStore(resolve(join(target.dataDir, 'analytics.sqlite')));
+    const { SqliteThreadStore } = await import('./sqlite-thread-store.js');
+    return new SqliteThreadStore(resolve(join(target.dataDir, 'analytics.sqlite')));
   }
   if (/^postgres(ql)?:\/\//.test(target.url)) {
     const { PostgresStore } = await import('./postgres-store.js');
     return new PostgresStore(target.url, target.schema);
   }
   if (target.url.startsWith('sqlite:')) {
-    const { SqliteStore } = await import('./sqlite-store.js');
-    return new SqliteStore(resolve(target.url.slice('sqlite:'.length)));
+    const { SqliteThreadStore } = await import('./sqlite-thread-store.js');
+    return new SqliteThreadStore(resolve(target.url.slice('sqlite:'.length)));
   }
   throw new AnalyticsUrlError({ url: redactUrl(target.url), expected: 'empty (SQLite in analytics.dataDir), sqlite:FILE or postgres://user@host:port/db' });
 }
