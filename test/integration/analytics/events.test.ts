@@ -31,6 +31,8 @@ describe('analytics: registration and provider-cap events', function () {
       registrations: [{ id: 'acct-a', user: 'acct-a', domain: '127.0.0.1', registrar: { host: '127.0.0.1', port: registrar.port }, password: Kamailio.password('acct-a'), expires: 60 }],
     });
     reader = await openStore({ url, dataDir: dir, schema: '' });
+    // The gateway migrates in the background: the reader makes sure the tables exist (idempotent).
+    await reader.migrate();
   });
   after(async () => {
     await g?.close();

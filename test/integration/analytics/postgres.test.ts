@@ -53,6 +53,7 @@ describe('analytics: PostgreSQL store', function () {
     before(async () => {
       g = await startTestGateway({ analytics: { url: MACHINE_PG, schema, flushMs: 100, snapshotMs: 1000 } });
       reader = await openStore({ url: MACHINE_PG, dataDir: '', schema });
+      await reader.migrate(); // the gateway migrates in the background; idempotent
     });
     after(async () => {
       await g?.close();
@@ -81,6 +82,7 @@ describe('analytics: PostgreSQL store', function () {
       server = await PrivatePostgres.create();
       g = await startTestGateway({ analytics: { url: server.url, flushMs: 100, snapshotMs: 1000 } });
       reader = await openStore({ url: server.url, dataDir: '', schema: '' });
+      await reader.migrate(); // the gateway migrates in the background; idempotent
     });
     after(async () => {
       await g?.close();

@@ -60,6 +60,8 @@ describe('analytics: SQLite store', function () {
     before(async () => {
       g = await startTestGateway({ analytics: { url: `sqlite:${file()}`, flushMs: 100, snapshotMs: 1000 } });
       reader = await openStore({ url: `sqlite:${file()}`, dataDir: dir, schema: '' });
+      // The gateway migrates in the background: the reader makes sure the tables exist (idempotent).
+      await reader.migrate();
     });
     after(async () => {
       await g?.close();
@@ -102,6 +104,7 @@ describe('analytics: SQLite store', function () {
     writeFileSync(cfg, `analytics:\n  url: "sqlite:${db}"\n  flushMs: 3600000\n  snapshotMs: 1000\n`);
     const r = await startReplica({}, ['--config', cfg]);
     const reader = await openStore({ url: `sqlite:${db}`, dataDir: dir, schema: '' });
+    await reader.migrate(); // the replica migrates in the background; idempotent
     try {
       await placeCalls(r.sip, 4, 1000);
       await until(async () => /warmline_calls_active 0/.test(await (await fetch(`${r.url}/metrics`)).text()), 'calls ended');
