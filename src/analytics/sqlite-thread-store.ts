@@ -3,15 +3,23 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AnalyticsStore, SqlValue } from './store.js';
 import type { AnyRow } from './tables.js';
-import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';
+import { MIGRATIONS, TABLE_NAMES, TIME_COLUMN, columns } from './tables.js';
 import { AnalyticsStoreError } from './errors.js';
+
+/** The messages sqlite-worker.mjs takes and answers. */
+type WorkerRequest =
+  | { id: number; op: 'migrate' | 'close' }
+  | { id: number; op: 'write'; rows: AnyRow[] }
+  | { id: number; op: 'purge'; before: number }
+  | { id: number; op: 'query'; sql: string; params: SqlValue[] };
+type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; cause: string };
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; operation: string };
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
 
 /**
- * SQLite behind a worker thread (sqlite-worker.ts): the same store, but each
- * transaction runs off the gateway's event loop. Rows cross by structured
+ * SQLite behind a worker thread (sqlite-worker.mjs, given every statement from
+ * tables.ts): each transaction runs off the gateway's event loop. Rows cross by structured
  * clone. A worker that dies fails what was pending (the writer retries it) and
  * is started again on the next request.
  */
@@ -34,8 +42,13 @@ export class SqliteThreadStore implements AnalyticsStore {
   }
 
   #start(): Worker {
-    // The boot file registers tsx in the worker (a loader registered here does not reach it).
-    const w = new Worker(new URL('./sqlite-worker-boot.mjs', import.meta.url), { workerData: { file: this.where }, execArgv: [] });
+    const workerData = {
+      file: this.where,
+      migrations: MIGRATIONS,
+      columns: Object.fromEntries(TABLE_NAMES.map((t) => [t, columns(t)])),
+      timeColumns: TIME_COLUMN,
+    };
+    const w = new Worker(new URL('./sqlite-worker.mjs', import.meta.url), { workerData, execArgv: [] });
     w.on('message', (m: WorkerReply) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
