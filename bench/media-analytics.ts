@@ -43,7 +43,8 @@ function runMediaOnce(analytics: boolean): Promise<MediaOut> {
   const base = process.env.BASE_PORT ?? String(61000 + 2 * Math.floor(Math.random() * ((65000 - 61000 - 2 * calls) / 2)));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MEDIA, '--json'], {
-      env: { ...process.env, CALLS: String(calls), SECONDS: process.env.SECONDS ?? '15', BASE_PORT: base, ANALYTICS: analytics ? '1' : '0' },
+      // Our RTP stack's phase only (PCMU): this bench compares analytics off and on, not stacks.
+      env: { ...process.env, PHASES: process.env.PHASES ?? 'pcmu', CALLS: String(calls), SECONDS: process.env.SECONDS ?? '15', BASE_PORT: base, ANALYTICS: analytics ? '1' : '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

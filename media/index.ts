@@ -1,11 +1,11 @@
-export { MediaError, isMediaError } from './errors.js';
+export { MediaError, isMediaError, mediaErrorCodes } from './errors.js';
 export type { MediaErrorCode } from './errors.js';
 export { RtpPacket, writeRtpHeader } from './rtp/rtp-packet.js';
 export type { RtpExtension } from './rtp/rtp-packet.js';
 export { RtcpCompound, RtcpSenderReport, RtcpReceiverReport, RtcpSourceDescription, RtcpBye, ntpFromMs, ntpMiddle } from './rtp/rtcp.js';
 export type { RtcpPacket, ReportBlock, SdesChunk } from './rtp/rtcp.js';
 export { TelephoneEvent, DTMF_DIGITS } from './rtp/telephone-event.js';
-export { ulawToPcm, pcmToUlaw, alawToPcm, pcmToAlaw, alawToUlaw, ulawToAlaw, ulawEnergy, ULAW_SILENCE } from './codec/g711.js';
+export { ulawToPcm, pcmToUlaw, alawToPcm, pcmToAlaw, alawToUlaw, ulawToAlaw, pcmToUlawInto, pcmToAlawInto, ulawEnergy, ULAW_SILENCE } from './codec/g711.js';
 export { PortAllocator } from './ports.js';
 export * from './sdp/index.js';
 export { JitterBuffer } from './rtp/jitter-buffer.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { AnalyticsStore, SqlValue } from './store.js';
-import { redactUrl } from './store.js';
+import type { AnalyticsStore, SqlValue } from './store-contract.js';
+import { redactUrl } from './store-contract.js';
 import { MIGRATIONS, TABLE_NAMES, TIME_COLUMN, columns, type AnyRow, type TableName } from './tables.js';
 import { AnalyticsStoreError } from './errors.js';
 

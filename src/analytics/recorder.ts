@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolBase, PooledConnection, PoolStats } from '../pools/index.js';
 import type { Call, CallsView } from '../calls/index.js';
 import type { TurnRecord } from '../agent/index.js';
-import type { LeaseGateStats } from '../leases/index.js';
+import type { LeaseGateStats } from '../boot/lease-gate.js';
 import type { RegistrationSnapshot } from '../../sip/registration/index.js';
 import type { RowWriter } from './row-writer.js';
 import type { Row, TableName } from './tables.js';

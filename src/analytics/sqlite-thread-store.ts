@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { AnalyticsStore, SqlValue } from './store.js';
+import type { AnalyticsStore, SqlValue } from './store-contract.js';
 import type { AnyRow } from './tables.js';
 import { MIGRATIONS, TABLE_NAMES, TIME_COLUMN, columns } from './tables.js';
 import { AnalyticsStoreError } from './errors.js';

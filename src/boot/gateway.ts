@@ -17,6 +17,8 @@ import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
 import { dashboardRoutes } from '../dashboard/index.js';
+import { gatewayAdmin } from './ops-admin.js';
+import { behindBalancers } from './balancer-source.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -28,6 +30,8 @@ export interface GatewayOptions {
    * bench:turn swaps in the naive baselines (lazy, prewarm-one) it compares them with.
    */
   agentUpstreams?: (route: Route) => AgentUpstreams;
+  /** An ops drain request (POST /api/admin/drain): the CLI exits as on SIGTERM. Default: drain(). */
+  onDrainRequest?: () => Promise<unknown>;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -80,7 +84,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip);
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) });
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -170,7 +174,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
     transport: transports,
-    inboundFilter: edge.filter,
+    inboundFilter: behindBalancers(edge.filter, config.sip.balancers),
   });
   const pacer = new Pacer();
   const calls = new CallManager({
@@ -203,8 +207,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
+    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
     ...(analytics && { extra: dashboardRoutes({ analytics, calls: () => calls.view() }) }),
-  }, log.child({ component: 'http' }));
+  }, log.child({ component: 'http' }), config.ops);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 
   async function close(): Promise<void> {
@@ -224,7 +229,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await local?.close();
   }
 
-  return {
+  const gateway: Gateway = {
     opsUrl: ops.url,
     config,
     pools,
@@ -250,4 +255,5 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     },
     close,
   };
+  return gateway;
 }

@@ -203,13 +203,14 @@ export class Call extends EventEmitter<CallEvents> {
     const playout = new Playout(rtp, alaw, () => this.#agent?.audioPlayed());
     this.#playout = playout;
     playout.sending = n.direction === 'sendrecv' || n.direction === 'sendonly';
-    // ASR takes µ-law 8 kHz: PCMU goes as it came; PCMA is one table lookup per byte.
+    // ASR takes µ-law 8 kHz: PCMU goes as it came; PCMA is one table lookup per byte, in place
+    // (the payload is a view on this packet's own datagram): no allocation per packet.
     // A lost frame becomes 20 ms of silence so the recognizer's clock keeps step with the call's.
     const silence = Buffer.alloc(160, 0xff);
     rtp.on('audio', (payload: Buffer | null) => {
       if (!this.#agent) return;
       if (payload === null) this.#agent.pushCallerAudio(silence);
-      else this.#agent.pushCallerAudio(alaw ? Buffer.from(alawToUlaw(payload)) : Buffer.from(payload));
+      else this.#agent.pushCallerAudio(alaw ? alawToUlaw(payload, payload) : payload);
     });
     rtp.on('dtmf', (d: DtmfDigit) => {
       if (d.end) this.#dtmf(d.digit, 'rfc4733');
