@@ -16,3 +16,8 @@ export { Pacer, PacedStream, FRAME_BYTES, FRAME_MS } from './pacer.js';
 export type { PacedSink, PacerStats, PacerOptions } from './pacer.js';
 export { RtpSession } from './rtp/rtp-session.js';
 export type { RtpSessionOptions, RtpSessionStats } from './rtp/rtp-session.js';
+export type { CallMedia, CallMediaStats } from './call-media.js';
+export { WebRtcEndpoint } from './webrtc/webrtc-endpoint.js';
+export type { WebRtcEndpointOptions, WebRtcAnswer } from './webrtc/webrtc-endpoint.js';
+export { WebRtcSession } from './webrtc/webrtc-session.js';
+export type { WebRtcSessionStats } from './webrtc/webrtc-session.js';
