@@ -16,7 +16,7 @@ import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
-import { dashboardRoutes } from '../dashboard/index.js';
+import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
 import { startDemo, type Demo } from './demo.js';
@@ -222,10 +222,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     readiness,
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
-    ...(demo && { extra: demo.routes }),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
-    ...(analytics && { extra: dashboardRoutes({ analytics, calls: () => calls.view() }) }),
+    // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
+    extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 

@@ -89,3 +89,14 @@ function live(analytics: Analytics, req: IncomingMessage, res: ServerResponse): 
   req.on('close', end);
   res.on('close', end);
 }
+
+type Routes = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+/** Several route handlers as one `extra` hook, tried in order until one handles the request. */
+export function chainRoutes(list: ReadonlyArray<Routes | undefined>): Routes {
+  const routes = list.filter((r): r is Routes => r !== undefined);
+  return async (req, res) => {
+    for (const r of routes) if (await r(req, res)) return true;
+    return false;
+  };
+}
