@@ -45,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { RtpSession, PortAllocator, Pacer, PacedStream, alawToUlaw, ulawToAlaw } from '../media/index.js';
 import { BarePacer } from './support/bare-pacer.js';
 import type { PeerInit, PeerResult } from './support/media-peer.js';
+import { startAnalyticsLoad, type AnalyticsLoadResult } from './support/analytics-load.js';
 
 const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
 const CALLS = env('CALLS', 1000);
@@ -210,6 +211,7 @@ interface PhaseResult {
   involuntary: number;
   hostCpuPressure: number | null;
   rcvbufErrors: number | null;
+  analytics: AnalyticsLoadResult;
 }
 
 const r3 = (x: number): number => Number(x.toFixed(3));
@@ -233,6 +235,8 @@ async function runPhase(kind: PhaseKind, pinned: boolean, cpus: number): Promise
     peers.push({ child, result });
   }
 
+  // ANALYTICS=1: the analytics of a gateway this size run in this process (bench:media:analytics compares).
+  const analytics = await startAnalyticsLoad(CALLS);
   const rcvbuf0 = udpRcvbufErrors();
   for (const p of peers) p.child.send({ type: 'start' });
   await wait(WARMUP_MS);
@@ -260,6 +264,7 @@ async function runPhase(kind: PhaseKind, pinned: boolean, cpus: number): Promise
   const psi1 = cpuPressureUs();
   gcObs.disconnect();
   gcPauses.sort((a, b) => a - b);
+  const analyticsOut = await analytics.stop();
   const rxMeasured = gw.received() - rx0;
   const txMeasured = gw.sent() - tx0;
   // Wind down so that loss counts compare like with like: peers stop sending; the gateway
@@ -302,6 +307,7 @@ async function runPhase(kind: PhaseKind, pinned: boolean, cpus: number): Promise
     involuntary: ru.involuntaryContextSwitches - ru0.involuntaryContextSwitches,
     hostCpuPressure: psi0 === null || psi1 === null ? null : (psi1 - psi0) / 1000 / wall,
     rcvbufErrors: rcvbuf0 === null || rcvbuf1 === null ? null : rcvbuf1 - rcvbuf0,
+    analytics: analyticsOut,
   };
 }
 
@@ -380,6 +386,7 @@ async function main(): Promise<void> {
     gateway_node_flags: process.execArgv.filter((a) => a.startsWith('--max-') || a.startsWith('--single') || a.startsWith('--semi')).join(' '),
     pacer_polled_by_rx: POLL,
     node: process.version,
+    ...ours.analytics,
   };
   const rows: [string, string][] = [
     ['calls', String(out.calls)],

@@ -15,6 +15,8 @@ import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
+import { Analytics } from '../analytics/index.js';
+import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
 import { startDemo, type Demo } from './demo.js';
@@ -108,6 +110,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     closeIdle: (name, n) => pools[name].pools().reduce((closed, p) => closed + p.closeIdle(n - closed), 0),
   });
   await coordination.connect();
+  const analytics = config.analytics.enabled ? await Analytics.open(config.analytics, { log: log.child({ component: 'analytics' }), registry }) : undefined;
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
@@ -119,6 +122,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       const any = pool as unknown as PoolBase<PooledConnection>;
       registered.push(any);
       metrics.add(any);
+      analytics?.watchPool(any);
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
@@ -204,6 +208,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     get webrtc() { return webrtc; },
     registry,
     log,
+    ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
   if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
@@ -221,7 +226,6 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     registry,
     readiness,
     pools: () => allPools().map((p) => p.stats()),
-    ...(demo && { extra: demo.routes }),
     // `held`: what calls hold now, all 0 once every call has ended (the vanish tests read it from outside).
     calls: () => ({ ...calls.view(), held: { rtpPorts: ports.inUse, pacerStreams: pacer.stats().streams, leases: leasesOut(), sipTransactions: ua.openTransactions } }),
     replica: () => ({
@@ -229,7 +233,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       sip: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     }),
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
+    // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
+    extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops);
+  analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 
   async function close(): Promise<void> {
     if (closed) return;
@@ -243,6 +250,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await coordination.close();
+    // Every call's row was queued when it ended above: written before the process goes.
+    await analytics?.close();
     await ops.close();
     await local?.close();
   }

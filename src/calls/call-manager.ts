@@ -13,6 +13,8 @@ export interface CallManagerOptions extends Omit<CallDeps, 'log'> {
   maxConcurrent: number;
   registry: Registry;
   log: Logger;
+  /** Sees every call the manager starts, with its answer (analytics); must not throw. */
+  onCall?: (call: Call, started: Promise<void>) => void;
 }
 
 export interface CallsView {
@@ -78,7 +80,9 @@ export class CallManager {
     this.#active.set(call.id, call);
     call.on('turn', (t) => this.#turn(t));
     call.once('ended', (reason) => this.#ended(call, reason));
-    call.start().then(() => {
+    const started = call.start();
+    this.#o.onCall?.(call, started);
+    started.then(() => {
       if (call.state === 'active') this.#totals.answered++;
     }, (err: unknown) => {
       // start() turns setup failures into refusals; this is a bug, and it ends one call, not the process.

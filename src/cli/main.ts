@@ -62,6 +62,7 @@ async function main(): Promise<number> {
   progress.done();
   process.stderr.write(`warmline ready: ${gateway.opsUrl} sip:${gateway.sip.address}:${gateway.sip.port} (pools ${gateway.summary()})\n`);
   if (gateway.demoUrl) process.stderr.write(`warmline demo: open ${gateway.demoUrl} in a browser on this machine and press Call\n`);
+  if (config.analytics.enabled) process.stderr.write(`warmline dashboard: ${gateway.opsUrl}/dashboard/ (history in ${config.analytics.url ? 'PostgreSQL' : config.analytics.dataDir}; npm run report)\n`);
   log.info({ opsUrl: gateway.opsUrl }, 'ready');
 
   return await new Promise<number>((resolve) => {

@@ -160,6 +160,17 @@ export const configSchema = z.strictObject({
     maxConcurrent: z.number().int().min(1),
     drainGraceMs: ms,
   }),
+  analytics: z.strictObject({
+    enabled: z.boolean(),
+    url: z.union([z.literal(''), z.string().regex(/^(postgres(ql)?:\/\/.+|sqlite:.+)$/, 'postgres://user@host:port/db, or sqlite:FILE')]),
+    dataDir: z.string().min(1),
+    schema: z.union([z.literal(''), z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier')]),
+    retentionDays: z.number().gt(0),
+    queueMax: z.number().int().min(1),
+    batchMax: z.number().int().min(1),
+    flushMs: positiveMs,
+    snapshotMs: z.number().int().min(100),
+  }),
   demo: z.strictObject({
     enabled: z.boolean(),
     did: z.string().min(1),
@@ -202,6 +213,7 @@ export type RouteConfig = WarmlineConfig['routes'][number];
 export type SipConfig = WarmlineConfig['sip'];
 export type RegistrationConfig = WarmlineConfig['registrations'][number];
 export type MediaConfig = WarmlineConfig['media'];
+export type AnalyticsConfig = WarmlineConfig['analytics'];
 export type DemoConfig = WarmlineConfig['demo'];
 export type UpstreamName = keyof WarmlineConfig['upstreams'];
 export const upstreamNames: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig, type DeepPartial, type WarmlineConfig } from '../../src/config/index.js';
 import { startGateway, type Gateway } from '../../src/boot/gateway.js';
@@ -20,6 +22,8 @@ export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = 
       log: { level: (process.env.WARMLINE_TEST_LOG as WarmlineConfig['log']['level'] | undefined) ?? 'silent', ...overrides.log },
       sip: { port: 0, ...overrides.sip },
       media: { portMin: base, portMax: base + 399, ...overrides.media },
+      // Test calls must not land in the developer's own history (data/analytics.sqlite).
+      analytics: { dataDir: join(tmpdir(), 'warmline-test-analytics'), ...overrides.analytics },
     },
   });
   const gateway = await startGateway(config, { log: createLogger(config.log.level), registry: new Registry() });

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { until } from './wait.js';
 
 export interface GatewayProcess {
@@ -15,7 +17,8 @@ export interface GatewayProcess {
  */
 export function spawnGateway(args: string[] = [], env: Record<string, string> = {}): GatewayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', ...env },
+    // Test calls must not land in the developer's own history (data/analytics.sqlite).
+    env: { ...process.env, WARMLINE_SERVER__HTTPPORT: '0', WARMLINE_SIP__PORT: '0', WARMLINE_LOG__LEVEL: 'warn', WARMLINE_ANALYTICS__DATADIR: join(tmpdir(), 'warmline-test-analytics'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

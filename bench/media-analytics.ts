@@ -1,0 +1,112 @@
+/**
+ * bench:media:analytics — bench:media with and without the analytics store, in one run:
+ * the same RTP load (CALLS calls both ways through one pacer) measured ROUNDS times each
+ * way, alternating off/on so drift on this shared machine touches both alike. With
+ * analytics on, the gateway process also runs the real Analytics (SQLite, bounded queue,
+ * batch writer, sampler) fed the rows a gateway of that size produces
+ * (bench/support/analytics-load.ts).
+ *
+ *   npm run bench:media:analytics [-- --json]      env: CALLS (500), SECONDS (15), ROUNDS (2), BASE_PORT (random even port in 61000–65000 per run)
+ *
+ * Goal: pacing jitter and arrival PDV within the run-to-run spread, analytics_rows_dropped 0.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const json = process.argv.includes('--json');
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const MEDIA = fileURLToPath(new URL('./media.ts', import.meta.url));
+
+interface MediaOut {
+  pacing_jitter_p50_ms: number;
+  pacing_jitter_p99_ms: number;
+  arrival_pdv_p99_ms: number;
+  rtp_loss: number;
+  cpu_core_fraction: number;
+  analytics: 'on' | 'off';
+  analytics_rows_written: number;
+  analytics_rows_dropped: number;
+}
+
+/** Other benchmarks on this machine may hold bench:media's ports: each run takes a range of its own, and one retry. */
+async function runMedia(analytics: boolean): Promise<MediaOut> {
+  try {
+    return await runMediaOnce(analytics);
+  } catch (err) {
+    if (!/EADDRINUSE/.test((err as Error).message)) throw err;
+    return runMediaOnce(analytics);
+  }
+}
+
+function runMediaOnce(analytics: boolean): Promise<MediaOut> {
+  const calls = Number(process.env.CALLS ?? 500);
+  const base = process.env.BASE_PORT ?? String(61000 + 2 * Math.floor(Math.random() * ((65000 - 61000 - 2 * calls) / 2)));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MEDIA, '--json'], {
+      // Our RTP stack's phase only (PCMU): this bench compares analytics off and on, not stacks.
+      env: { ...process.env, PHASES: process.env.PHASES ?? 'pcmu', CALLS: String(calls), SECONDS: process.env.SECONDS ?? '15', BASE_PORT: base, ANALYTICS: analytics ? '1' : '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); process.stderr.write(d); });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`bench:media exited ${code}: ${(out + err).slice(-1000)}`));
+      else resolve(JSON.parse(last) as MediaOut);
+    });
+  });
+}
+
+const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN; };
+const r3 = (x: number) => Number(x.toFixed(3));
+
+async function main(): Promise<number> {
+  const runs: MediaOut[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const on of [false, true]) {
+      const r = await runMedia(on);
+      runs.push(r);
+      process.stderr.write(`round ${i + 1}/${ROUNDS} analytics ${r.analytics}: pacing p99 ${r.pacing_jitter_p99_ms} ms, arrival PDV p99 ${r.arrival_pdv_p99_ms} ms, rows written ${r.analytics_rows_written}, dropped ${r.analytics_rows_dropped}\n`);
+    }
+  }
+  const side = (a: 'on' | 'off') => runs.filter((r) => r.analytics === a);
+  const stat = (a: 'on' | 'off', f: (r: MediaOut) => number) => ({ median: r3(median(side(a).map(f))), min: r3(Math.min(...side(a).map(f))), max: r3(Math.max(...side(a).map(f))) });
+  const out = {
+    bench: 'media-analytics',
+    calls: Number(process.env.CALLS ?? 500),
+    rounds: ROUNDS,
+    pacing_jitter_p99_ms: { off: stat('off', (r) => r.pacing_jitter_p99_ms), on: stat('on', (r) => r.pacing_jitter_p99_ms) },
+    pacing_jitter_p50_ms: { off: stat('off', (r) => r.pacing_jitter_p50_ms), on: stat('on', (r) => r.pacing_jitter_p50_ms) },
+    arrival_pdv_p99_ms: { off: stat('off', (r) => r.arrival_pdv_p99_ms), on: stat('on', (r) => r.arrival_pdv_p99_ms) },
+    rtp_loss: { off: stat('off', (r) => r.rtp_loss), on: stat('on', (r) => r.rtp_loss) },
+    cpu_core_fraction: { off: stat('off', (r) => r.cpu_core_fraction), on: stat('on', (r) => r.cpu_core_fraction) },
+    analytics_rows_written: side('on').reduce((a, r) => a + r.analytics_rows_written, 0),
+    analytics_rows_dropped: side('on').reduce((a, r) => a + r.analytics_rows_dropped, 0),
+  };
+  const row = (name: string, s: { off: ReturnType<typeof stat>; on: ReturnType<typeof stat> }) =>
+    `${name.padEnd(26)}${`${s.off.median} (${s.off.min}–${s.off.max})`.padStart(24)}${`${s.on.median} (${s.on.min}–${s.on.max})`.padStart(24)}`;
+  process.stdout.write([
+    '',
+    `bench:media:analytics — ${out.calls} calls, ${ROUNDS} runs each way (alternating), median (min–max) over runs`,
+    '',
+    `${'figure'.padEnd(26)}${'analytics off'.padStart(24)}${'analytics on'.padStart(24)}`,
+    row('pacing jitter p50 ms', out.pacing_jitter_p50_ms),
+    row('pacing jitter p99 ms', out.pacing_jitter_p99_ms),
+    row('arrival PDV p99 ms', out.arrival_pdv_p99_ms),
+    row('RTP loss', out.rtp_loss),
+    row('gateway CPU (cores)', out.cpu_core_fraction),
+    '',
+    `analytics_rows_written ${out.analytics_rows_written}   analytics_rows_dropped ${out.analytics_rows_dropped} (goal 0)`,
+    '',
+  ].join('\n'));
+  if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  return out.analytics_rows_dropped === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  process.stderr.write(`bench:media:analytics failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
