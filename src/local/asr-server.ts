@@ -21,6 +21,11 @@ import { VoiceActivityDetector, type VadEvent } from './voice-activity.js';
  */
 export interface AsrServerOptions extends LocalServerOptions {
   idleTimeoutMs: number;
+  /**
+   * Concurrent streams per key, past which an upgrade gets 429 as Deepgram's
+   * per-project concurrency limit answers. Default 50.
+   */
+  maxStreams?: number;
 }
 
 const MODEL_INFO = { name: 'warmline-local-vad', version: '1', arch: 'energy-vad-standin' };
@@ -37,8 +42,10 @@ function tokenFrom(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function reject(socket: Parameters<typeof rejectUpgrade>[0], status: 400 | 401 | 404, message: string): void {
-  rejectUpgrade(socket, status, { err_code: status === 401 ? 'INVALID_AUTH' : 'Bad Request', err_msg: message });
+const ERR_CODE = { 400: 'Bad Request', 401: 'INVALID_AUTH', 404: 'Bad Request', 429: 'TOO_MANY_REQUESTS', 503: 'SERVICE_UNAVAILABLE' } as const;
+
+function reject(socket: Parameters<typeof rejectUpgrade>[0], status: keyof typeof ERR_CODE, message: string): void {
+  rejectUpgrade(socket, status, { err_code: ERR_CODE[status], err_msg: message });
 }
 
 export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsListener> {
@@ -49,8 +56,11 @@ export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsLis
   });
   const listener = new DelayedTlsListener(https, { scheme: 'wss', host: o.host, port: o.port, handshakeDelayMs: o.handshakeDelayMs });
 
+  let streams = 0;
+  const maxStreams = o.maxStreams ?? 50;
   https.on('upgrade', (req, socket, head) => {
     listener.stats.requests++;
+    const conn = listener.recordOpen('GET', req.url ?? '/', req.headers);
     const url = new URL(req.url ?? '/', 'https://local');
     if (url.pathname !== '/v1/listen') return reject(socket, 404, `no route ${url.pathname}`);
     if (tokenFrom(req) !== o.apiKey) return reject(socket, 401, 'Invalid credentials.');
@@ -59,13 +69,20 @@ export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsLis
     if (!['mulaw', 'linear16'].includes(encoding) || rate !== 8000) {
       return reject(socket, 400, `the local ASR takes encoding=mulaw or linear16 at sample_rate=8000, got ${encoding} at ${rate}`);
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, url.searchParams, o));
+    if (streams >= maxStreams) return reject(socket, 429, `Too many concurrent requests: this project allows ${maxStreams} streams`);
+    streams++;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', () => streams--);
+      serve(ws, url.searchParams, o, (r) => listener.record({ conn, ...r }));
+    });
   });
   await listener.listen();
   return listener;
 }
 
-function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): void {
+type Recorded = { kind: 'text'; data: string } | { kind: 'binary'; bytes: number } | { kind: 'close'; code: number; reason: string };
+
+function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, record: (r: Recorded) => void): void {
   const requestId = randomUUID();
   const interim = params.get('interim_results') === 'true';
   const vadEvents = params.get('vad_events') === 'true';
@@ -131,6 +148,7 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
     if (closed) return;
     resetIdle();
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    record(isBinary ? { kind: 'binary', bytes: buf.length } : { kind: 'text', data: buf.toString('utf8') });
     if (isBinary) {
       const ulaw = linear16 ? toMulaw(buf) : buf;
       onEvents(vad.push(ulaw));
@@ -166,7 +184,10 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
         ws.close(1008, `DATA-0000: unknown control message type ${JSON.stringify(msg.type)}`);
     }
   });
-  ws.on('close', finish);
+  ws.on('close', (code, reason) => {
+    record({ kind: 'close', code, reason: reason.toString('utf8') });
+    finish();
+  });
   ws.on('error', finish);
 }
 

@@ -6,7 +6,7 @@ import { startCrmServer } from './crm-server.js';
 import { Synthesizer } from './synthesizer.js';
 import type { DelayedTlsListener, LocalServer } from './local-server.js';
 
-export type { LocalServer, LocalServerStats } from './local-server.js';
+export type { LocalServer, LocalServerStats, WireRecord } from './local-server.js';
 export { Synthesizer } from './synthesizer.js';
 
 /**
@@ -30,6 +30,12 @@ export interface LocalUpstreamsOptions {
   ttsInactivityTimeoutMs?: number;
   /** LLM token interval. Default 5. */
   llmTokenIntervalMs?: number;
+  /** Concurrent ASR streams before upgrades get 429 (Deepgram's per-project cap). Default 50. */
+  asrMaxStreams?: number;
+  /** Open contexts per TTS multi-stream socket (ElevenLabs allows 5). Default 5. */
+  ttsMaxContexts?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the LLM and CRM servers. Default 100. */
+  h2MaxConcurrentStreams?: number;
 }
 
 export interface LocalUpstreams {
@@ -54,13 +60,14 @@ export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Pro
   };
   const started: DelayedTlsListener[] = [];
   try {
-    const asr = await startAsrServer({ ...common, port: opts.ports?.asr ?? 0, idleTimeoutMs: opts.asrIdleTimeoutMs ?? 10_000 });
+    const asr = await startAsrServer({ ...common, port: opts.ports?.asr ?? 0, idleTimeoutMs: opts.asrIdleTimeoutMs ?? 10_000, ...(opts.asrMaxStreams !== undefined && { maxStreams: opts.asrMaxStreams }) });
     started.push(asr);
-    const tts = await startTtsServer({ ...common, port: opts.ports?.tts ?? 0, defaultInactivityTimeoutMs: opts.ttsInactivityTimeoutMs ?? 20_000, synthesizer: new Synthesizer() });
+    const tts = await startTtsServer({ ...common, port: opts.ports?.tts ?? 0, defaultInactivityTimeoutMs: opts.ttsInactivityTimeoutMs ?? 20_000, synthesizer: new Synthesizer(), ...(opts.ttsMaxContexts !== undefined && { maxContexts: opts.ttsMaxContexts }) });
     started.push(tts);
-    const llm = await startLlmServer({ ...common, port: opts.ports?.llm ?? 0, ...(opts.llmTokenIntervalMs !== undefined && { tokenIntervalMs: opts.llmTokenIntervalMs }) });
+    const h2 = opts.h2MaxConcurrentStreams !== undefined ? { maxConcurrentStreams: opts.h2MaxConcurrentStreams } : {};
+    const llm = await startLlmServer({ ...common, ...h2, port: opts.ports?.llm ?? 0, ...(opts.llmTokenIntervalMs !== undefined && { tokenIntervalMs: opts.llmTokenIntervalMs }) });
     started.push(llm);
-    const crm = await startCrmServer({ ...common, port: opts.ports?.crm ?? 0 });
+    const crm = await startCrmServer({ ...common, ...h2, port: opts.ports?.crm ?? 0 });
     started.push(crm);
     return {
       asr, tts, llm, crm,

@@ -14,7 +14,26 @@ export interface LocalServerOptions {
   firstByteDelayMs: number;
 }
 
-const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' } as const;
+const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+
+/**
+ * What a client put on the wire, as the server saw it: tests record an
+ * official provider client and our connector doing the same thing and
+ * compare the two records.
+ */
+export type WireRecord =
+  | { conn: number; kind: 'open'; method: string; path: string; query: Record<string, string>; headers: Record<string, string> }
+  | { conn: number; kind: 'text'; data: string }
+  | { conn: number; kind: 'binary'; bytes: number }
+  | { conn: number; kind: 'body'; data: string }
+  | { conn: number; kind: 'close'; code: number; reason: string };
+
+/** Headers as lower-case name → value (repeated values joined), pseudo-headers left out. */
+export function plainHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !k.startsWith(':')) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
 
 /** Refuses a WebSocket upgrade with an HTTP status and a JSON body, as the providers do. */
 export function rejectUpgrade(socket: Duplex, status: keyof typeof STATUS_TEXT, body: object): void {
@@ -45,6 +64,8 @@ export interface LocalServer {
   readonly stats: LocalServerStats;
   /** Destroys every open socket now (a provider dying mid-call). */
   dropConnections(): void;
+  /** Starts recording what clients send (see WireRecord); returns the live record. */
+  recordWire(): WireRecord[];
   /** Stops listening (connections are refused) but keeps the port. */
   pause(): Promise<void>;
   /** Listens again on the same port. */
@@ -67,6 +88,8 @@ export class DelayedTlsListener implements LocalServer {
   readonly #delayMs: number;
   #port = 0;
   #listening = false;
+  #wire: WireRecord[] | undefined;
+  #wireConn = 0;
 
   constructor(tls: TlsServer, options: { scheme: 'wss' | 'https'; host: string; port: number; handshakeDelayMs: number }) {
     this.#tls = tls;
@@ -96,6 +119,25 @@ export class DelayedTlsListener implements LocalServer {
     };
     if (this.#delayMs > 0) setTimeout(hand, this.#delayMs);
     else hand();
+  }
+
+  recordWire(): WireRecord[] {
+    this.#wire = [];
+    return this.#wire;
+  }
+
+  /** A new recorded exchange (upgrade or request): its number, for the records that follow. */
+  recordOpen(method: string, url: string, headers: Record<string, string | string[] | undefined>): number {
+    const conn = ++this.#wireConn;
+    if (this.#wire) {
+      const u = new URL(url, 'https://local');
+      this.#wire.push({ conn, kind: 'open', method, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: plainHeaders(headers) });
+    }
+    return conn;
+  }
+
+  record(rec: WireRecord): void {
+    this.#wire?.push(rec);
   }
 
   get url(): string {

@@ -165,12 +165,30 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
     }
   }
 
+  /**
+   * Resets the provider's inactivity clock without ever holding a context of
+   * its own: a multi-context socket allows 5 open contexts and closes with 1008
+   * on a sixth, so the keepalive must not take one from the lessees. With a
+   * context open, KeepContextAlive (`{"text": "", "context_id"}`) on it; with
+   * none, a context opened and closed in the same breath (at most 1 of 5).
+   */
   keepalive(): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.usable) return reject(new UpstreamClosedError({ provider: PROVIDER, url: this.#url, code: 0, reason: 'not open' }));
-      // A single space resets the inactivity timer and generates nothing.
-      const msg = this.multi ? { text: ' ', context_id: `${this.id}-keepalive` } : { text: ' ' };
-      this.#ws.send(JSON.stringify(msg), (err) => (err ? reject(err) : resolve()));
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (!this.multi) {
+        // A single space resets the inactivity timer and generates nothing.
+        this.#ws.send(JSON.stringify({ text: ' ' }), done);
+        return;
+      }
+      const open = this.#opened.values().next();
+      if (!open.done) {
+        this.#ws.send(JSON.stringify({ text: '', context_id: open.value }), done);
+        return;
+      }
+      const id = `${this.id}-keepalive`;
+      this.#ws.send(JSON.stringify({ text: ' ', context_id: id }));
+      this.#ws.send(JSON.stringify({ context_id: id, close_context: true }), done);
     });
   }
 
