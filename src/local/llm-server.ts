@@ -128,7 +128,9 @@ export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsLis
       return jsonError(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
     }
     const anthropic = path === '/v1/messages';
-    const key = anthropic ? req.headers['x-api-key'] : req.headers.authorization?.replace(/^Bearer /, '');
+    // Anthropic takes `x-api-key` or, as its own SDK sends since 2026, `Authorization: Bearer`.
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+    const key = anthropic ? req.headers['x-api-key'] ?? bearer : bearer;
     if (key !== o.apiKey) {
       return anthropic
         ? jsonError(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })

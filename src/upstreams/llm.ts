@@ -57,7 +57,12 @@ export interface LlmOptions {
   connectTimeoutMs?: number;
 }
 
-const ANTHROPIC_VERSION = '2023-06-01';
+/**
+ * What Anthropic's own TypeScript SDK (1.15) sends: the key as a Bearer token
+ * and this API version. The tests in test/integration/providers hold our
+ * requests to the SDK's, so a drift on either side shows there.
+ */
+const ANTHROPIC_VERSION = '2026-10-21';
 
 export class LlmSession extends Http2Session {
   readonly #o: LlmOptions;
@@ -81,7 +86,7 @@ export class LlmSession extends Http2Session {
 
   #authHeaders(): Record<string, string> {
     return this.#o.provider === 'anthropic'
-      ? { 'x-api-key': this.#o.apiKey, 'anthropic-version': ANTHROPIC_VERSION }
+      ? { authorization: `Bearer ${this.#o.apiKey}`, 'anthropic-version': ANTHROPIC_VERSION }
       : { authorization: `Bearer ${this.#o.apiKey}` };
   }
 
