@@ -43,6 +43,8 @@ export interface LocalUpstreams {
   readonly tts: LocalServer;
   readonly llm: LocalServer;
   readonly crm: LocalServer;
+  /** The TTS server's synthesizer (tests warm its cache). */
+  readonly synthesizer: Synthesizer;
   /** PEM of the self-signed certificate: clients pass it as `ca`. */
   readonly ca: string;
   close(): Promise<void>;
@@ -59,10 +61,11 @@ export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Pro
     firstByteDelayMs: opts.firstByteDelayMs ?? 0,
   };
   const started: DelayedTlsListener[] = [];
+  const synthesizer = new Synthesizer();
   try {
     const asr = await startAsrServer({ ...common, port: opts.ports?.asr ?? 0, idleTimeoutMs: opts.asrIdleTimeoutMs ?? 10_000, ...(opts.asrMaxStreams !== undefined && { maxStreams: opts.asrMaxStreams }) });
     started.push(asr);
-    const tts = await startTtsServer({ ...common, port: opts.ports?.tts ?? 0, defaultInactivityTimeoutMs: opts.ttsInactivityTimeoutMs ?? 20_000, synthesizer: new Synthesizer(), ...(opts.ttsMaxContexts !== undefined && { maxContexts: opts.ttsMaxContexts }) });
+    const tts = await startTtsServer({ ...common, port: opts.ports?.tts ?? 0, defaultInactivityTimeoutMs: opts.ttsInactivityTimeoutMs ?? 20_000, synthesizer, ...(opts.ttsMaxContexts !== undefined && { maxContexts: opts.ttsMaxContexts }) });
     started.push(tts);
     const h2 = opts.h2MaxConcurrentStreams !== undefined ? { maxConcurrentStreams: opts.h2MaxConcurrentStreams } : {};
     const llm = await startLlmServer({ ...common, ...h2, port: opts.ports?.llm ?? 0, ...(opts.llmTokenIntervalMs !== undefined && { tokenIntervalMs: opts.llmTokenIntervalMs }) });
@@ -70,7 +73,7 @@ export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Pro
     const crm = await startCrmServer({ ...common, ...h2, port: opts.ports?.crm ?? 0 });
     started.push(crm);
     return {
-      asr, tts, llm, crm,
+      asr, tts, llm, crm, synthesizer,
       ca: certificate.cert,
       close: async () => {
         await Promise.all(started.map((s) => s.close()));
