@@ -98,6 +98,7 @@ export const configSchema = z.strictObject({
     firstByteDelayMs: ms,
     asrIdleTimeoutMs: positiveMs,
     ttsInactivityTimeoutMs: positiveMs,
+    asrRecognizer: z.enum(['auto', 'vad']),
   }),
   leases: z.strictObject({
     store: z.enum(['memory', 'redis']),

@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import alawmulaw from 'alawmulaw';
 import { DelayedTlsListener, createWebSocketHttpsServer, rejectUpgrade, type LocalServerOptions } from './local-server.js';
 import { VoiceActivityDetector, type VadEvent } from './voice-activity.js';
+import type { SphinxRecognizer, SphinxUtterance } from './sphinx.js';
 
 /**
  * A Deepgram-compatible live-streaming server (`/v1/listen`), written from
@@ -26,9 +27,14 @@ export interface AsrServerOptions extends LocalServerOptions {
    * per-project concurrency limit answers. Default 50.
    */
   maxStreams?: number;
+  /** Real words from pocketsphinx; without it, the voice-activity stand-in's labels. */
+  recognizer?: SphinxRecognizer | undefined;
 }
 
 const MODEL_INFO = { name: 'warmline-local-vad', version: '1', arch: 'energy-vad-standin' };
+const SPHINX_MODEL_INFO = { name: 'warmline-local-pocketsphinx', version: '1', arch: 'pocketsphinx-en-us' };
+/** Lead-in before the VAD's start handed to the recognizer: 300 ms of µ-law. */
+const PRE_ROLL_BYTES = 2400;
 
 function tokenFrom(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
@@ -99,19 +105,33 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, reco
   // Results leave in order even with a first-byte delay: a chain of sends.
   let outbox: Promise<void> = Promise.resolve();
 
-  const send = (msg: object, delayed = false) => {
+  // A message may wait on the recognizer's words; later messages wait behind it.
+  const send = (msg: object | Promise<object>, delayed = false) => {
     outbox = outbox.then(async () => {
+      const body = await msg;
       if (delayed && o.firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, o.firstByteDelayMs));
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
     });
   };
-  const results = (start: number, end: number, text: string, isFinal: boolean, speechFinal: boolean, fromFinalize = false) => {
-    send({
+  const modelInfo = o.recognizer ? SPHINX_MODEL_INFO : MODEL_INFO;
+  const results = (start: number, end: number, text: string | Promise<string>, isFinal: boolean, speechFinal: boolean, fromFinalize = false) => {
+    send(Promise.resolve(text).then((t) => ({
       type: 'Results', channel_index: [0, 1], duration: Math.max(0, end - start), start, is_final: isFinal, speech_final: speechFinal,
       from_finalize: fromFinalize,
-      channel: { alternatives: [{ transcript: text, confidence: text ? 0.5 : 0, words: [] }] },
-      metadata: { request_id: requestId, model_info: MODEL_INFO, model_uuid: '00000000-0000-0000-0000-000000000000' },
-    }, isFinal);
+      channel: { alternatives: [{ transcript: t, confidence: t ? 0.5 : 0, words: [] }] },
+      metadata: { request_id: requestId, model_info: modelInfo, model_uuid: '00000000-0000-0000-0000-000000000000' },
+    })), isFinal);
+  };
+  // The recognizer's ears on the current utterance, fed from a little before the VAD's start.
+  let utterance: SphinxUtterance | undefined;
+  const recent: Buffer[] = [];
+  let recentBytes = 0;
+  const words = (label: string): string | Promise<string> => {
+    const u = utterance;
+    utterance = undefined;
+    if (!u) return label;
+    // A recognizer that fails says so in the log of nobody: the stand-in's label is the honest fallback.
+    return u.end().catch(() => label);
   };
   const resetIdle = () => {
     if (idle) clearTimeout(idle);
@@ -124,8 +144,11 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, reco
       if (e.type === 'speech-start') {
         if (utteranceTimer) clearTimeout(utteranceTimer);
         if (vadEvents) send({ type: 'SpeechStarted', channel: [0], timestamp: e.at });
+        utterance?.abort();
+        utterance = o.recognizer?.start();
+        for (const b of recent) utterance?.push(b);
       } else if (e.type === 'speech-end') {
-        results(e.start, e.end, `[speech ${(e.end - e.start).toFixed(2)} s]`, true, !fromFinalize, fromFinalize);
+        results(e.start, e.end, words(`[speech ${(e.end - e.start).toFixed(2)} s]`), true, !fromFinalize, fromFinalize);
         lastWordEnd = e.end;
         if (utteranceEndMs !== undefined) {
           if (utteranceTimer) clearTimeout(utteranceTimer);
@@ -141,6 +164,8 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, reco
     closed = true;
     if (idle) clearTimeout(idle);
     if (utteranceTimer) clearTimeout(utteranceTimer);
+    utterance?.abort();
+    utterance = undefined;
   };
 
   resetIdle();
@@ -151,7 +176,21 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, reco
     record(isBinary ? { kind: 'binary', bytes: buf.length } : { kind: 'text', data: buf.toString('utf8') });
     if (isBinary) {
       const ulaw = linear16 ? toMulaw(buf) : buf;
-      onEvents(vad.push(ulaw));
+      utterance?.push(ulaw);
+      const events = vad.push(ulaw);
+      if (o.recognizer) {
+        for (const e of events) {
+          onEvents([e]);
+          // A start in this chunk: the recognizer has had the lead-in, now this chunk.
+          if (e.type === 'speech-start') utterance?.push(ulaw);
+        }
+        recent.push(ulaw);
+        recentBytes += ulaw.length;
+        while (recentBytes - recent[0]!.length >= PRE_ROLL_BYTES) recentBytes -= recent.shift()!.length;
+        // The recognizer has no partial words to give: interim results would only be the stand-in's labels.
+        return;
+      }
+      onEvents(events);
       if (interim && vad.inSpeech && vad.position - lastInterimAt >= 0.5) {
         lastInterimAt = vad.position;
         results(vad.speechStart, vad.position, `[speech ${vad.speechSoFar.toFixed(2)} s]`, false, false);

@@ -4,10 +4,12 @@ import { startTtsServer } from './tts-server.js';
 import { startLlmServer } from './llm-server.js';
 import { startCrmServer } from './crm-server.js';
 import { Synthesizer } from './synthesizer.js';
+import { SphinxRecognizer, sphinxAvailability, type RecognizerChoice } from './sphinx.js';
 import type { DelayedTlsListener, LocalServer } from './local-server.js';
 
 export type { LocalServer, LocalServerStats, WireRecord } from './local-server.js';
 export { Synthesizer } from './synthesizer.js';
+export { sphinxAvailability, type RecognizerChoice } from './sphinx.js';
 
 /**
  * Protocol-compatible local upstreams: Deepgram-style ASR, ElevenLabs-style
@@ -36,13 +38,23 @@ export interface LocalUpstreamsOptions {
   ttsMaxContexts?: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the LLM and CRM servers. Default 100. */
   h2MaxConcurrentStreams?: number;
+  /**
+   * `auto`: the ASR transcribes words with Debian's pocketsphinx when it is
+   * installed; `vad`: the voice-activity stand-in's labels ("[speech 1.24 s]").
+   * Default `vad` here; the gateway's config (`local.asrRecognizer`) defaults to `auto`.
+   */
+  asrRecognizer?: RecognizerChoice;
 }
+
+/** What the local ASR hears with: words, or the stand-in's labels and why. */
+export type AsrRecognizerInfo = { kind: 'pocketsphinx'; bin: string } | { kind: 'stand-in'; reason: string };
 
 export interface LocalUpstreams {
   readonly asr: LocalServer;
   readonly tts: LocalServer;
   readonly llm: LocalServer;
   readonly crm: LocalServer;
+  readonly asrRecognizer: AsrRecognizerInfo;
   /** The TTS server's synthesizer (tests warm its cache). */
   readonly synthesizer: Synthesizer;
   /** PEM of the self-signed certificate: clients pass it as `ca`. */
@@ -62,8 +74,12 @@ export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Pro
   };
   const started: DelayedTlsListener[] = [];
   const synthesizer = new Synthesizer();
+  const sphinx = (opts.asrRecognizer ?? 'vad') === 'auto' ? sphinxAvailability() : undefined;
+  const recognizer = sphinx?.available ? new SphinxRecognizer({ bin: sphinx.bin }) : undefined;
+  const asrRecognizer: AsrRecognizerInfo = sphinx?.available ? { kind: 'pocketsphinx', bin: sphinx.bin }
+    : { kind: 'stand-in', reason: sphinx ? sphinx.reason : 'asrRecognizer is vad' };
   try {
-    const asr = await startAsrServer({ ...common, port: opts.ports?.asr ?? 0, idleTimeoutMs: opts.asrIdleTimeoutMs ?? 10_000, ...(opts.asrMaxStreams !== undefined && { maxStreams: opts.asrMaxStreams }) });
+    const asr = await startAsrServer({ ...common, port: opts.ports?.asr ?? 0, idleTimeoutMs: opts.asrIdleTimeoutMs ?? 10_000, recognizer, ...(opts.asrMaxStreams !== undefined && { maxStreams: opts.asrMaxStreams }) });
     started.push(asr);
     const tts = await startTtsServer({ ...common, port: opts.ports?.tts ?? 0, defaultInactivityTimeoutMs: opts.ttsInactivityTimeoutMs ?? 20_000, synthesizer, ...(opts.ttsMaxContexts !== undefined && { maxContexts: opts.ttsMaxContexts }) });
     started.push(tts);
@@ -73,13 +89,15 @@ export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Pro
     const crm = await startCrmServer({ ...common, ...h2, port: opts.ports?.crm ?? 0 });
     started.push(crm);
     return {
-      asr, tts, llm, crm, synthesizer,
+      asr, tts, llm, crm, synthesizer, asrRecognizer,
       ca: certificate.cert,
       close: async () => {
+        recognizer?.close();
         await Promise.all(started.map((s) => s.close()));
       },
     };
   } catch (err) {
+    recognizer?.close();
     await Promise.all(started.map((s) => s.close()));
     throw err;
   }

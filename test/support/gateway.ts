@@ -19,6 +19,8 @@ export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = 
       server: { httpPort: 0, ...overrides.server },
       log: { level: (process.env.WARMLINE_TEST_LOG as WarmlineConfig['log']['level'] | undefined) ?? 'silent', ...overrides.log },
       sip: { port: 0, ...overrides.sip },
+      // Tests get the stand-in's labels unless they ask for words (local.asrRecognizer: auto).
+      local: { asrRecognizer: 'vad', ...overrides.local },
       media: { portMin: base, portMax: base + 399, ...overrides.media },
     },
   });
