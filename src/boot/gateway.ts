@@ -90,6 +90,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       asrIdleTimeoutMs: config.local.asrIdleTimeoutMs,
       ttsInactivityTimeoutMs: config.local.ttsInactivityTimeoutMs,
       asrRecognizer: config.local.asrRecognizer,
+      chaos: config.local.chaos,
     });
     log.info({ asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url, asrRecognizer: local.asrRecognizer }, 'local upstreams started (no provider keys for these)');
     if (local.asrRecognizer.kind === 'stand-in' && config.local.asrRecognizer === 'auto') log.warn({ reason: local.asrRecognizer.reason }, 'the local ASR hears no words: voice-activity stand-in');

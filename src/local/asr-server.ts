@@ -5,6 +5,7 @@ import alawmulaw from 'alawmulaw';
 import { DelayedTlsListener, createWebSocketHttpsServer, rejectUpgrade, type LocalServerOptions } from './local-server.js';
 import { VoiceActivityDetector, type VadEvent } from './voice-activity.js';
 import type { SphinxRecognizer, SphinxUtterance } from './sphinx.js';
+import type { Chaos } from './chaos.js';
 
 /**
  * A Deepgram-compatible live-streaming server (`/v1/listen`), written from
@@ -75,11 +76,13 @@ export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsLis
     if (!['mulaw', 'linear16'].includes(encoding) || rate !== 8000) {
       return reject(socket, 400, `the local ASR takes encoding=mulaw or linear16 at sample_rate=8000, got ${encoding} at ${rate}`);
     }
+    const chaos = listener.chaos.error();
+    if (chaos) return reject(socket, chaos, chaos === 429 ? 'Too many requests (chaos)' : 'Service unavailable (chaos)');
     if (streams >= maxStreams) return reject(socket, 429, `Too many concurrent requests: this project allows ${maxStreams} streams`);
     streams++;
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.once('close', () => streams--);
-      serve(ws, url.searchParams, o, (r) => listener.record({ conn, ...r }));
+      serve(ws, url.searchParams, o, (r) => listener.record({ conn, ...r }), listener.chaos);
     });
   });
   await listener.listen();
@@ -88,7 +91,9 @@ export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsLis
 
 type Recorded = { kind: 'text'; data: string } | { kind: 'binary'; bytes: number } | { kind: 'close'; code: number; reason: string };
 
-function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, record: (r: Recorded) => void): void {
+function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, record: (r: Recorded) => void, chaos: Chaos): void {
+  // A stalled stream takes audio and KeepAlive and answers nothing, ever.
+  const stalled = chaos.stall();
   const requestId = randomUUID();
   const interim = params.get('interim_results') === 'true';
   const vadEvents = params.get('vad_events') === 'true';
@@ -109,8 +114,9 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, reco
   const send = (msg: object | Promise<object>, delayed = false) => {
     outbox = outbox.then(async () => {
       const body = await msg;
-      if (delayed && o.firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, o.firstByteDelayMs));
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+      const delay = o.firstByteDelayMs + chaos.slowFirstByteMs;
+      if (delayed && delay > 0) await new Promise((r) => setTimeout(r, delay));
+      if (ws.readyState === ws.OPEN && !stalled) ws.send(JSON.stringify(body));
     });
   };
   const modelInfo = o.recognizer ? SPHINX_MODEL_INFO : MODEL_INFO;

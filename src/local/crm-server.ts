@@ -55,7 +55,10 @@ export async function startCrmServer(o: CrmServerOptions): Promise<DelayedTlsLis
     const url = new URL(req.url ?? '/', 'https://local');
     if (req.method === 'GET' && url.pathname === '/healthz') return send(res, 200, { ok: true });
     if (req.headers.authorization !== `Bearer ${o.apiKey}`) return error(res, 401, 'unauthorized', 'missing or invalid bearer token');
-    if (o.firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, o.firstByteDelayMs));
+    const chaos = listener.chaos.error();
+    if (chaos) return error(res, chaos, chaos === 429 ? 'rate_limited' : 'unavailable', 'chaos');
+    const delay = o.firstByteDelayMs + listener.chaos.slowFirstByteMs;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
 
     if (req.method === 'GET' && url.pathname === '/v1/contacts') {
       const phone = url.searchParams.get('phone');

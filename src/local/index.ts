@@ -5,11 +5,13 @@ import { startLlmServer } from './llm-server.js';
 import { startCrmServer } from './crm-server.js';
 import { Synthesizer } from './synthesizer.js';
 import { SphinxRecognizer, sphinxAvailability, type RecognizerChoice } from './sphinx.js';
+import type { ChaosOptions } from './chaos.js';
 import type { DelayedTlsListener, LocalServer } from './local-server.js';
 
 export type { LocalServer, LocalServerStats, WireRecord } from './local-server.js';
 export { Synthesizer } from './synthesizer.js';
 export { sphinxAvailability, type RecognizerChoice } from './sphinx.js';
+export { Chaos, type ChaosOptions, type ChaosCounts } from './chaos.js';
 
 /**
  * Protocol-compatible local upstreams: Deepgram-style ASR, ElevenLabs-style
@@ -44,6 +46,8 @@ export interface LocalUpstreamsOptions {
    * Default `vad` here; the gateway's config (`local.asrRecognizer`) defaults to `auto`.
    */
   asrRecognizer?: RecognizerChoice;
+  /** Provider chaos on all four servers (each `server.chaos.set()` changes one). Default: calm. */
+  chaos?: ChaosOptions;
 }
 
 /** What the local ASR hears with: words, or the stand-in's labels and why. */
@@ -88,6 +92,7 @@ export async function startLocalUpstreams(opts: LocalUpstreamsOptions = {}): Pro
     started.push(llm);
     const crm = await startCrmServer({ ...common, ...h2, port: opts.ports?.crm ?? 0 });
     started.push(crm);
+    if (opts.chaos) for (const s of started) s.chaos.set(opts.chaos);
     return {
       asr, tts, llm, crm, synthesizer, asrRecognizer,
       ca: certificate.cert,

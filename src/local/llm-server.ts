@@ -128,6 +128,13 @@ export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsLis
       return jsonError(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
     }
     const anthropic = path === '/v1/messages';
+    const chaos = listener.chaos.error();
+    if (chaos) {
+      const message = chaos === 429 ? 'Rate limit reached (chaos)' : 'The server is overloaded (chaos)';
+      return anthropic
+        ? jsonError(res, chaos === 429 ? 429 : 529, { type: 'error', error: { type: chaos === 429 ? 'rate_limit_error' : 'overloaded_error', message } })
+        : jsonError(res, chaos, { error: { message, type: chaos === 429 ? 'rate_limit_exceeded' : 'server_error', code: null } });
+    }
     // Anthropic takes `x-api-key` or, as its own SDK sends since 2026, `Authorization: Bearer`.
     const bearer = req.headers.authorization?.replace(/^Bearer /, '');
     const key = anthropic ? req.headers['x-api-key'] ?? bearer : bearer;
@@ -155,12 +162,20 @@ export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsLis
     const model = typeof body.model === 'string' ? body.model : 'local';
     let aborted = false;
     res.on('close', () => { aborted = true; });
-    if (o.firstByteDelayMs > 0) await sleep(o.firstByteDelayMs);
+    const delay = o.firstByteDelayMs + listener.chaos.slowFirstByteMs;
+    if (delay > 0) await sleep(delay);
     if (body.stream !== true) return jsonError(res, 200, anthropic ? anthropicMessage(reply, model) : openAiCompletion(reply, model));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const events = anthropic ? anthropicEvents(reply, model) : openAiEvents(reply, model);
+    // A stalled stream sends its first event and then nothing, holding the stream open until the client gives up.
+    const stallAfter = listener.chaos.stall() ? 1 : Infinity;
+    let sent = 0;
     for (const e of events) {
       if (aborted) return;
+      if (sent++ >= stallAfter) {
+        await new Promise<void>((r) => res.once('close', () => r()));
+        return;
+      }
       res.write(e);
       await sleep(interval);
     }

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import type { Duplex } from 'node:stream';
 import type { Server as TlsServer } from 'node:tls';
 import type { Certificate } from './tls-certificate.js';
+import { Chaos } from './chaos.js';
 
 /** What every local server is started with. */
 export interface LocalServerOptions {
@@ -64,6 +65,8 @@ export interface LocalServer {
   readonly stats: LocalServerStats;
   /** Destroys every open socket now (a provider dying mid-call). */
   dropConnections(): void;
+  /** Provider chaos for this server (drops, stalls, 429/503, slow first byte, refusals); calm until set. */
+  readonly chaos: Chaos;
   /** Starts recording what clients send (see WireRecord); returns the live record. */
   recordWire(): WireRecord[];
   /** Stops listening (connections are refused) but keeps the port. */
@@ -80,6 +83,7 @@ export interface LocalServer {
  */
 export class DelayedTlsListener implements LocalServer {
   readonly stats: LocalServerStats = { connectionsAccepted: 0, handshakesCompleted: 0, activeConnections: 0, requests: 0 };
+  readonly chaos = new Chaos();
   readonly #net: NetServer;
   readonly #tls: TlsServer;
   readonly #sockets = new Set<Socket>();
@@ -89,6 +93,8 @@ export class DelayedTlsListener implements LocalServer {
   #port = 0;
   #listening = false;
   #wire: WireRecord[] | undefined;
+  #closed = false;
+  #refusal: NodeJS.Timeout | undefined;
   #wireConn = 0;
 
   constructor(tls: TlsServer, options: { scheme: 'wss' | 'https'; host: string; port: number; handshakeDelayMs: number }) {
@@ -101,6 +107,25 @@ export class DelayedTlsListener implements LocalServer {
     // A client that gives up mid-handshake is not our error to report.
     tls.on('tlsClientError', () => {});
     this.#net = createNetServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.chaos.attach({
+      dropOne: () => {
+        const all = [...this.#sockets];
+        const victim = all[Math.floor(Math.random() * all.length)];
+        victim?.destroy();
+        return victim !== undefined;
+      },
+      refuseFor: (ms) => this.#refuseFor(ms),
+    });
+  }
+
+  /** Not listening for `ms` (connections are refused), then listening again; open connections stay. */
+  #refuseFor(ms: number): void {
+    if (this.#closed || this.#refusal) return;
+    void this.pause();
+    this.#refusal = setTimeout(() => {
+      this.#refusal = undefined;
+      if (!this.#closed) this.listen().catch(() => {});
+    }, ms);
   }
 
   #accept(socket: Socket): void {
@@ -175,6 +200,9 @@ export class DelayedTlsListener implements LocalServer {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    this.chaos.stop();
+    if (this.#refusal) clearTimeout(this.#refusal);
     this.dropConnections();
     await this.pause();
     this.#tls.close();

@@ -1,6 +1,7 @@
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { DelayedTlsListener, createWebSocketHttpsServer, rejectUpgrade, type LocalServerOptions } from './local-server.js';
 import type { Synthesizer } from './synthesizer.js';
+import type { Chaos } from './chaos.js';
 
 /**
  * An ElevenLabs-compatible text-to-speech WebSocket server, written from
@@ -36,8 +37,10 @@ export interface TtsServerOptions extends LocalServerOptions {
 const CHUNK_BYTES = 800;
 const SENTENCE_END = /[.!?]["')\]]?\s+$/;
 
-function reject(socket: Parameters<typeof rejectUpgrade>[0], status: 400 | 401 | 404, message: string): void {
-  rejectUpgrade(socket, status, { detail: { status: status === 401 ? 'invalid_api_key' : 'invalid_request', message } });
+const DETAIL_STATUS = { 400: 'invalid_request', 401: 'invalid_api_key', 404: 'invalid_request', 429: 'too_many_concurrent_requests', 503: 'service_unavailable' } as const;
+
+function reject(socket: Parameters<typeof rejectUpgrade>[0], status: keyof typeof DETAIL_STATUS, message: string): void {
+  rejectUpgrade(socket, status, { detail: { status: DETAIL_STATUS[status], message } });
 }
 
 export async function startTtsServer(o: TtsServerOptions): Promise<DelayedTlsListener> {
@@ -50,6 +53,8 @@ export async function startTtsServer(o: TtsServerOptions): Promise<DelayedTlsLis
     const url = new URL(req.url ?? '/', 'https://local');
     const m = /^\/v1\/text-to-speech\/([^/]+)\/(stream-input|multi-stream-input)$/.exec(url.pathname);
     if (!m) return reject(socket, 404, `no route ${url.pathname}`);
+    const chaos = listener.chaos.error();
+    if (chaos) return reject(socket, chaos, chaos === 429 ? 'Too many concurrent requests (chaos)' : 'Service unavailable (chaos)');
     const headerKey = req.headers['xi-api-key'];
     if (headerKey !== undefined && headerKey !== o.apiKey) return reject(socket, 401, 'Invalid API key');
     const format = url.searchParams.get('output_format') ?? 'mp3_44100_128';
@@ -62,6 +67,7 @@ export async function startTtsServer(o: TtsServerOptions): Promise<DelayedTlsLis
         apiKey: o.apiKey,
         inactivityMs: Math.max(1, timeoutS) * 1000,
         firstByteDelayMs: o.firstByteDelayMs,
+        chaos: listener.chaos,
         synthesizer: o.synthesizer,
         maxContexts: o.maxContexts ?? 5,
         record: (r) => listener.record({ conn, ...r }),
@@ -90,6 +96,7 @@ interface SessionOptions {
   apiKey: string;
   inactivityMs: number;
   firstByteDelayMs: number;
+  chaos: Chaos;
   synthesizer: Synthesizer;
   maxContexts: number;
   record: (r: Recorded) => void;
@@ -114,6 +121,7 @@ class TtsSession {
   readonly #firstByteDelayMs: number;
   readonly #synth: Synthesizer;
   readonly #maxContexts: number;
+  readonly #chaos: Chaos;
   readonly #record: (r: Recorded) => void;
   readonly #contexts = new Map<string, Context>();
   #timer: NodeJS.Timeout | undefined;
@@ -130,6 +138,7 @@ class TtsSession {
     this.#firstByteDelayMs = o.firstByteDelayMs;
     this.#synth = o.synthesizer;
     this.#maxContexts = o.maxContexts;
+    this.#chaos = o.chaos;
     this.#record = o.record;
     this.#touch();
     ws.on('message', (data: RawData, binary: boolean) => this.#onMessage(data, binary));
@@ -243,7 +252,10 @@ class TtsSession {
     ctx.chain = ctx.chain.then(async () => {
       if (ctx.closed) return;
       const audio = await this.#synth.synthesize(text);
-      if (this.#firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, this.#firstByteDelayMs));
+      const delay = this.#firstByteDelayMs + this.#chaos.slowFirstByteMs;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      // A stalled generation never delivers: the context waits for audio that does not come.
+      if (this.#chaos.stall()) await new Promise<void>((r) => { const t = setInterval(() => { if (ctx.closed || this.#closed) { clearInterval(t); r(); } }, 200); });
       for (let off = 0; off < audio.length; off += CHUNK_BYTES) {
         if (ctx.closed || this.#closed) return;
         const chunk = audio.subarray(off, off + CHUNK_BYTES).toString('base64');
