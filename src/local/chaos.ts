@@ -38,6 +38,8 @@ export class Chaos {
   #timer: NodeJS.Timeout | undefined;
   #target: ChaosTarget | undefined;
   #seed: number;
+  #errorNext: Array<429 | 503> = [];
+  #stallNext = 0;
 
   constructor(options: ChaosOptions = {}, seed = 0x5eed) {
     this.#o = Chaos.#fill(options);
@@ -56,6 +58,29 @@ export class Chaos {
   set(options: ChaosOptions): void {
     this.#o = Chaos.#fill(options);
     this.#schedule();
+  }
+
+  /** Test hook: the next requests or upgrades get these statuses, whatever the rates say. */
+  errorNext(...statuses: Array<429 | 503>): void {
+    this.#errorNext.push(...statuses);
+  }
+
+  /** Test hook: the next `count` responses, generations or result streams stall. */
+  stallNext(count = 1): void {
+    this.#stallNext += count;
+  }
+
+  /** Test hook: cuts one open connection now. */
+  dropOne(): boolean {
+    const dropped = this.#target?.dropOne() ?? false;
+    if (dropped) this.counts.drops++;
+    return dropped;
+  }
+
+  /** Test hook: refuses new connections for `ms`. */
+  refuseFor(ms: number): void {
+    this.counts.refusals++;
+    this.#target?.refuseFor(ms);
   }
 
   /** @internal The server whose connections chaos cuts. */
@@ -97,6 +122,11 @@ export class Chaos {
 
   /** 429, 503 or nothing, for a new request or upgrade. */
   error(): 429 | 503 | undefined {
+    const next = this.#errorNext.shift();
+    if (next) {
+      this.counts.errors++;
+      return next;
+    }
     if (this.#o.errorRate <= 0 || this.#random() >= this.#o.errorRate) return undefined;
     this.counts.errors++;
     return this.#random() < 0.5 ? 429 : 503;
@@ -104,6 +134,11 @@ export class Chaos {
 
   /** Whether this response or stream stalls. */
   stall(): boolean {
+    if (this.#stallNext > 0) {
+      this.#stallNext--;
+      this.counts.stalls++;
+      return true;
+    }
     if (this.#o.stallRate <= 0 || this.#random() >= this.#o.stallRate) return false;
     this.counts.stalls++;
     return true;
