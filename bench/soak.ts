@@ -86,16 +86,20 @@ function leasesOut(g: Gateway): number {
 
 interface CallResult { ok: boolean; reason?: string; turnText?: string }
 
+let callSeq = 0;
+
 /** One whole call: greeting, one sentence, the reply, then quiet until the RTP timeout hangs up. */
 async function oneCall(g: Gateway, speech: Buffer): Promise<CallResult> {
   const peer = await RtpPeer.bind();
   let talking = false;
   let quiet: Promise<void> = Promise.resolve();
   try {
-    const before = new Set(g.calls.view().active.map((c) => c.id));
-    const run = sipp(g.sip, ['-sf', SCENARIO, '-s', '15550001000', '-key', 'rtp_port', String(peer.port), '-m', '1'], 90);
-    let call = g.calls.view().active.find((c) => !before.has(c.id) && c.localPort !== undefined);
-    await until(() => (call = g.calls.view().active.find((c) => !before.has(c.id) && c.localPort !== undefined)) !== undefined, 'call answered', 20_000);
+    // A called number of its own (the route is `*`): concurrent callers must each find their own call.
+    const did = `1555${String(++callSeq).padStart(7, '0')}`;
+    const run = sipp(g.sip, ['-sf', SCENARIO, '-s', did, '-key', 'rtp_port', String(peer.port), '-m', '1'], 90);
+    const find = () => g.calls.view().active.find((c) => c.did === did && c.localPort !== undefined);
+    let call = find();
+    await until(() => (call = find()) !== undefined, 'call answered', 20_000);
     const id = call!.id;
     const mine = () => g.calls.view().active.find((c) => c.id === id);
     peer.target('127.0.0.1', call!.localPort!);
@@ -113,7 +117,10 @@ async function oneCall(g: Gateway, speech: Buffer): Promise<CallResult> {
     talking = false;
     await quiet;
     const r = await run.done;
-    if (peer.voiced().length <= heardBefore) return { ok: false, reason: `no reply heard (turn ${turn.outcome}, "${turn.text}", ${heardBefore} voiced packets before)`, turnText: turn.text };
+    if (peer.voiced().length <= heardBefore) {
+      if (process.env.SOAK_DEBUG) process.stderr.write(`${JSON.stringify({ turn, received: peer.received.length, voiced: peer.voiced().length, heardBefore, sipp: r.code })}\n`);
+      return { ok: false, reason: `no reply heard (turn ${turn.outcome})`, turnText: turn.text };
+    }
     if (r.code !== 0) return { ok: false, reason: `sipp exit ${r.code}`, turnText: turn.text };
     return { ok: true, turnText: turn.text };
   } catch (err) {

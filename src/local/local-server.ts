@@ -121,7 +121,7 @@ export class DelayedTlsListener implements LocalServer {
   /** Not listening for `ms` (connections are refused), then listening again; open connections stay. */
   #refuseFor(ms: number): void {
     if (this.#closed || this.#refusal) return;
-    void this.pause();
+    this.pause().catch(() => {});
     this.#refusal = setTimeout(() => {
       this.#refusal = undefined;
       if (!this.#closed) this.listen().catch(() => {});
