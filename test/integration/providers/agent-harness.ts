@@ -34,7 +34,8 @@ export function startPools(up: LocalUpstreams, t: PoolTuning = {}): AgentPools {
   const pools: AgentPools = {
     asr: new ExclusivePool({ name: 'asr', min: 2, max: 4, backoff, ...keepalive, factory: createDeepgramFactory({ ...common, baseUrl: url('asr'), model: 'm', language: 'en', endpointingMs: 300, finalizeTimeoutMs: 3000 }) }),
     tts: new MultiplexedPool({ name: 'tts', min: 1, max: 3, backoff, ...keepalive, factory: createElevenLabsFactory({ ...common, baseUrl: url('tts'), voiceId: 'v', modelId: 'm', multiContext: true, ...(t.ttsGenerationTimeoutMs !== undefined && { generationTimeoutMs: t.ttsGenerationTimeoutMs }) }) }),
-    llm: new MultiplexedPool({ name: 'llm', min: 1, max: 3, backoff, acquireTimeoutMs: 1000, ...keepalive, factory: createLlmFactory({ ...common, provider: 'openai', baseUrl: url('llm'), model: 'm', streamsPerSession: 20, ...(t.llmStreamIdleTimeoutMs !== undefined && { streamIdleTimeoutMs: t.llmStreamIdleTimeoutMs }) }) }),
+    // Two warm sessions: the agent's retry after a failed stream goes to the other one.
+    llm: new MultiplexedPool({ name: 'llm', min: 2, max: 3, backoff, acquireTimeoutMs: 3000, ...keepalive, factory: createLlmFactory({ ...common, provider: 'openai', baseUrl: url('llm'), model: 'm', streamsPerSession: 20, ...(t.llmStreamIdleTimeoutMs !== undefined && { streamIdleTimeoutMs: t.llmStreamIdleTimeoutMs }) }) }),
     crm: new MultiplexedPool({ name: 'crm', min: 1, max: 2, backoff, ...keepalive, factory: createCrmFactory({ ...common, baseUrl: url('crm') }) }),
   };
   for (const p of Object.values(pools)) p.start();
