@@ -3,6 +3,11 @@
  *
  *   npm run bench:pools [-- --json] [--emulation auto|netns|proxy] [--one-way-ms 20]
  *                       [--cold-samples 20] [--sessions 200] [--rounds 5] [--turns 200]
+ *                       [--http-only | --no-http]
+ *
+ * First, on loopback, node:http2 against undici for the LLM/CRM HTTP traffic
+ * (bench/support/http-clients.ts; `--http-only` runs just that, `--no-http` skips it); its
+ * figures join the table and the JSON of the pools run.
  *
  * Emulation (printed with the results):
  * - netns-tap-forwarder (default when root with /dev/net/tun): the local upstreams run in
@@ -23,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { readJsonLine, stopChild as stop, waitExit } from './support/child.js';
 import { createDelayedLink, delayedLinkUnavailableReason, type DelayedLink } from './support/delayed-link.js';
 import { viaDelayProxy, type DelayProxy } from './support/delay-proxy.js';
+import { compareHttpClients } from './support/http-clients.js';
 import {
   ExclusivePool,
   MultiplexedPool,
@@ -56,6 +62,9 @@ export interface BenchArgs {
   host: string;
   upstreams?: string;
   emulationLabel?: string;
+  http: 'also' | 'only' | 'skip';
+  /** The HTTP client comparison's figures, measured by the main role and carried to the pools role. */
+  httpClients?: string;
 }
 
 function parseArgs(argv: readonly string[]): BenchArgs {
@@ -69,6 +78,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     rounds: 5,
     turns: 200,
     host: '127.0.0.1',
+    http: 'also',
   };
   const num = (name: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
@@ -102,6 +112,9 @@ function parseArgs(argv: readonly string[]): BenchArgs {
       case '--host': a.host = v() ?? a.host; break;
       case '--upstreams': a.upstreams = v(); break;
       case '--emulation-label': a.emulationLabel = v(); break;
+      case '--http-only': a.http = 'only'; break;
+      case '--no-http': a.http = 'skip'; break;
+      case '--http-clients': a.httpClients = v(); break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
@@ -116,6 +129,7 @@ function passThrough(a: BenchArgs): string[] {
     '--sessions', String(a.sessions),
     '--rounds', String(a.rounds),
     '--turns', String(a.turns),
+    ...(a.httpClients ? ['--http-clients', a.httpClients] : []),
   ];
 }
 
@@ -539,6 +553,7 @@ async function runPoolsRole(a: BenchArgs, info: UpstreamsInfo): Promise<number> 
       in_turn_opens_servers: serverOpens,
       in_turn_opens_agree: poolOpens === serverOpens,
       pool_sizes: Object.fromEntries(ACTIVE.map((u) => [u, all[u].stats().size])),
+      ...(a.httpClients ? (JSON.parse(a.httpClients) as Record<string, unknown>) : {}),
       goals: {
         acquire_p99_below_1ms: quantile(concurrent, 0.99) < 1,
         cold_warm_ratio_at_least_100: median(coldAll) / warmMedian >= 100,
@@ -586,6 +601,15 @@ async function main(): Promise<number> {
   if (missing.length > 0) {
     console.error(`bench:pools: cannot run, not in the tree yet: ${missing.map((m) => m.slice(3)).join(', ')}`);
     return 2;
+  }
+  if (a.http !== 'skip') {
+    const figures = await compareHttpClients();
+    if (a.http === 'only') {
+      printTable(figures as unknown as Record<string, unknown>);
+      if (a.json) console.log(JSON.stringify(figures));
+      return 0;
+    }
+    a.httpClients = JSON.stringify(figures);
   }
   const reason = await delayedLinkUnavailableReason();
   if (a.emulation === 'netns' && reason) throw new Error(`--emulation netns: ${reason}`);

@@ -1,4 +1,4 @@
-export { MediaError, isMediaError } from './errors.js';
+export { MediaError, isMediaError, mediaErrorCodes } from './errors.js';
 export type { MediaErrorCode } from './errors.js';
 export { RtpPacket, writeRtpHeader } from './rtp/rtp-packet.js';
 export type { RtpExtension } from './rtp/rtp-packet.js';

@@ -1,9 +1,12 @@
 /**
- * Typed errors for everything under src/. Every error carries a stable `code`
- * (WL_ERR_…) that callers match on, and the context that produced it, so a log
- * line or a test can say what arrived and what was expected without parsing prose.
+ * The error catalogue of src/ (codes WL_ERR_…). Every error carries a stable `code` that callers
+ * match on, a message that says what arrived and what was expected, the `context` that produced
+ * it (so a log line or a test need not parse prose) and, when another error caused it, `cause`.
+ * Each code is documented in docs/errors.md (code, meaning, how to solve);
+ * test/unit/docs/error-codes.test.ts keeps that page and this catalogue in step.
  *
- * sip/ and media/ have their own bases (they never import from src/).
+ * sip/ and media/ have catalogues of the same shape (sip/errors.ts, media/errors.ts): they never
+ * import from src/. Benchmarks define theirs in bench/support/errors.ts, outside this catalogue.
  */
 export type ErrorContext = Readonly<Record<string, unknown>>;
 
@@ -26,13 +29,13 @@ export interface WarmlineErrorClass<C extends ErrorContext> {
 
 const registry = new Map<string, WarmlineErrorClass<ErrorContext>>();
 
-/** Every code defined so far, for the docs test that keeps docs/errors.md honest. */
+/** Every code defined so far (the catalogue), for the docs test that keeps docs/errors.md honest. */
 export function definedErrorCodes(): string[] {
   return [...registry.keys()].sort();
 }
 
 /**
- * Defines one error condition: a code and a message built from its context.
+ * Defines one error condition of the catalogue: a code and a message built from its context.
  * Codes are unique; defining one twice is a programming error caught at import time.
  */
 export function defineError<C extends ErrorContext>(
@@ -42,6 +45,20 @@ export function defineError<C extends ErrorContext>(
 ): WarmlineErrorClass<C> {
   if (!/^WL_ERR_[A-Z0-9_]+$/.test(code)) throw new TypeError(`error code '${code}' must match WL_ERR_[A-Z0-9_]+`);
   if (registry.has(code)) throw new TypeError(`error code '${code}' is defined twice`);
+  const cls = errorClass(code, name, message);
+  registry.set(code, cls as unknown as WarmlineErrorClass<ErrorContext>);
+  return cls;
+}
+
+/**
+ * An error class of the same shape that stays out of the product catalogue: for code outside the
+ * product (bench/support/errors.ts), whose codes users of the gateway never meet.
+ */
+export function errorClass<C extends ErrorContext>(
+  code: string,
+  name: string,
+  message: (context: C) => string,
+): WarmlineErrorClass<C> {
   const cls = class extends WarmlineError {
     static readonly code = code;
     declare readonly context: C;
@@ -51,6 +68,5 @@ export function defineError<C extends ErrorContext>(
     }
   };
   Object.defineProperty(cls, 'name', { value: name });
-  registry.set(code, cls as unknown as WarmlineErrorClass<ErrorContext>);
   return cls;
 }

@@ -8,10 +8,10 @@
  * they used for that reason.
  */
 import net from 'node:net';
-import { defineError } from '../../src/errors.js';
+import { defineBenchError } from './errors.js';
 
-export const DelayProxyOptionsError = defineError<{ option: string; value: unknown; expected: string }>(
-  'WL_ERR_DELAY_PROXY_OPTIONS',
+export const DelayProxyOptionsError = defineBenchError<{ option: string; value: unknown; expected: string }>(
+  'BENCH_ERR_DELAY_PROXY_OPTIONS',
   'DelayProxyOptionsError',
   (c) => `delay proxy option ${c.option}=${JSON.stringify(c.value)}: expected ${c.expected}`,
 );

@@ -13,23 +13,23 @@ import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } f
 import { access, constants } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { defineError } from '../../src/errors.js';
+import { defineBenchError } from './errors.js';
 
 const execFileAsync = promisify(execFile);
 const FORWARDER = fileURLToPath(new URL('./delay-forwarder.py', import.meta.url));
 
-export const DelayedLinkUnavailableError = defineError<{ reason: string }>(
-  'WL_ERR_NETEM_UNAVAILABLE',
+export const DelayedLinkUnavailableError = defineBenchError<{ reason: string }>(
+  'BENCH_ERR_NETEM_UNAVAILABLE',
   'DelayedLinkUnavailableError',
   (c) => `a namespace delayed link cannot be built here: ${c.reason}`,
 );
-export const DelayedLinkSetupError = defineError<{ step: string; detail: string }>(
-  'WL_ERR_NETEM_SETUP',
+export const DelayedLinkSetupError = defineBenchError<{ step: string; detail: string }>(
+  'BENCH_ERR_NETEM_SETUP',
   'DelayedLinkSetupError',
   (c) => `delayed link setup failed at '${c.step}': ${c.detail}`,
 );
-export const DelayedLinkOptionsError = defineError<{ option: string; value: unknown; expected: string }>(
-  'WL_ERR_NETEM_OPTIONS',
+export const DelayedLinkOptionsError = defineBenchError<{ option: string; value: unknown; expected: string }>(
+  'BENCH_ERR_NETEM_OPTIONS',
   'DelayedLinkOptionsError',
   (c) => `delayed link option ${c.option}=${JSON.stringify(c.value)}: expected ${c.expected}`,
 );

@@ -8,7 +8,9 @@ import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { UdpTransport, UserAgent } from '../../sip/index.js';
-import { createLeaseGate, OwnedRegistrations, OwnershipManager, RedisLeaseStore } from '../../src/leases/index.js';
+import { OwnershipManager, RedisLeaseStore } from '../../src/leases/index.js';
+import { createLeaseGate } from '../../src/boot/lease-gate.js';
+import { OwnedRegistrations } from '../../src/boot/owned-registrations.js';
 import type { CapacitySlot } from '../../src/pools/types.js';
 import { sleepUntil } from './pace.js';
 

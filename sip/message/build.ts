@@ -1,4 +1,6 @@
 import { randomFillSync } from 'node:crypto';
+import type { SipLimitError, SipParseError } from '../errors.js';
+import { salvageRequest } from './parser.js';
 import { SipResponse, type SipRequest } from './sip-message.js';
 
 export const REASONS: Record<number, string> = {
@@ -8,6 +10,7 @@ export const REASONS: Record<number, string> = {
   422: 'Session Interval Too Small', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
   482: 'Loop Detected', 483: 'Too Many Hops', 486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here',
   491: 'Request Pending', 500: 'Server Internal Error', 501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Server Time-out',
+  505: 'Version Not Supported',
   603: 'Decline',
 };
 
@@ -49,7 +52,9 @@ export function newCallId(host: string): string {
  * response is not a 100 and the request had none.
  */
 export function createResponse(req: SipRequest, status: number, options: { reason?: string; toTag?: string; headers?: Record<string, string | string[]>; body?: string | Buffer; contentType?: string } = {}): SipResponse {
-  const res = new SipResponse(status, options.reason ?? REASONS[status] ?? 'Unknown');
+  // A reason may quote the peer (a parse error): a CR or LF in it would start a header of the peer's choosing.
+  const reason = options.reason === undefined ? REASONS[status] ?? 'Unknown' : options.reason.replace(/[\x00-\x1f\x7f]/g, ' ');
+  const res = new SipResponse(status, reason);
   res.setHeader('via', ...req.via.map(String));
   res.setHeader('from', String(req.from));
   const to = String(req.to);
@@ -59,4 +64,24 @@ export function createResponse(req: SipRequest, status: number, options: { reaso
   for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, ...(Array.isArray(v) ? v : [v]));
   if (options.body !== undefined) res.setBody(options.body, options.contentType);
   return res;
+}
+
+/**
+ * The answer to a message that failed to parse, when one can be built: 400
+ * (505 for another SIP version) to a request whose Via, From, To, Call-ID
+ * and CSeq are valid, never to an ACK. `stamp` marks the salvaged request's
+ * top Via with where it came from (RFC 3581) before its Vias are copied.
+ */
+export function responseToMalformed(bytes: Buffer, err: SipParseError | SipLimitError, stamp?: (req: SipRequest) => void): SipResponse | undefined {
+  const req = salvageRequest(bytes);
+  return req && answerMalformed(req, err, stamp);
+}
+
+/** The same answer, for a request already salvaged: undefined for an ACK, which is never answered. */
+export function answerMalformed(req: SipRequest, err: SipParseError | SipLimitError, stamp?: (req: SipRequest) => void): SipResponse | undefined {
+  if (req.method === 'ACK') return undefined;
+  stamp?.(req);
+  const status = 'status' in err ? err.status : 400;
+  const why = err.message.replace(/^malformed SIP message: /, '').slice(0, 80);
+  return createResponse(req, status, { reason: `${REASONS[status]} (${why})` });
 }

@@ -1,5 +1,8 @@
 import { SipParseError } from '../errors.js';
-import { formatParams, parseParams } from './headers.js';
+import { isTokenChar, isUri, parseParams, quotedEnd, stripControls } from './grammar.js';
+import { formatParams } from './headers.js';
+
+const VIA = /^([A-Za-z0-9.!%*_+`'~-]+)[ \t]*\/[ \t]*([A-Za-z0-9.!%*_+`'~-]+)[ \t]*\/[ \t]*([A-Za-z0-9.!%*_+`'~-]+)[ \t]+(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?)(?:[ \t]*:[ \t]*(\d{1,5}))?[ \t]*(;.*)?$/;
 
 /**
  * Via (RFC 3261 §20.42, §18.2.1): `SIP/2.0/UDP host:port;branch=z9hG4bK…;rport`.
@@ -11,14 +14,18 @@ export class Via {
     public host: string,
     public port: number | undefined,
     public readonly params: Map<string, string>,
+    /** sent-protocol's name and version: `SIP/2.0` on every Via we accept a request on (another one gets 505). */
+    public readonly protocol = 'SIP/2.0',
   ) {}
 
+  /** §20.42 via-parm; LWS around '/', ':' and ';' is allowed (RFC 4475 §3.1.1.1), empty parameters are not (§3.1.2.1). */
   static parse(text: string): Via {
-    const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)\s+(\[[^\]]+\]|[^\s;:]+)(?:\s*:\s*(\d+))?\s*(.*)$/.exec(text.trim());
-    if (!m) throw new SipParseError(`bad Via '${text.slice(0, 80)}'`);
-    const port = m[3] === undefined ? undefined : Number(m[3]);
-    if (port !== undefined && (port < 1 || port > 65535)) throw new SipParseError(`bad Via port ${m[3]}`);
-    return new Via(m[1]!.toUpperCase(), m[2]!, port, parseParams(m[4] ?? ''));
+    const m = VIA.exec(text.trim());
+    if (!m) throw new SipParseError(`bad Via '${stripControls(text.slice(0, 80))}'`);
+    const port = m[5] === undefined ? undefined : Number(m[5]);
+    if (port !== undefined && (port < 1 || port > 65535)) throw new SipParseError(`bad Via port ${m[5]}`);
+    const protocol = `${m[1]!.toUpperCase()}/${m[2]!}`;
+    return new Via(m[3]!.toUpperCase(), m[4]!, port, m[6] ? parseParams(m[6], 'Via') : new Map(), protocol);
   }
 
   get branch(): string | undefined {
@@ -26,7 +33,7 @@ export class Via {
   }
 
   toString(): string {
-    return `SIP/2.0/${this.transport} ${this.host}${this.port === undefined ? '' : `:${this.port}`}${formatParams(this.params)}`;
+    return `${this.protocol}/${this.transport} ${this.host}${this.port === undefined ? '' : `:${this.port}`}${formatParams(this.params)}`;
   }
 }
 
@@ -43,20 +50,44 @@ export class NameAddr {
     public readonly bracketed: boolean,
   ) {}
 
-  static parse(text: string): NameAddr {
+  /**
+   * §25.1 name-addr / addr-spec with header parameters. The display name is
+   * a quoted string (closed, RFC 4475 §3.1.2.6) or tokens (a comma needs
+   * quotes, §3.1.2.16); inside <…> the URI has no surrounding spaces
+   * (§3.1.2.15); a bare addr-spec cannot hold ',', '?' or ';' (§20: those
+   * need <…>, RFC 4475 §3.3.13). Any URI scheme parses (§3.3.4): what to do
+   * with a tel: or http: address is the UA's question.
+   */
+  static parse(text: string, header = 'address'): NameAddr {
     const t = text.trim();
     if (t === '*') return new NameAddr(undefined, '*', new Map(), false);
-    const lt = t.indexOf('<');
+    let display: string | undefined;
+    let lt: number;
+    if (t.charCodeAt(0) === 0x22) {
+      const q = quotedEnd(t, 0, header);
+      display = t.slice(1, q);
+      lt = q + 1;
+      while (t.charCodeAt(lt) === 0x20 || t.charCodeAt(lt) === 0x09) lt++;
+      if (t.charCodeAt(lt) !== 0x3c) throw new SipParseError(`no <URI> after the display name in ${header}`);
+    } else {
+      lt = t.indexOf('<');
+      if (lt > 0) {
+        const name = t.slice(0, lt).trim();
+        if (!isTokenList(name)) throw new SipParseError(`bad display name in ${header}`);
+        display = name || undefined;
+      }
+    }
     if (lt >= 0) {
       const gt = t.indexOf('>', lt);
-      if (gt < 0) throw new SipParseError(`unclosed < in '${t.slice(0, 80)}'`);
-      const name = t.slice(0, lt).trim().replace(/^"(.*)"$/, '$1');
-      return new NameAddr(name || undefined, t.slice(lt + 1, gt).trim(), parseParams(t.slice(gt + 1)), true);
+      if (gt < 0) throw new SipParseError(`unclosed < in ${header}`);
+      const uri = t.slice(lt + 1, gt);
+      if (!isUri(uri)) throw new SipParseError(`bad URI in ${header}`);
+      return new NameAddr(display || undefined, uri, parseParams(t.slice(gt + 1), header), true);
     }
     const semi = t.indexOf(';');
-    const uri = semi < 0 ? t : t.slice(0, semi);
-    if (!/^(sips?|tel|urn):/i.test(uri)) throw new SipParseError(`bad address '${t.slice(0, 80)}'`);
-    return new NameAddr(undefined, uri, parseParams(semi < 0 ? '' : t.slice(semi)), false);
+    const uri = semi < 0 ? t : t.slice(0, semi).trimEnd();
+    if (!isUri(uri) || uri.includes(',') || uri.includes('?')) throw new SipParseError(`bad address in ${header}`);
+    return new NameAddr(undefined, uri, semi < 0 ? new Map() : parseParams(t.slice(semi), header), false);
   }
 
   get tag(): string | undefined {
@@ -65,7 +96,8 @@ export class NameAddr {
 
   toString(): string {
     if (this.uri === '*') return '*';
-    const name = this.displayName ? `"${this.displayName}" ` : '';
+    // A quoted-pair may carry a control character in (RFC 4475 §3.1.1.2); none goes back out.
+    const name = this.displayName ? `"${stripControls(this.displayName)}" ` : '';
     return `${name}<${this.uri}>${formatParams(this.params)}`;
   }
 }
@@ -75,17 +107,27 @@ export interface CSeq {
   method: string;
 }
 
+/** §20.16: 1*DIGIT LWS Method; the sequence number under 2^31 (§8.1.1.5), the method a case-sensitive token. */
 export function parseCSeq(text: string): CSeq {
-  const m = /^\s*(\d{1,10})\s+([A-Za-z]+)\s*$/.exec(text);
-  if (!m) throw new SipParseError(`bad CSeq '${text.slice(0, 80)}'`);
+  const m = /^\s*(\d{1,10})\s+([A-Za-z0-9.!%*_+`'~-]+)\s*$/.exec(text);
+  if (!m) throw new SipParseError(`bad CSeq '${stripControls(text.slice(0, 80))}'`, { kind: 'cseq' });
   const seq = Number(m[1]);
-  if (seq >= 2 ** 31) throw new SipParseError(`CSeq ${seq} is over 2^31 (RFC 3261 §8.1.1.5)`);
-  return { seq, method: m[2]!.toUpperCase() };
+  if (seq >= 2 ** 31) throw new SipParseError(`CSeq ${seq} is over 2^31 (RFC 3261 §8.1.1.5)`, { kind: 'cseq' });
+  return { seq, method: m[2]! };
+}
+
+/** A display name without quotes: tokens separated by LWS (§25.1), or nothing. */
+function isTokenList(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!isTokenChar(c) && c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
 }
 
 /** The host and port of a SIP URI: `sip:user@host:port;params` → {host, port}. */
 export function uriHostPort(uri: string): { user: string | undefined; host: string; port: number | undefined; params: Map<string, string> } {
   const m = /^sips?:(?:([^@;]+)@)?(\[[^\]]+\]|[^:;?>]+)(?::(\d+))?([^?]*)/i.exec(uri);
   if (!m) throw new SipParseError(`bad SIP URI '${uri.slice(0, 80)}'`);
-  return { user: m[1], host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), params: parseParams(m[4] ?? '') };
+  return { user: m[1], host: m[2]!, port: m[3] === undefined ? undefined : Number(m[3]), params: parseParams(m[4] ?? '', 'URI') };
 }

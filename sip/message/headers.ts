@@ -1,3 +1,5 @@
+import { stripControls } from './grammar.js';
+
 /**
  * Header names: compact forms (RFC 3261 §7.3.3 and later RFCs) and the
  * canonical spelling used when serializing.
@@ -36,7 +38,7 @@ const spelled = new Map<string, string>();
  * Splits a header value at top-level commas (RFC 3261 §7.3.1: several values
  * may share one line), leaving commas inside quotes and <…> alone.
  */
-export function splitCommaValues(value: string): string[] {
+export function splitCommaValues(value: string, dropEmpty = true): string[] {
   const out: string[] = [];
   let depthAngle = 0;
   let quoted = false;
@@ -56,27 +58,17 @@ export function splitCommaValues(value: string): string[] {
     }
   }
   out.push(value.slice(start).trim());
-  return out.filter((v) => v.length > 0);
+  return dropEmpty ? out.filter((v) => v.length > 0) : out;
 }
 
 /** Headers whose values may be comma-joined on one line and are kept one per entry. */
 export const MULTI_VALUE = new Set(['via', 'route', 'record-route', 'contact', 'allow', 'supported', 'require', 'proxy-require', 'unsupported', 'accept', 'allow-events']);
 
-/** `;a=b;c` parameters into a map (names lower-cased, flags with value ''). */
-export function parseParams(text: string): Map<string, string> {
-  const params = new Map<string, string>();
-  for (const part of text.split(';')) {
-    const p = part.trim();
-    if (!p) continue;
-    const eq = p.indexOf('=');
-    if (eq < 0) params.set(p.toLowerCase(), '');
-    else params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
-  }
-  return params;
-}
+export { parseParams } from './grammar.js';
 
 export function formatParams(params: ReadonlyMap<string, string>): string {
   let out = '';
-  for (const [k, v] of params) out += v === '' ? `;${k}` : `;${k}=${v}`;
+  // A quoted value may hold an escaped control character (RFC 4475 §3.1.1.2): none goes back out.
+  for (const [k, v] of params) out += v === '' ? `;${k}` : `;${k}=${stripControls(v)}`;
   return out;
 }

@@ -1,4 +1,6 @@
 import { canonicalHeaderName, MULTI_VALUE, splitCommaValues } from './headers.js';
+import { SipParseError } from '../errors.js';
+import { WORD_CHARS } from './grammar.js';
 import { NameAddr, Via, parseCSeq, type CSeq } from './header-values.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -92,14 +94,14 @@ export abstract class SipMessage {
     const v = this.headers.get(key) ?? [];
     switch (key) {
       case 'via': this.via = v.map((x) => Via.parse(x)); break;
-      case 'from': if (v[0] !== undefined) this.from = NameAddr.parse(v[0]); break;
-      case 'to': if (v[0] !== undefined) this.to = NameAddr.parse(v[0]); break;
-      case 'call-id': this.callId = (v[0] ?? '').trim(); break;
+      case 'from': if (v[0] !== undefined) this.from = NameAddr.parse(v[0], 'From'); break;
+      case 'to': if (v[0] !== undefined) this.to = NameAddr.parse(v[0], 'To'); break;
+      case 'call-id': this.callId = readCallId(v[0]); break;
       case 'cseq': if (v[0] !== undefined) this.cseq = parseCSeq(v[0]); break;
-      case 'contact': this.contact = v.map((x) => NameAddr.parse(x)); break;
-      case 'route': this.route = v.map((x) => NameAddr.parse(x)); break;
-      case 'record-route': this.recordRoute = v.map((x) => NameAddr.parse(x)); break;
-      case 'max-forwards': this.maxForwards = v[0] === undefined ? undefined : Number(v[0]); break;
+      case 'contact': this.contact = v.map((x) => NameAddr.parse(x, 'Contact')); break;
+      case 'route': this.route = v.map((x) => NameAddr.parse(x, 'Route')); break;
+      case 'record-route': this.recordRoute = v.map((x) => NameAddr.parse(x, 'Record-Route')); break;
+      case 'max-forwards': this.maxForwards = readMaxForwards(v[0]); break;
       case 'content-type': this.contentType = v[0]?.trim(); break;
       default: break;
     }
@@ -158,6 +160,22 @@ export class SipResponse extends SipMessage {
   protected startLine(): string {
     return `SIP/2.0 ${this.status} ${this.reason}`;
   }
+}
+
+/** §20.8 callid = word ["@" word]: nothing else may be echoed back in a response. */
+function readCallId(value: string | undefined): string {
+  const id = (value ?? '').trim();
+  if (id !== '' && !WORD_CHARS.test(id)) throw new SipParseError('bad Call-ID', { kind: 'bad-header' });
+  return id;
+}
+
+/** §20.22: 1*DIGIT, at most 255 (RFC 4475 §3.1.2.4 scalar02: 300 is an error). `seventy` is no number. */
+function readMaxForwards(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  const n = /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+  if (!(n <= 255)) throw new SipParseError(`bad Max-Forwards '${v.slice(0, 20).replace(/[^\x20-\x7e]/g, '?')}'`, { kind: 'max-forwards' });
+  return n;
 }
 
 /** Whether a header keeps several values, one per entry. */

@@ -11,8 +11,13 @@ export type Frame =
 
 const CR = 0x0d;
 const LF = 0x0a;
-const START_LINE = /^(?:[A-Za-z]+ \S+ SIP\/2\.0|SIP\/2\.0 \d{3}(?: .*)?)$/;
-const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/im;
+/**
+ * Loose on purpose: a token method (RFC 4475 §3.1.1.2), any spacing and any
+ * version, so that a malformed but framable request reaches the parser and
+ * gets its 400 or 505 instead of costing the peer its connection.
+ */
+const START_LINE = /^(?:[A-Za-z0-9.!%*_+`'~-]+[ \t]+\S.*SIP\/\d+\.\d+[ \t]*|SIP\/\d+\.\d+ \d{3}(?: .*)?)$/;
+const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/gim;
 
 /**
  * Cuts a byte stream (TCP, TLS) into SIP messages by Content-Length
@@ -132,10 +137,13 @@ export class StreamFramer {
         const end = this.#headerEnd();
         if (end === undefined) return;
         const head = b.toString('latin1', this.#start, end.at);
-        const m = CONTENT_LENGTH.exec(head);
+        const all = [...head.matchAll(CONTENT_LENGTH)];
+        const m = all[0];
         // §18.3: on a stream the Content-Length MUST be present; without it there is no next message.
-        if (!m) throw new SipParseError('no Content-Length on a stream transport');
-        if (!/^\d{1,10}$/.test(m[1]!)) throw new SipParseError(`bad Content-Length '${m[1]!.slice(0, 20)}'`);
+        if (!m) throw new SipParseError('no Content-Length on a stream transport', { kind: 'framing' });
+        // RFC 4475 §3.3.9: two of them leave the framing unknowable; the connection must go.
+        if (all.length > 1) throw new SipParseError('more than one Content-Length on a stream transport', { kind: 'framing' });
+        if (!/^\d{1,10}$/.test(m[1]!)) throw new SipParseError(`bad Content-Length '${m[1]!.slice(0, 20).replace(/[^\x20-\x7e]/g, '?')}'`, { kind: 'framing' });
         const total = end.at + end.length - this.#start + Number(m[1]);
         if (total > this.#max) throw new SipLimitError('size', total, this.#max);
         this.#frame = total;
@@ -158,7 +166,7 @@ export class StreamFramer {
     }
     const at = this.#start + lf;
     const line = this.#buf.toString('latin1', this.#start, lf > 0 && this.#buf[at - 1] === CR ? at - 1 : at);
-    if (!START_LINE.test(line)) throw new SipParseError(`not a SIP start line: '${line.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}'`);
+    if (!START_LINE.test(line)) throw new SipParseError(`not a SIP start line: '${line.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}'`, { kind: 'framing' });
     this.#startChecked = true;
     return true;
   }

@@ -1,15 +1,13 @@
 import type { Server, Socket } from 'node:net';
-import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
-import { createResponse, DEFAULT_LIMITS, parseMessage, salvageRequest, SipRequest, type ParseLimits, type SipMessage, type SipResponse } from '../message/index.js';
+import { SipLimitError, SipTransportError } from '../errors.js';
+import type { ParseLimits, SipMessage, SipResponse } from '../message/index.js';
+import { connectionRules, type ConnectionRules } from './connection-rules.js';
+import { ConnectionTransport } from './connection-transport.js';
 import { StreamFramer } from './stream-framer.js';
-import { bareHost, peerKey, stampReceived, type Peer, type StreamTransportStats, type Transport, type TransportUser } from './transport.js';
+import { bareHost, peerKey, reject, type Peer } from './transport.js';
 
-export interface StreamTransportOptions {
+export interface StreamTransportOptions extends Partial<ConnectionRules> {
   limits?: ParseLimits;
-  /** Open connections at most; more are refused (closed at once) and counted. Default 10,000. */
-  maxConnections?: number;
-  /** A connection silent this long is closed. 0 keeps idle connections. Default 600,000 ms (RFC 5626 keepalives come every 2 min or so). */
-  idleTimeoutMs?: number;
   /** Bytes queued for a peer that does not read before its connection is dropped. Default 1 MiB. */
   maxQueuedBytes?: number;
 }
@@ -21,6 +19,10 @@ class Connection {
   readonly framer: StreamFramer;
   /** Who to tell if this outbound connection never comes up; emptied once it does. */
   waiting: Array<(err: SipTransportError) => void> | undefined;
+  /** Moves the connection to the long idle timeout (its first valid message). */
+  prove: () => void = () => {};
+  /** When the first byte of the message still being received arrived. */
+  partialSince: number | undefined;
   constructor(readonly socket: Socket, readonly remote: Peer, limits: ParseLimits) {
     this.framer = new StreamFramer(limits);
   }
@@ -30,29 +32,21 @@ class Connection {
  * SIP over a byte stream (RFC 3261 §18): TCP here, TLS in a subclass.
  * Each connection has its own framer; a peer that breaks framing or goes
  * over the size limit loses its connection (and is counted), never the
- * process's memory. Responses go back on the connection the request came
- * in on (§18.2.2); requests reuse any open connection to their destination
- * before opening one.
+ * process's memory; one that sends a message slower than
+ * `messageTimeoutMs` is cut. Responses go back on the connection the
+ * request came in on (§18.2.2); requests reuse any open connection to
+ * their destination before opening one.
  */
-export abstract class StreamTransport implements Transport {
-  abstract readonly protocol: 'TCP' | 'TLS';
-  readonly reliable = true;
-  readonly stats: StreamTransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, connections: 0, opened: 0, framingErrors: 0, oversize: 0, refused: 0, sendFailures: 0 };
+export abstract class StreamTransport extends ConnectionTransport<Connection> {
+  abstract override readonly protocol: 'TCP' | 'TLS';
   readonly #server: Server;
-  readonly #limits: ParseLimits;
-  readonly #maxConnections: number;
-  readonly #idleMs: number;
   readonly #maxQueued: number;
-  readonly #conns = new Map<string, Connection>();
-  #user: TransportUser | undefined;
-  #local: Peer = { address: '', port: 0 };
+  #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
   protected constructor(server: Server, o: StreamTransportOptions) {
+    super(o.limits, connectionRules(o));
     this.#server = server;
-    this.#limits = o.limits ?? DEFAULT_LIMITS;
-    this.#maxConnections = o.maxConnections ?? 10_000;
-    this.#idleMs = o.idleTimeoutMs ?? 600_000;
     this.#maxQueued = o.maxQueuedBytes ?? 1 << 20;
     server.on('error', () => {});
   }
@@ -63,54 +57,30 @@ export abstract class StreamTransport implements Transport {
   protected abstract connect(to: Peer): Socket;
 
   protected async listen(host: string, port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new SipTransportError(`cannot listen on ${this.protocol} ${host}:${port}: ${err.message}`, { host, port }, { cause: err }));
-      this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
-    const a = this.#server.address();
-    if (a && typeof a === 'object') this.#local = { address: a.address, port: a.port };
+    await this.listenOn(this.#server, host, port);
+    const deadline = this.rules.messageTimeoutMs;
+    // One sweep for every connection rather than a timer per message: a partial message is rare, a timer per message is not free.
+    if (deadline > 0) this.#sweeper = setInterval(() => this.#cutSlowSenders(), Math.max(20, Math.min(1000, deadline / 4))).unref();
   }
 
   /** Called by the subclass for each accepted (and, for TLS, handshaken) socket. */
   protected accepted(socket: Socket): void {
-    if (this.#closed || this.#conns.size >= this.#maxConnections) {
-      this.stats.refused++;
+    const remote = { address: normalize(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+    if (!this.admit(remote, this.#closed)) {
       socket.destroy();
       return;
     }
-    this.#adopt(socket, { address: normalize(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 });
-  }
-
-  get local(): Peer {
-    return this.#local;
-  }
-
-  /** Open connections (for tests and /metrics). */
-  get connectionCount(): number {
-    return this.#conns.size;
-  }
-
-  setUser(user: TransportUser): void {
-    this.#user = user;
+    this.#adopt(socket, remote, true);
   }
 
   send(message: SipMessage | Buffer, to: Peer, onError?: (err: SipTransportError) => void): void {
-    const fail = (reason: string) => {
-      this.stats.sendFailures++;
-      if (onError) queueMicrotask(() => onError(new SipTransportError(reason, { transport: this.protocol, address: to.address, port: to.port })));
-    };
-    if (this.#closed) return fail('transport closed');
-    const key = peerKey(to);
-    let c = this.#conns.get(key);
+    if (this.#closed) return this.sendFailed(to, 'transport closed', onError);
+    let c = this.conns.get(peerKey(to));
     // A connection we are closing (framing lost, peer gone) takes no more messages.
     if (c && !c.socket.writable) c = undefined;
     if (!c) {
-      if (this.#conns.size >= this.#maxConnections) return fail(`${this.#maxConnections} connections open`);
-      c = this.#adopt(this.connect(to), { address: to.address, port: to.port });
+      if (this.conns.size >= this.rules.maxConnections) return this.sendFailed(to, `${this.rules.maxConnections} connections open`, onError);
+      c = this.#adopt(this.connect(to), { address: to.address, port: to.port }, false);
       c.waiting = [];
     }
     if (onError && c.waiting) c.waiting.push(onError);
@@ -121,7 +91,7 @@ export abstract class StreamTransport implements Transport {
   }
 
   sendResponse(res: SipResponse, source?: Peer): void {
-    const c = source && this.#conns.get(peerKey(source));
+    const c = source && this.conns.get(peerKey(source));
     if (c && c.socket.writable) {
       this.#write(c, res.toBuffer());
       return;
@@ -134,32 +104,28 @@ export abstract class StreamTransport implements Transport {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const c of this.#conns.values()) c.socket.destroy();
-    this.#conns.clear();
+    clearInterval(this.#sweeper);
+    for (const c of this.conns.values()) c.socket.destroy();
+    this.conns.clear();
     this.stats.connections = 0;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  #adopt(socket: Socket, remote: Peer): Connection {
-    const c = new Connection(socket, remote, this.#limits);
-    const key = peerKey(remote);
-    this.#conns.get(key)?.socket.destroy();
-    this.#conns.set(key, c);
-    this.stats.opened++;
-    this.stats.connections = this.#conns.size;
+  #adopt(socket: Socket, remote: Peer, inbound: boolean): Connection {
+    const c = new Connection(socket, remote, this.limits);
+    this.conns.get(peerKey(remote))?.socket.destroy();
+    const key = this.track(remote, c);
     socket.setNoDelay(true);
-    if (this.#idleMs > 0) {
-      socket.setTimeout(this.#idleMs);
-      socket.on('timeout', () => socket.destroy());
-    }
+    // A connection we opened is trusted from the start; one we accepted must say something valid first.
+    c.prove = this.idleRules(socket, remote, !inbound, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.#onData(c, chunk));
     // TLS sockets are usable after the handshake, plain ones after connect.
     socket.once(this.protocol === 'TLS' ? 'secureConnect' : 'connect', () => { c.waiting = undefined; });
     let failure: Error | undefined;
     socket.on('error', (err) => { failure = err; });
     socket.on('close', () => {
-      if (this.#conns.get(key) === c) this.#conns.delete(key);
-      this.stats.connections = this.#conns.size;
+      if (inbound) this.released(remote);
+      this.untrack(key, c);
       const waiting = c.waiting;
       c.waiting = undefined;
       if (waiting?.length) {
@@ -183,14 +149,31 @@ export abstract class StreamTransport implements Transport {
     return true;
   }
 
+  #cutSlowSenders(): void {
+    const before = Date.now() - this.rules.messageTimeoutMs;
+    for (const c of this.conns.values()) {
+      if (c.partialSince === undefined || c.partialSince > before || c.socket.destroyed) continue;
+      reject(this, 'message-timeout', c.remote, `${c.framer.buffered} bytes of a message not complete after ${this.rules.messageTimeoutMs} ms`);
+      c.socket.destroy();
+    }
+  }
+
   #onData(c: Connection, chunk: Buffer): void {
-    for (const f of c.framer.push(chunk)) {
+    const frames = c.framer.push(chunk);
+    // The deadline runs from the first byte of the message still incomplete.
+    if (c.framer.buffered === 0) c.partialSince = undefined;
+    else if (c.partialSince === undefined || frames.some((f) => f.kind === 'message')) c.partialSince = Date.now();
+    for (const f of frames) {
       if (c.socket.destroyed) return;
-      if (f.kind === 'message') this.#onMessage(c, f.bytes);
-      else if (f.kind === 'ping') c.socket.write(PONG);
-      else {
+      if (f.kind === 'message') {
+        // The frame was cut by Content-Length, so even a malformed message leaves the stream in step.
+        if (this.deliver(f.bytes, c.remote) === 'delivered') c.prove();
+      } else if (f.kind === 'ping') {
+        c.socket.write(PONG);
+      } else {
         if (f.error instanceof SipLimitError) this.stats.oversize++;
         else this.stats.framingErrors++;
+        reject(this, f.error.kind, c.remote, f.error.message);
         // The framing is lost: nothing after this point can start a message. end() still
         // flushes the answers to what came before; a peer that does not close is cut off.
         c.socket.end();
@@ -198,31 +181,9 @@ export abstract class StreamTransport implements Transport {
       }
     }
   }
-
-  #onMessage(c: Connection, bytes: Buffer): void {
-    this.stats.received++;
-    let msg: SipMessage;
-    try {
-      msg = parseMessage(bytes, this.#limits);
-    } catch (err) {
-      if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
-      // The frame was cut by Content-Length, so the stream is still in step: answer 400 and carry on.
-      const req = salvageRequest(bytes);
-      if (req && req.method !== 'ACK') {
-        this.stats.rejected++;
-        stampReceived(req, c.remote);
-        this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }), c.remote);
-      } else {
-        this.stats.dropped++;
-      }
-      return;
-    }
-    if (msg instanceof SipRequest) stampReceived(msg, c.remote);
-    this.#user?.receive(msg, c.remote, this);
-  }
 }
 
 /** `::ffff:127.0.0.1` (an IPv4 peer on a dual-stack socket) → `127.0.0.1`, so keys and Via `received` match. */
-function normalize(address: string): string {
+export function normalize(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

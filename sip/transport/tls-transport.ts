@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { connect, createServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { DEFAULT_CONNECTION_RULES } from './connection-rules.js';
 import type { Peer } from './transport.js';
 import { StreamTransport, type StreamTransportOptions } from './stream-transport.js';
 
@@ -18,7 +19,8 @@ export class TlsTransport extends StreamTransport {
 
   private constructor(o: TlsTransportOptions) {
     // Handshake failures (a plain-TCP peer, a bad certificate) end that socket only.
-    const server = createServer(o.server, (s) => this.accepted(s));
+    // A handshake that never finishes is a slow sender too.
+    const server = createServer({ handshakeTimeout: o.messageTimeoutMs || DEFAULT_CONNECTION_RULES.messageTimeoutMs, ...o.server }, (s) => this.accepted(s));
     server.on('tlsClientError', (_err, s) => s.destroy());
     super(server, o);
     this.#client = o.client ?? {};

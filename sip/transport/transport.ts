@@ -1,4 +1,4 @@
-import type { SipTransportError } from '../errors.js';
+import type { SipRejectReason, SipTransportError } from '../errors.js';
 import type { SipMessage, SipResponse } from '../message/index.js';
 
 /** Where a message came from, or where one goes. */
@@ -15,6 +15,29 @@ export interface Destination extends Peer {
   readonly transport?: TransportProtocol | Lowercase<TransportProtocol>;
 }
 
+/**
+ * Why a transport refused a message or a connection: a parse failure's kind,
+ * or one of the connection rules of the stream transports.
+ */
+export type RejectReason = SipRejectReason
+  /** More connections from one address than `maxConnectionsPerSource`. */
+  | 'source-cap'
+  /** More connections than `maxConnections`. */
+  | 'connection-cap'
+  /** A message (header block and body) not complete `messageTimeoutMs` after its first byte: a slow sender. */
+  | 'message-timeout'
+  /** A connection that never sent a valid message, silent for `unprovenIdleMs`. */
+  | 'unproven-idle';
+
+/** One refusal, as a transport reports it to whoever logs and counts (src/boot). */
+export interface Rejection {
+  readonly reason: RejectReason;
+  readonly transport: TransportProtocol;
+  readonly source: Peer;
+  /** What was wrong, printable, at most ~100 characters. */
+  readonly detail: string;
+}
+
 export interface TransportStats {
   received: number;
   sent: number;
@@ -22,6 +45,8 @@ export interface TransportStats {
   rejected: number;
   /** Malformed messages that could not be answered and were dropped. */
   dropped: number;
+  /** Refusals by reason (messages and, on streams, connections). */
+  rejections: Partial<Record<RejectReason, number>>;
 }
 
 /** Counters of the connection-oriented transports (TCP, TLS, WS). */
@@ -56,6 +81,8 @@ export interface Transport {
   readonly reliable: boolean;
   readonly local: Peer;
   readonly stats: TransportStats;
+  /** Told of every refusal, after it was counted in `stats.rejections`. */
+  onReject?: ((r: Rejection) => void) | undefined;
   setUser(user: TransportUser): void;
   /**
    * A request (or a response with its own address); stream transports reuse
@@ -87,4 +114,10 @@ export function stampReceived(req: SipMessage, source: Peer): void {
   if (!via) return;
   if (bareHost(via.host) !== source.address || via.params.has('rport')) via.params.set('received', source.address);
   if (via.params.has('rport')) via.params.set('rport', String(source.port));
+}
+
+/** Counts a refusal in `stats.rejections` and tells the transport's listener. */
+export function reject(t: Pick<Transport, 'protocol' | 'stats' | 'onReject'>, reason: RejectReason, source: Peer, detail: string): void {
+  t.stats.rejections[reason] = (t.stats.rejections[reason] ?? 0) + 1;
+  t.onReject?.({ reason, transport: t.protocol, source, detail: detail.slice(0, 100).replace(/[^\x20-\x7e]/g, '?') });
 }

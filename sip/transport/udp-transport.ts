@@ -1,8 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { SipLimitError, SipParseError, SipTransportError } from '../errors.js';
-import { createResponse, parseMessage, salvageRequest, DEFAULT_LIMITS, type ParseLimits, SipRequest, type SipMessage, type SipResponse } from '../message/index.js';
-import { bareHost, stampReceived, type Peer, type Transport, type TransportStats, type TransportUser } from './transport.js';
+import { parseMessage, responseToMalformed, DEFAULT_LIMITS, type ParseLimits, SipRequest, type SipMessage, type SipResponse } from '../message/index.js';
+import { bareHost, reject, stampReceived, type Peer, type Rejection, type Transport, type TransportStats, type TransportUser } from './transport.js';
 
 export type { Peer, TransportStats, TransportUser } from './transport.js';
 
@@ -17,7 +17,8 @@ export type { Peer, TransportStats, TransportUser } from './transport.js';
 export class UdpTransport implements Transport {
   readonly protocol = 'UDP' as const;
   readonly reliable = false;
-  readonly stats: TransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0 };
+  readonly stats: TransportStats = { received: 0, sent: 0, rejected: 0, dropped: 0, rejections: {} };
+  onReject: ((r: Rejection) => void) | undefined;
   readonly #socket: Socket;
   readonly #limits: ParseLimits;
   #user: TransportUser | undefined;
@@ -80,11 +81,11 @@ export class UdpTransport implements Transport {
       msg = parseMessage(buf, this.#limits);
     } catch (err) {
       if (!(err instanceof SipParseError || err instanceof SipLimitError)) throw err;
-      const req = salvageRequest(buf);
-      if (req && req.method !== 'ACK') {
+      reject(this, err.kind, source, err.message);
+      const res = responseToMalformed(buf, err, (req) => stampReceived(req, source));
+      if (res) {
         this.stats.rejected++;
-        stampReceived(req, source);
-        this.sendResponse(createResponse(req, 400, { reason: `Bad Request (${err.message.replace(/^malformed SIP message: /, '').slice(0, 80)})` }));
+        this.sendResponse(res);
       } else {
         this.stats.dropped++;
       }

@@ -4,6 +4,7 @@ import { SipError, SipTransportError } from '../errors.js';
 import { ClientTransaction } from '../transaction/client-transaction.js';
 import { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import { ServerTransaction } from '../transaction/server-transaction.js';
+import { clientKey, invitedKey, serverKey } from '../transaction/matching.js';
 import { DEFAULT_TIMERS, type TimerBase } from '../transaction/timers.js';
 import type { Destination, Peer, Transport, TransportProtocol } from '../transport/transport.js';
 import { IncomingCall, type CallOwner } from './incoming-call.js';
@@ -127,15 +128,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
 
   #receive(msg: SipMessage, source: Peer, transport: Transport): void {
     if (msg instanceof SipResponse) {
-      const key = `${msg.via[0]?.branch}|${msg.cseq.method}`;
-      this.#client.get(key)?.receive(msg);
+      this.#client.get(clientKey(msg))?.receive(msg);
       return;
     }
     const req = msg as SipRequest;
-    const branch = req.via[0]?.branch ?? '';
-    const key = `${branch}|${req.method === 'ACK' ? 'INVITE' : req.method}`;
+    const key = serverKey(req);
     const existing = this.#server.get(key);
-    if (existing) {
+    // An RFC 2543 ACK for our 2xx matches the INVITE's transaction (no branch tells them apart): it is the dialog's.
+    if (existing && !(req.method === 'ACK' && existing.state === 'accepted')) {
       existing.receive(req);
       // An ACK for our 2xx carries a new branch; one that matched the INVITE's is for a non-2xx.
       return;
@@ -170,7 +170,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
         this.#invite(req, source, transport, tx, key);
         return;
       case 'CANCEL': {
-        const call = this.#byInvite.get(`${branch}|INVITE`);
+        const call = this.#byInvite.get(invitedKey(req));
         // §9.2: 200 to the CANCEL; the INVITE itself gets 487 if it was still unanswered.
         tx.respond(createResponse(req, call ? 200 : 481, { toTag: call?.localTag ?? newTag() }));
         call?.cancel();
@@ -220,7 +220,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
    * held ~18 KB per call (179 MB after 10,000 calls) for 32 s.
    */
   forget(call: IncomingCall): void {
-    const key = `${call.invite.via[0]?.branch ?? ''}|INVITE`;
+    const key = serverKey(call.invite);
     if (this.#byInvite.get(key) === call) this.#byInvite.delete(key);
     const d = dialogKey(call.callId, call.localTag);
     if (this.#dialogs.get(d) === call) this.#dialogs.delete(d);
@@ -244,8 +244,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
    * dialog came); otherwise `to.transport` or the default transport is used.
    */
   sendRequest(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): Promise<SipResponse> {
-    const branch = this.#topVia(req, transport);
-    const key = `${branch}|${req.cseq.method}`;
+    this.#topVia(req, transport);
+    const key = clientKey(req);
     return new Promise<SipResponse>((resolve, reject) => {
       // Callbacks rather than tx.response: the transaction forgets them at its final response.
       const tx = new ClientTransaction(req, transport, to, this.#timers, this.#dropClient(key), { onResponse: resolve, onError: reject });
@@ -259,8 +259,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
    * be acknowledged by the caller with `sendAck` (§13.2.2.4).
    */
   sendInvite(req: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): InviteClientTransaction {
-    const branch = this.#topVia(req, transport);
-    const key = `${branch}|INVITE`;
+    this.#topVia(req, transport);
+    const key = clientKey(req);
     const tx = new InviteClientTransaction(req, transport, to, this.#timers, this.#dropClient(key));
     if (tx.state !== 'terminated') this.#client.set(key, tx);
     return tx;

@@ -5,10 +5,10 @@ import type { RegistrationSnapshot } from '../../sip/registration/index.js';
 import type { UpstreamName, WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { CapacityGate } from '../pools/index.js';
-import {
-  MemoryLeaseStore, OwnedRegistrations, OwnershipManager, RedisLeaseStore, createLeaseGate,
-  type LeaseGate, type LeaseStore,
-} from '../leases/index.js';
+import { MemoryLeaseStore, OwnershipManager, RedisLeaseStore, type LeaseStore } from '../leases/index.js';
+import { createLeaseGate, type LeaseGate } from './lease-gate.js';
+import { OwnedRegistrations } from './owned-registrations.js';
+import { redisSecurity } from './redis-security.js';
 
 export interface CoordinationOptions {
   config: WarmlineConfig;
@@ -43,7 +43,7 @@ export class Coordination {
     // A frozen Redis must surface as an error well inside a lease's life, or slots are lost before
     // the gate knows there is an outage to ride out.
     this.store = leases.store === 'redis'
-      ? new RedisLeaseStore({ url: leases.redisUrl, commandTimeoutMs: Math.min(1000, Math.floor(leases.ttlMs / 4)) })
+      ? new RedisLeaseStore({ url: leases.redisUrl, commandTimeoutMs: Math.min(1000, Math.floor(leases.ttlMs / 4)), ...redisSecurity(leases) })
       : new MemoryLeaseStore();
     const logger = {
       info: (obj: Record<string, unknown>, msg: string) => this.#log.info(obj, msg),

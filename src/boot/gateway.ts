@@ -15,6 +15,8 @@ import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
+import { gatewayAdmin } from './ops-admin.js';
+import { behindBalancers } from './balancer-source.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -26,6 +28,8 @@ export interface GatewayOptions {
    * bench:turn swaps in the naive baselines (lazy, prewarm-one) it compares them with.
    */
   agentUpstreams?: (route: Route) => AgentUpstreams;
+  /** An ops drain request (POST /api/admin/drain): the CLI exits as on SIGTERM. Default: drain(). */
+  onDrainRequest?: () => Promise<unknown>;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -78,7 +82,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip);
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) });
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -169,7 +173,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
     transport: transports,
-    inboundFilter: edge.filter,
+    inboundFilter: behindBalancers(edge.filter, config.sip.balancers),
   });
   const pacer = new Pacer();
   const calls = new CallManager({
@@ -201,7 +205,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
-  }, log.child({ component: 'http' }));
+    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
+  }, log.child({ component: 'http' }), config.ops);
 
   async function close(): Promise<void> {
     if (closed) return;
@@ -218,7 +223,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await local?.close();
   }
 
-  return {
+  const gateway: Gateway = {
     opsUrl: ops.url,
     config,
     pools,
@@ -244,4 +249,5 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     },
     close,
   };
+  return gateway;
 }

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { Registry } from 'prom-client';
 import { TcpTransport, TlsTransport, UdpTransport, WsTransport, type Transport } from '../../sip/index.js';
 import type { SipConfig } from '../config/index.js';
 import { defineError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { SipRejections } from './sip-rejections.js';
 
 export const SipCertificateError = defineError<{ key: string; path: string; reason: string }>(
   'WL_ERR_SIP_CERTIFICATE',
@@ -29,9 +32,10 @@ function addressInUse(err: unknown): boolean {
  * Binds every configured SIP transport. UDP and TCP share one port: with
  * port 0 the first picks a free port and the other takes the same one; if
  * another process holds it for them, we start over with a new one (bounded).
- * TLS and WebSocket have ports of their own.
+ * TLS and WebSocket have ports of their own. Refusals (malformed messages,
+ * connection rules) are counted on `registry` and logged on `log`.
  */
-export async function bindSipTransports(sip: SipConfig): Promise<Transport[]> {
+export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}): Promise<Transport[]> {
   const { host } = sip;
   const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p) : TcpTransport.bind(host, p));
   let bound: Transport[] = [];
@@ -58,5 +62,6 @@ export async function bindSipTransports(sip: SipConfig): Promise<Transport[]> {
     await Promise.all(bound.map((t) => t.close()));
     throw err;
   }
+  new SipRejections(observe).watch(bound);
   return bound;
 }

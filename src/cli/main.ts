@@ -45,11 +45,14 @@ async function main(): Promise<number> {
   const log = createLogger(config.log.level);
   const progress = new ProgressLine(process.stderr);
   let gateway;
+  // POST /api/admin/drain takes the SIGTERM path, so the process exits once drained.
+  let stopRequested: ((signal: NodeJS.Signals) => void) | undefined;
+  const onDrainRequest = async () => { if (stopRequested) stopRequested('SIGTERM'); else process.kill(process.pid, 'SIGTERM'); };
   try {
-    gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p) });
+    gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p), onDrainRequest });
   } catch (err) {
     // A certificate the config names but that cannot be read is a configuration error too.
-    if (err instanceof SipCertificateError) {
+    if (err instanceof SipCertificateError || err instanceof ConfigFileError) {
       process.stderr.write(`warmline: cannot start: ${err.message}\n`);
       return EX_CONFIG;
     }
@@ -76,6 +79,7 @@ async function main(): Promise<number> {
         resolve(1);
       });
     };
+    stopRequested = stop;
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });

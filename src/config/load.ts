@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type WarmlineConfig } from './schema.js';
+import { redactText } from '../log.js';
 import { ConfigFileError, ConfigInvalidError, type ConfigIssue } from './errors.js';
 
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
@@ -33,6 +34,7 @@ const namedEnv: ReadonlyArray<readonly [string, string]> = [
   ['CRM_API_KEY', 'upstreams.crm.apiKey'],
   ['CRM_BASE_URL', 'upstreams.crm.baseUrl'],
   ['REDIS_URL', 'leases.redisUrl'],
+  ['REDIS_PASSWORD', 'leases.redisPassword'],
 ];
 
 /**
@@ -169,7 +171,7 @@ function applyEnv(tree: Tree, defaults: Tree, env: NodeJS.ProcessEnv, sources: M
   }
 }
 
-const SECRET = /apikey$/i;
+const SECRET = /(apikey|password|token|tokens)$/i;
 
 /** Where a key's value came from: the nearest enclosing key that a source set (lists are set whole). */
 function sourceOf(sources: Map<string, string>, path: readonly PropertyKey[]): string | undefined {
@@ -196,7 +198,7 @@ function toIssues(error: z.ZodError, raw: Tree, defaults: Tree, sources: Map<str
     const value = getPath(raw, issue.path);
     issues.push({
       key,
-      value: SECRET.test(key) && value !== '' && value !== undefined ? '***' : value,
+      value: SECRET.test(key) && value !== '' && value !== undefined ? '***' : typeof value === 'string' ? redactText(value) : value,
       // zod says e.g. "Too big: expected number to be <=65535"; keep what follows "expected".
       expected: issue.message.replace(/^[A-Za-z ]+: /, '').replace(/^expected /, ''),
       source: sourceOf(sources, issue.path) ?? 'config',

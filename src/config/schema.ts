@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -40,6 +41,15 @@ export const configSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1),
     httpPort: port,
+  }),
+  ops: z.strictObject({
+    tokens: z.array(z.strictObject({
+      name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (it names the caller in the logs)'),
+      // Short tokens can be guessed; 16 characters of a random string is the floor.
+      token: z.string().min(16, 'at least 16 characters'),
+    })).refine((t) => new Set(t.map((x) => x.name)).size === t.length, 'token names must be unique'),
+    probes: z.enum(['loopback', 'open', 'token']),
+    probesPort: port,
   }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
@@ -111,6 +121,8 @@ export const configSchema = z.strictObject({
   leases: z.strictObject({
     store: z.enum(['memory', 'redis']),
     redisUrl: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    redisPassword: z.string(),
+    redisTlsCaFile: z.string(),
     ttlMs: z.number().int().min(500),
     replicaId: z.string(),
     localShare: z.number().gt(0).max(1),
@@ -129,6 +141,11 @@ export const configSchema = z.strictObject({
     registerHost: z.string(),
     registerPort: port,
     carriers: z.array(z.string().min(1)),
+    balancers: z.array(z.string().refine((s) => {
+      const [addr, bits] = s.split('/');
+      const fam = isIP(addr ?? '');
+      return fam !== 0 && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (fam === 4 ? 32 : 128)));
+    }, 'an IP address or CIDR')),
     rate: z.strictObject({
       perSecond: z.number().positive(),
       burst: z.number().int().min(1),

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
+import { OpsAuth, deny, isProbePath, type ProbeAccess, type OpsToken } from './auth.js';
+import { handleAdmin, type OpsAdmin } from './admin.js';
 
 /** What the ops endpoints read; the gateway supplies it, tests can too. */
 export interface OpsSources {
@@ -14,12 +16,29 @@ export interface OpsSources {
   calls(): unknown;
   /** /api/replica: lease gates (provider caps) and the carrier registrations this replica owns. */
   replica?(): unknown;
-  /** Extra routes (the demo page, static files): return true when handled. */
+  /** Admin actions (POST /api/admin/…): hang up a call, drain, resize a pool floor. */
+  admin?: OpsAdmin;
+  /**
+   * Extra routes (the demo page, static files, the dashboard): return true when handled.
+   * Called after the auth check, which covers /api/*, /dashboard* and every non-GET method.
+   */
   extra?(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean>;
+}
+
+/** Who may use the ops server (the `ops.*` config keys). */
+export interface OpsAccess {
+  tokens: readonly OpsToken[];
+  probes: ProbeAccess;
+  /** > 0: /healthz, /readyz and /metrics also on their own listener (same host), open to anyone who reaches it. */
+  probesPort: number;
 }
 
 export interface OpsServer {
   readonly url: string;
+  /** The probes' own listener, when ops.probesPort is set. */
+  readonly probesUrl: string | undefined;
+  /** The check every protected route goes through; routes served elsewhere can reuse it. */
+  readonly auth: OpsAuth;
   close(): Promise<void>;
 }
 
@@ -32,19 +51,37 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /**
  * The operations surface: /metrics (Prometheus), /healthz (the process
  * answers), /readyz (warm and registered: a load balancer sends calls only
- * then), /api/pools and /api/calls as JSON.
+ * then), /api/pools and /api/calls as JSON, admin actions under /api/admin/.
+ * Every request passes the OpsAuth check first (see auth.ts for who may reach what).
  */
-export async function startOpsServer(host: string, port: number, sources: OpsSources, log: Logger): Promise<OpsServer> {
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+export async function startOpsServer(host: string, port: number, sources: OpsSources, log: Logger, access: OpsAccess = { tokens: [], probes: 'loopback', probesPort: 0 }): Promise<OpsServer> {
+  const auth = new OpsAuth(access);
+  const handler = (probesOnly: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res, probesOnly).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'ops request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
+  };
+  const server: Server = createServer(handler(false));
+  const probes: Server | undefined = access.probesPort > 0 ? createServer(handler(true)) : undefined;
+  let deniedLogged = 0;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+  async function handle(req: IncomingMessage, res: ServerResponse, probesOnly: boolean): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (probesOnly) {
+      if (!isProbePath(path)) { json(res, 404, { error: `no route ${path} (this listener serves the probes only)` }); return; }
+    } else {
+      const d = auth.decide(req, path);
+      if (!d.ok) {
+        // One line per second at most: a scanner must not be able to flood the log.
+        const now = Date.now();
+        if (now - deniedLogged >= 1000) { deniedLogged = now; log.warn({ from: req.socket.remoteAddress, method: req.method, path, status: d.status }, 'ops request refused'); }
+        deny(res, d);
+        return;
+      }
+      if (await handleAdmin(req, res, path, d.who, sources.admin, log)) return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (sources.extra && (await sources.extra(req, res))) return;
       json(res, 405, { error: `method ${req.method} not allowed` });
@@ -84,6 +121,23 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
     }
   }
 
+  const url = await listen(server, port, host);
+  let probesUrl: string | undefined;
+  try {
+    if (probes) probesUrl = await listen(probes, access.probesPort, host);
+  } catch (err) {
+    await stop(server);
+    throw err;
+  }
+  return {
+    url,
+    probesUrl,
+    auth,
+    close: async () => { await Promise.all([stop(server), probes && stop(probes)]); },
+  };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -93,11 +147,13 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
   });
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    url: `http://${shownHost}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return `http://${shownHost}:${addr.port}`;
+}
+
+function stop(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) { resolve(); return; }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

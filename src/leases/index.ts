@@ -2,11 +2,11 @@
 // token-checked fenced write, a fair share between replicas, one heartbeat renewing all of a
 // replica's slots in one round trip, and outage behaviour (local share, re-establishment) that a
 // generic semaphore does not give.
-export type { LeaseGrant, LeaseStore, SemaphoreHeartbeat, SemaphoreTake, SemaphoreView } from './types.js';
+export type { LeaseGrant, LeaseLogger, LeaseStore, SemaphoreHeartbeat, SemaphoreTake, SemaphoreView } from './types.js';
 export { fairShare, localDeadline } from './types.js';
 export { MemoryLeaseStore } from './memory-store.js';
 export { RedisLeaseStore, type RedisLeaseStoreOptions } from './redis-store.js';
 export { LeaseInvalidArgumentError, LeaseLostError } from './errors.js';
-export { createLeaseGate, LeaseGate, type LeaseGateEvents, type LeaseGateMode, type LeaseGateOptions, type LeaseGateStats, type LeaseLogger } from './lease-gate.js';
 export { OwnershipManager, type OwnershipEvents, type OwnershipOptions } from './ownership-manager.js';
-export { OwnedRegistrations, type OwnedRegistrationsEvents, type OwnedRegistrationsOptions } from './owned-registrations.js';
+// The gate (leases → pools' CapacityGate) and owned registrations (leases → sip/) are adapters:
+// they live in src/boot beside the code that composes the gateway, so this package stays pure.

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { LeaseLogger } from './lease-gate.js';
-import { localDeadline, type LeaseGrant, type LeaseStore } from './types.js';
+import { localDeadline, type LeaseGrant, type LeaseLogger, type LeaseStore } from './types.js';
 import { checkName, checkTtl } from './validate.js';
 
 export interface OwnershipOptions {

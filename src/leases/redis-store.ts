@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Redis, type Result } from 'ioredis';
@@ -41,6 +42,10 @@ export interface RedisLeaseStoreOptions {
    * before the local deadline. Default 1000.
    */
   commandTimeoutMs?: number;
+  /** AUTH password (Redis `requirepass`), when it is not in the URL; never logged. */
+  password?: string;
+  /** TLS options (a private CA) for rediss:// URLs. */
+  tls?: ConnectionOptions;
 }
 
 /** ioredis with one atomic Lua script per operation, defined once (EVALSHA, EVAL after NOSCRIPT). */
@@ -57,6 +62,8 @@ export class RedisLeaseStore implements LeaseStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       lazyConnect: false,
+      ...(options.password && { password: options.password }),
+      ...(options.tls && { tls: options.tls }),
     });
     // Without a listener ioredis prints every failed reconnect; outages are reported once, by the
     // gate and the ownership manager, where the consequence is known.

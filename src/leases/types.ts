@@ -1,3 +1,10 @@
+/** pino's shape, so the gateway's logger fits as is. */
+export interface LeaseLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 /** A held lease or semaphore slot. `token` is a fencing token: strictly increasing per key/semaphore. */
 export interface LeaseGrant {
   readonly key: string;

@@ -1,6 +1,9 @@
 export type { PooledConnection, ConnectionFactory, CapacityGate, CapacitySlot, PermanentOpenError } from './types.js';
 export { isPermanentOpenError, unlimitedGate } from './types.js';
-export { PoolBase, SLOW_ACQUIRE_P95_MS, type PoolOptions, type PoolStats, type PoolState, type PoolEvents, type PoolLogger, type BackoffOptions } from './pool-base.js';
+export { PoolBase, type PoolEvents } from './pool-base.js';
+export type { PoolOptions, PoolLogger, BackoffOptions } from './pool-options.js';
+export type { PoolStats, PoolState } from './pool-stats.js';
+export { SLOW_ACQUIRE_P95_MS } from './slow-acquire.js';
 export { ExclusivePool } from './exclusive-pool.js';
 export { MultiplexedPool } from './multiplexed-pool.js';
 export { PoolSet } from './pool-set.js';

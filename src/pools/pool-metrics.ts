@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { PoolBase, PoolStats } from './pool-base.js';
+import type { PoolBase } from './pool-base.js';
+import type { PoolStats } from './pool-stats.js';
 import type { PooledConnection } from './types.js';
 
 type AnyPool = PoolBase<PooledConnection>;

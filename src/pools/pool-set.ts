@@ -1,4 +1,6 @@
-import type { PoolBase, PoolOptions, PoolStats } from './pool-base.js';
+import type { PoolBase } from './pool-base.js';
+import type { PoolOptions } from './pool-options.js';
+import type { PoolStats } from './pool-stats.js';
 import type { ConnectionFactory, PooledConnection } from './types.js';
 
 /**

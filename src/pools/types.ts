@@ -72,8 +72,9 @@ export function isPermanentOpenError(err: unknown): err is PermanentOpenError {
 /**
  * A slot of a provider's global concurrency cap. The pool holds one for every
  * connection it has open (warm or in use) and opens a connection only while it
- * holds one. The default gate grants without limit; src/leases supplies the
- * in-memory and Redis-backed gates.
+ * holds one. The pools define this interface and know nothing of leases: the
+ * default gate grants without limit, and src/boot/lease-gate.ts adapts the lease
+ * store (memory or Redis) to it.
  */
 export interface CapacitySlot {
   readonly id: string;

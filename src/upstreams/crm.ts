@@ -1,11 +1,14 @@
-import type { ClientHttp2Session } from 'node:http2';
-import type { ConnectionFactory } from '../pools/types.js';
+import { EventEmitter } from 'node:events';
+import type { ConnectionFactory, PooledConnection } from '../pools/index.js';
 import { defineError } from '../errors.js';
-import { Http2Session, type Http2SessionOptions } from './http2-session.js';
+import { connectHttp } from './http-connect.js';
+import type { HttpConnection } from './http-connection.js';
+import { UpstreamHttpError, excerpt } from './errors.js';
 
 /**
- * The CRM/calendar REST API (README "CRM API") over a warm HTTP/2 session:
- * caller lookup by phone number, free slots, booking.
+ * The CRM/calendar REST API (README "CRM API") over a warm connection: caller lookup by phone
+ * number, free slots, booking. HTTP/2 when the CRM offers it, HTTP/1.1 keep-alive when it does
+ * not (http-connect.ts): many CRMs and calendars still answer HTTP/1.1 only.
  */
 export interface Contact { id: string; name: string; phone: string; notes: string }
 export interface Appointment { id: string; contactId: string; start: string; durationMin: number; note: string }
@@ -24,28 +27,40 @@ export interface CrmOptions {
   connectTimeoutMs?: number;
 }
 
-export class CrmSession extends Http2Session {
+export class CrmSession extends EventEmitter<{ close: [cause?: Error] }> implements PooledConnection {
+  readonly #conn: HttpConnection;
   readonly #auth: Record<string, string>;
 
-  private constructor(session: ClientHttp2Session, o: CrmOptions, h2: Http2SessionOptions) {
-    super(session, h2);
+  private constructor(conn: HttpConnection, o: CrmOptions) {
+    super();
+    this.#conn = conn;
     this.#auth = { authorization: `Bearer ${o.apiKey}` };
+    conn.on('close', (cause) => this.emit('close', cause));
   }
 
   static async open(o: CrmOptions, signal: AbortSignal): Promise<CrmSession> {
-    const h2: Http2SessionOptions = { provider: 'crm', origin: new URL(o.baseUrl).origin, ca: o.ca, maxStreams: o.maxStreams ?? 100, ...(o.connectTimeoutMs !== undefined && { connectTimeoutMs: o.connectTimeoutMs }) };
-    return new CrmSession(await Http2Session.connectSession(h2, signal), o, h2);
+    const conn = await connectHttp({ provider: 'crm', baseUrl: o.baseUrl, ca: o.ca, maxStreams: o.maxStreams ?? 100, ...(o.connectTimeoutMs !== undefined && { connectTimeoutMs: o.connectTimeoutMs }) }, signal);
+    return new CrmSession(conn, o);
   }
+
+  get id(): string { return this.#conn.id; }
+  /** `h2` or `http/1.1`, as the CRM chose in ALPN. */
+  get protocol(): HttpConnection['protocol'] { return this.#conn.protocol; }
+  get capacity(): number { return this.#conn.capacity; }
+  get usable(): boolean { return this.#conn.usable; }
+  keepalive(): Promise<void> { return this.#conn.keepalive(); }
+  reset(leaseId: string): Promise<boolean> { return this.#conn.reset(leaseId); }
+  close(): Promise<void> { return this.#conn.close(); }
+  destroy(reason?: Error): void { this.#conn.destroy(reason); }
 
   async #json<T>(leaseId: string, method: string, path: string, body?: object, signal?: AbortSignal): Promise<{ status: number; data: T | undefined }> {
     const headers = body === undefined ? this.#auth : { ...this.#auth, 'content-type': 'application/json' };
-    const res = await this.request(leaseId, method, path, headers, body === undefined ? undefined : JSON.stringify(body), signal);
-    if (res.status === 404 || res.status === 409) {
-      await Http2Session.text(res.stream, 4000).catch(() => '');
-      return { status: res.status, data: undefined };
+    const res = await this.#conn.exchange(leaseId, method, path, headers, body === undefined ? undefined : JSON.stringify(body), signal);
+    if (res.status === 404 || res.status === 409) return { status: res.status, data: undefined };
+    if (res.status < 200 || res.status >= 300) {
+      throw new UpstreamHttpError({ provider: 'crm', url: `${this.#conn.origin}${path}`, status: res.status, body: excerpt(res.body) });
     }
-    if (res.status < 200 || res.status >= 300) throw await this.httpError(res, path);
-    return { status: res.status, data: JSON.parse(await Http2Session.text(res.stream)) as T };
+    return { status: res.status, data: JSON.parse(res.body) as T };
   }
 
   /** The contact with this E.164 number, or null. */

@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import type { PooledConnection } from '../pools/types.js';
+import type { Socket } from 'node:net';
 import { UpstreamClosedError, UpstreamConnectError, UpstreamHttpError, UpstreamTimeoutError, excerpt } from './errors.js';
+import type { HttpConnection, HttpExchange } from './http-connection.js';
 
 /**
  * One warm HTTP/2 session (TCP + TLS + SETTINGS exchanged before any request),
  * shared by many concurrent requests up to the peer's MAX_CONCURRENT_STREAMS.
  *
- * Why node:http2 and not undici: a pool must be able to open a session ahead
- * of use and PING it out of band. undici (7.x, `allowH2`) connects lazily on
- * the first request and exposes neither the session nor PING, so neither a
- * warm floor nor an HTTP/2 keepalive can be built on it.
+ * Why node:http2 and not undici for HTTP/2 (measured in bench:pools, see
+ * docs/architecture.md): a pool must open a session ahead of use, size it from
+ * the peer's MAX_CONCURRENT_STREAMS, PING it when the pool says so with a
+ * timeout, and cancel one lease's streams without touching the others. undici
+ * (7.x, `allowH2`) connects on the first request, PINGs only on its own
+ * interval, and hides the session. undici carries HTTP/1.1 peers instead
+ * (http1-connection.ts).
  */
 export interface Http2SessionOptions {
   provider: string;
@@ -21,6 +25,8 @@ export interface Http2SessionOptions {
   /** Upper bound on concurrent streams, whatever the peer allows. */
   maxStreams: number;
   connectTimeoutMs?: number;
+  /** A TLS socket that already negotiated h2 in ALPN (http-connect.ts); otherwise the session connects itself. */
+  socket?: Socket;
 }
 
 export interface Http2Response {
@@ -33,8 +39,9 @@ export interface Http2SessionEvents {
   close: [cause?: Error];
 }
 
-export class Http2Session extends EventEmitter<Http2SessionEvents> implements PooledConnection {
+export class Http2Session extends EventEmitter<Http2SessionEvents> implements HttpConnection {
   readonly id = `h2-${randomUUID().slice(0, 8)}`;
+  readonly protocol = 'h2' as const;
   readonly provider: string;
   readonly origin: string;
   readonly #session: ClientHttp2Session;
@@ -61,11 +68,17 @@ export class Http2Session extends EventEmitter<Http2SessionEvents> implements Po
     session.on('error', (err) => this.#end(err));
   }
 
+  /** A plain session (the CRM's REST calls need nothing more), warm once the peer's SETTINGS arrived. */
+  static async openSession(o: Http2SessionOptions, signal: AbortSignal): Promise<Http2Session> {
+    return new Http2Session(await Http2Session.connectSession(o, signal), o);
+  }
+
   /** Opens, handshakes and waits for the peer's SETTINGS. */
   protected static async connectSession(o: Http2SessionOptions, signal: AbortSignal): Promise<ClientHttp2Session> {
     const where = { provider: o.provider, url: o.origin };
     return new Promise((resolve, reject) => {
-      const session = connect(o.origin, { ...(o.ca !== undefined && { ca: o.ca }) });
+      const socket = o.socket;
+      const session = connect(o.origin, socket ? { createConnection: () => socket } : { ...(o.ca !== undefined && { ca: o.ca }) });
       let done = false;
       const timer = setTimeout(() => fail(new UpstreamTimeoutError({ ...where, what: 'connect', timeoutMs: o.connectTimeoutMs ?? 10_000 })), o.connectTimeoutMs ?? 10_000);
       const fail = (err: Error) => {
@@ -131,6 +144,12 @@ export class Http2Session extends EventEmitter<Http2SessionEvents> implements Po
       stream.once('close', () => reject(new UpstreamClosedError({ provider: this.provider, url: `${this.origin}${path}`, code: stream.rstCode ?? 0, reason: 'stream closed before a response' })));
       if (body !== undefined) stream.end(body);
     });
+  }
+
+  /** One request and its whole (small) body: the REST client's view (HttpConnection). */
+  async exchange(leaseId: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal, limit?: number): Promise<HttpExchange> {
+    const res = await this.request(leaseId, method, path, headers, body, signal);
+    return { status: res.status, body: await Http2Session.text(res.stream, limit) };
   }
 
   /** Reads a whole (small) response body as text. */

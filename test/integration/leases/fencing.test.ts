@@ -66,7 +66,9 @@ describe('leases: fencing a replica paused past its lease (SIGSTOP)', function (
       const lost = events.find((e) => e.event === 'lost');
       assert.ok(lost && /local deadline/.test(String(lost.reason)), `lost on the local clock: ${JSON.stringify(lost)}`);
 
-      // It stops acting: nothing from the child lands after the other owner's first action.
+      // It stops acting: nothing from the child lands after the other owner's first action. An
+      // absence can only be watched for a while: half a TTL, in which a child still acting would
+      // have written several times (it acts every few ms while it believes it owns).
       await new Promise((r) => setTimeout(r, TTL / 2));
       const log = await store.actionLog(key);
       assert.ok(log.some((e) => e.startsWith('child:')), 'the child did act while it owned the registration');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createLeaseGate, RedisLeaseStore, type LeaseGate } from '../../../src/leases/index.js';
+import { RedisLeaseStore } from '../../../src/leases/index.js';
+import { createLeaseGate, type LeaseGate } from '../../../src/boot/lease-gate.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { until } from '../../support/wait.js';
 import { eventually, once, RecordingLogger, SlotHolder } from './helpers.js';
@@ -50,6 +51,7 @@ describe('leases: gate against a Redis that dies and comes back', function () {
 
     // Churn (bounded) while Redis dies: calls keep ending and starting on idle connections.
     let churning = true;
+    // The 5 ms pause paces the workload (calls ending every 5 ms); it waits for nothing.
     const churn = (async () => { for (let i = 0; i < 2000 && churning; i++) { a.releaseOne(); b.releaseOne(); await new Promise((r) => setTimeout(r, 5)); } })();
     const degraded = Promise.all([once(ga, 'degraded'), once(gb, 'degraded')]);
     await server.kill();
@@ -170,7 +172,8 @@ describe('leases: fair share between replicas', function () {
     await until(() => b.holder.slots.length === 3 && a.holder.slots.length === 3, 'fair split 3/3');
     assert.ok(a.gate.stats().reclaimed >= 3);
     // Stable: A keeps asking for 6 but is refused while B holds only its share... and B is satisfied.
-    await new Promise((r) => setTimeout(r, TTL));
+    // Three heartbeats of each gate (where reclaiming happens), driven rather than waited for.
+    for (let i = 0; i < 3; i++) { await a.gate.beat(); await b.gate.beat(); }
     assert.equal(a.holder.slots.length + b.holder.slots.length, 6);
     assert.equal(b.holder.slots.length, 3);
   });

@@ -1,5 +1,6 @@
 import type { CapacitySlot } from '../../../src/pools/types.js';
-import type { LeaseGate, LeaseGateEvents, LeaseLogger } from '../../../src/leases/index.js';
+import type { LeaseLogger } from '../../../src/leases/index.js';
+import type { LeaseGate, LeaseGateEvents } from '../../../src/boot/lease-gate.js';
 
 /**
  * Stands in for a warm pool on one replica: keeps `want` slots (one per "connection"), marks some

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { UdpTransport, UserAgent } from '../../../sip/index.js';
-import { OwnedRegistrations, OwnershipManager, RedisLeaseStore } from '../../../src/leases/index.js';
+import { OwnershipManager, RedisLeaseStore } from '../../../src/leases/index.js';
+import { OwnedRegistrations } from '../../../src/boot/owned-registrations.js';
 import { Kamailio } from '../../support/kamailio.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { until } from '../../support/wait.js';

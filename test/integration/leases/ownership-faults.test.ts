@@ -86,7 +86,8 @@ describe('leases: registration ownership against a Redis that dies and comes bac
     // Every lease key is gone, so every key is claimed again (by its old owner or another).
     await until(() => reacquired.size === KEYS.length, 'every key claimed again after the restart');
     await until(() => managers.every((m) => m.ownedKeys().length === 2 && !m.isDegraded), 'settled: spread 2/2/2');
-    // Keep sampling for a full TTL after settling, so a double owner that outlives it would show.
+    // Keep sampling for a full TTL after settling, so a double owner that outlives it would show
+    // (an observation window, not a wait for something to happen).
     await new Promise((r) => setTimeout(r, TTL));
     await sampler.stop();
     assert.ok(sampler.samples > 10);

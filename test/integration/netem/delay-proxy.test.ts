@@ -103,7 +103,7 @@ describe('netem: TCP delay proxy on loopback (fallback emulation)', function () 
     ]) {
       await assert.rejects(startDelayProxy(bad), (e: unknown) => {
         assert.ok(e instanceof DelayProxyOptionsError);
-        assert.equal(e.code, 'WL_ERR_DELAY_PROXY_OPTIONS');
+        assert.equal(e.code, 'BENCH_ERR_DELAY_PROXY_OPTIONS');
         return true;
       });
     }

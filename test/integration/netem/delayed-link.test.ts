@@ -159,7 +159,7 @@ describe('netem: delayed link between two namespaces (TAP + userspace forwarder)
     for (const bad of [{ oneWayDelayMs: -1 }, { oneWayDelayMs: Number.NaN }, { oneWayDelayMs: 5, name: 'no spaces' }]) {
       await assert.rejects(createDelayedLink(bad), (e: unknown) => {
         assert.ok(e instanceof DelayedLinkOptionsError);
-        assert.equal(e.code, 'WL_ERR_NETEM_OPTIONS');
+        assert.equal(e.code, 'BENCH_ERR_NETEM_OPTIONS');
         return true;
       });
     }

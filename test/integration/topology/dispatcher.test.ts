@@ -37,8 +37,10 @@ describe('topology: Kamailio dispatcher in front of two replicas', function () {
     }
     const list = join(dir, 'dispatcher.list');
     writeFileSync(list, replicas.map((r) => `1 sip:${r.sip.address}:${r.sip.port};transport=udp 0 0\n`).join(''));
+    const carriers = join(dir, 'carriers.list');
+    writeFileSync(carriers, '1 127.0.0.0 8 0 loopback\n');
     const port = await freeUdpPort();
-    lb = new Kamailio({ port, script: { file: DISPATCHER_CFG, defines: { LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${list}"`, PROBE_S: '1' } } });
+    lb = new Kamailio({ port, script: { file: DISPATCHER_CFG, defines: { LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${list}"`, PROBE_S: '1', CARRIERS_LIST: `"${carriers}"` } } });
     await lb.start();
   });
   after(async () => {

@@ -24,6 +24,15 @@ describe('docs: README documents the configuration', () => {
     assert.deepEqual(missing, []);
   });
 
+  it('every key\'s section gives a default (or per-pool defaults) and an example', () => {
+    const sections = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Errors')).split(/^(?=### )/m).slice(1);
+    const lacking = sections
+      .filter((sec) => !/Example:/.test(sec) || !/Default|\[\d+ \/ \d+/.test(sec))
+      .map((sec) => sec.split('\n')[0]);
+    assert.ok(sections.length >= keys.size - 5, `only ${sections.length} sections read`);
+    assert.deepEqual(lacking, []);
+  });
+
   it('the README documents no key that does not exist', () => {
     const stale = [...documented].filter((k) => !keys.has(k));
     assert.deepEqual(stale, []);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createLeaseGate, fairShare, LeaseInvalidArgumentError, MemoryLeaseStore, type LeaseGrant, type LeaseStore, type SemaphoreHeartbeat, type SemaphoreTake } from '../../../src/leases/index.js';
+import { createLeaseGate } from '../../../src/boot/lease-gate.js';
+import { fairShare, LeaseInvalidArgumentError, MemoryLeaseStore, type LeaseGrant, type LeaseStore, type SemaphoreHeartbeat, type SemaphoreTake } from '../../../src/leases/index.js';
 import type { CapacitySlot } from '../../../src/pools/types.js';
 
 /** A memory store with an off switch: every call fails while `down`, as a dead Redis does. */

@@ -140,7 +140,7 @@ describe('pools: ExclusivePool', () => {
     const order: number[] = [];
     const w1 = pool.acquire().then((l) => { order.push(1); l.release(); });
     const w2 = pool.acquire().then((l) => { order.push(2); l.release(); });
-    await sleep(10);
+    await until(() => pool.stats().pending === 2, 'both acquirers queued');
     held.release();
     await Promise.all([w1, w2]);
     assert.deepEqual(order, [1, 2]);
@@ -166,11 +166,16 @@ describe('pools: ExclusivePool', () => {
     const f = new FakeFactory();
     f.failWith = new Error('ECONNREFUSED');
     const pool = track(new ExclusivePool({ name: 'llm', factory: f, min: 2, max: 2, backoff: { initialMs: 20, maxMs: 200, factor: 2 } }));
+    const failedAt: number[] = [];
+    pool.on('open-failed', () => failedAt.push(performance.now()));
     pool.start();
-    await sleep(600);
+    await until(() => failedAt.length >= 5, 'five failed opens');
     assert.equal(pool.ready, false);
-    // without backoff this would be thousands; with it, a handful (20+40+80+160+200+200… ms, jittered)
-    assert.ok(f.attempts >= 2 && f.attempts < 40, `attempts ${f.attempts}`);
+    // Retrying hot, five attempts take well under a millisecond; with full-jitter backoff the four
+    // waits are uniform in [1, 20], [1, 40], [1, 80], [1, 160] ms: under 10 ms together has odds ~4e-5.
+    assert.ok(failedAt[4]! - failedAt[0]! >= 10, `five attempts in ${(failedAt[4]! - failedAt[0]!).toFixed(1)} ms`);
+    // After a failure the pool probes with one open at a time, never a burst.
+    assert.ok(f.attempts <= failedAt.length + 1, `attempts ${f.attempts}, failures ${failedAt.length}`);
     assert.match(pool.stats().lastError ?? '', /ECONNREFUSED/);
     f.failWith = undefined;
     await pool.whenReady();
@@ -182,9 +187,11 @@ describe('pools: ExclusivePool', () => {
     f.failWith = new PermanentError('401 invalid API key');
     const logged: string[] = [];
     const logger = { debug() {}, info() {}, warn() {}, error(_o: object, msg: string) { logged.push(msg); } };
-    const pool = track(new ExclusivePool({ name: 'tts', factory: f, min: 1, max: 2, logger, backoff: { initialMs: 5, maxMs: 10_000 } }));
+    const pool = track(new ExclusivePool({ name: 'tts', factory: f, min: 1, max: 2, logger, acquireTimeoutMs: 30, backoff: { initialMs: 5, maxMs: 10_000 } }));
     pool.start();
-    await sleep(400);
+    await until(() => pool.state === 'failed', 'the failed state');
+    // Waiting acquirers are what would drive a reconnect loop: each one asks the pool to grow.
+    for (let i = 0; i < 5; i++) await assert.rejects(pool.acquire(), PoolExhaustedError);
     assert.equal(f.attempts, 1, 'no reconnect loop');
     assert.equal(pool.state, 'failed');
     assert.equal(logged.length, 1);
@@ -230,6 +237,7 @@ describe('pools: ExclusivePool', () => {
     const pool = track(new ExclusivePool({ name: 'asr', factory: f, min: 1, max: 1, logger, slowCheckMs: 20, acquireTimeoutMs: 2000 }));
     pool.start();
     await pool.whenReady();
+    // Each lessee works 8 ms (the workload, not a wait for anything) so that the others queue.
     const hold = async () => { const l = await pool.acquire(); await sleep(8); l.release(); };
     await Promise.all(Array.from({ length: 30 }, hold));
     await until(() => pool.stats().acquireSlow, 'the slow flag');
@@ -311,8 +319,9 @@ describe('pools: MultiplexedPool', () => {
     await pool.whenReady();
     await Promise.all(Array.from({ length: 5 }, () => pool.acquire()));
     // 5 × 1.25 = 6.25 contexts → 2 sockets of 5
-    await until(() => pool.stats().size === 2, 'growth to 2 sockets');
-    await sleep(50);
+    await until(() => pool.stats().size === 2 && pool.stats().opening === 0, 'growth to 2 sockets');
+    // The target is what growth aims at: at 2, nothing more opens.
+    assert.equal(pool.stats().target, 2);
     assert.equal(pool.stats().size, 2);
   });
 

@@ -7,6 +7,8 @@ import { parseMessage, StreamFramer, type SipMessage } from '../../../../sip/ind
  */
 export class StreamPeer {
   readonly messages: SipMessage[] = [];
+  /** The bytes of each message, as they came. */
+  readonly frames: Buffer[] = [];
   pongs = 0;
   readonly closed: Promise<void>;
   #waiters: Array<() => void> = [];
@@ -20,7 +22,10 @@ export class StreamPeer {
         this.pongs++;
       } else {
         for (const f of this.#framer.push(chunk)) {
-          if (f.kind === 'message') this.messages.push(parseMessage(f.bytes));
+          if (f.kind === 'message') {
+            this.frames.push(f.bytes);
+            this.messages.push(parseMessage(f.bytes));
+          }
           else if (f.kind === 'ping') this.pongs++;
         }
       }

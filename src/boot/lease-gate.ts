@@ -1,16 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { CapacityGate, CapacitySlot } from '../pools/types.js';
-import { LeaseInvalidArgumentError, LeaseLostError } from './errors.js';
-import { fairShare, localDeadline, type LeaseGrant, type LeaseStore, type SemaphoreView } from './types.js';
-import { checkLimit, checkName, checkTtl } from './validate.js';
-
-/** pino's shape, so the gateway's logger fits as is. */
-export interface LeaseLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import type { CapacityGate, CapacitySlot } from '../pools/index.js';
+import {
+  fairShare, LeaseInvalidArgumentError, LeaseLostError, localDeadline,
+  type LeaseGrant, type LeaseLogger, type LeaseStore, type SemaphoreView,
+} from '../leases/index.js';
+import { checkLimit, checkName, checkTtl } from '../leases/validate.js';
 
 export interface LeaseGateOptions {
   store: LeaseStore;
@@ -75,8 +70,10 @@ interface Slot {
 const silent: LeaseLogger = { info() {}, warn() {}, error() {} };
 
 /**
- * CapacityGate over a provider's global cap in the lease store: every open connection holds one
- * slot. One heartbeat per gate renews all its slots every ttl/3 in a single round trip.
+ * The adapter between the pools and the lease store, so that neither knows the other (it lives in
+ * src/boot, beside the gateway's composition). It implements the pools' CapacityGate over a
+ * provider's global cap in the lease store, one slot per open connection. One heartbeat per gate
+ * renews all its slots every ttl/3 in a single round trip.
  *
  * Failure rules, and why:
  * - the store answers that a slot is gone → the slot is lost (the pool closes the connection),

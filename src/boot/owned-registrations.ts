@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { SipRequest, SipResponse } from '../../sip/index.js';
 import { RegistrationPool, type CarrierAccount, type RegistrarClient, type RegistrationPoolOptions } from '../../sip/registration/index.js';
-import { LeaseLostError } from './errors.js';
-import type { OwnershipManager } from './ownership-manager.js';
+import { LeaseLostError, type OwnershipManager } from '../leases/index.js';
 
 export interface OwnedRegistrationsOptions {
   ownership: OwnershipManager;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createLeaseGate, LeaseLostError, RedisLeaseStore } from '../../../src/leases/index.js';
+import { until } from '../../support/wait.js';
+import { LeaseLostError, RedisLeaseStore } from '../../../src/leases/index.js';
+import { createLeaseGate } from '../../../src/boot/lease-gate.js';
 
 describe('leases: lease gate on Redis', function () {
   this.timeout(10_000);
@@ -22,10 +23,14 @@ describe('leases: lease gate on Redis', function () {
       const sb = [await b.tryTake(), await b.tryTake()];
       assert.ok(sa.every(Boolean));
       assert.equal(sb.filter(Boolean).length, 1);
-      await sleep(700);
+      // Each slot's expiry (its score in the slots set) must move past where the first one ended:
+      // renewed after its first TTL ran out, by the heartbeat alone.
+      const expiries = async () => (await store.redis.zrange(`${prefix}s:dg`, '0', '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+      const firstEnd = Math.max(...(await expiries()));
+      await until(async () => { const e = await expiries(); return e.length === 3 && Math.min(...e) > firstEnd + 300; }, 'every slot renewed past its first TTL');
       assert.equal(await store.semaphoreCount('dg'), 3, 'renewals kept the slots');
       sa[0]!.release();
-      await sleep(50);
+      await until(async () => (await store.semaphoreCount('dg')) === 2, 'the released slot back in the store');
       assert.ok(await b.tryTake());
     } finally { await a.close(); await b.close(); }
   });

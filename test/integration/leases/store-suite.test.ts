@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../../support/wait.js';
 import { LeaseInvalidArgumentError, MemoryLeaseStore, RedisLeaseStore, type LeaseStore } from '../../../src/leases/index.js';
 
 const stores: Array<[string, () => Promise<{ store: LeaseStore; cleanup(): Promise<void> }>]> = [
@@ -40,8 +40,8 @@ for (const [label, make] of stores) {
     it('token-checked release and extend cannot touch another holder', async () => {
       const a = await store.acquire('reg-2', 'A', 200);
       assert.ok(a);
-      await sleep(300);
-      const b = await store.acquire('reg-2', 'B', 1000);
+      let b: Awaited<ReturnType<LeaseStore['acquire']>>;
+      await until(async () => (b = await store.acquire('reg-2', 'B', 1000)) !== undefined, "A's lease to expire and B to take it");
       assert.ok(b);
       assert.equal(await store.extend(a, 1000), false);
       assert.equal(await store.release(a), false);
@@ -57,8 +57,7 @@ for (const [label, make] of stores) {
       const tokens = held.map((g) => g!.token);
       assert.equal(new Set(tokens).size, 3);
       assert.equal(await store.semaphoreExtend(held[0]!, 1000), true);
-      await sleep(300);
-      assert.equal(await store.semaphoreCount('dg'), 1, 'two expired, the extended one remains');
+      await until(async () => (await store.semaphoreCount('dg')) === 1, 'two expired, the extended one remains');
       assert.equal(await store.semaphoreExtend(held[1]!, 1000), false, 'an expired slot cannot be renewed');
       assert.equal(await store.semaphoreRelease(held[0]!), true);
       assert.equal(await store.semaphoreRelease(held[0]!), false);
@@ -83,8 +82,8 @@ describe('leases: redis store fencing', function () {
       const a = await store.acquire('reg', 'A', 200);
       assert.ok(a);
       assert.equal(await store.fencedSet(a, `${prefix}effect`, 'A'), true);
-      await sleep(300);
-      const b = await store.acquire('reg', 'B', 1000);
+      let b: Awaited<ReturnType<RedisLeaseStore['acquire']>>;
+      await until(async () => (b = await store.acquire('reg', 'B', 1000)) !== undefined, "A's lease to expire and B to take it");
       assert.ok(b);
       assert.equal(await store.fencedSet(a, `${prefix}effect`, 'A-stale'), false);
       assert.equal(await store.redis.get(`${prefix}effect`), 'A');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../../support/wait.js';
 import { OwnershipManager, RedisLeaseStore } from '../../../src/leases/index.js';
 
 describe('leases: ownership on Redis', function () {
@@ -13,7 +13,8 @@ describe('leases: ownership on Redis', function () {
     const managers = stores.map((store, i) => new OwnershipManager({ store, replicaId: `rep${i}`, keys, ttlMs: 600 }));
     try {
       managers.forEach((m) => m.start());
-      await sleep(1500);
+      const ownedAll = () => managers.map((m) => m.ownedKeys()).flat().length === keys.length;
+      await until(() => ownedAll() && managers.every((m) => m.ownedKeys().length === 2), 'every key owned, spread 2/2/2');
       const owned = managers.map((m) => m.ownedKeys());
       const all = owned.flat();
       assert.equal(new Set(all).size, all.length, 'no key has two owners');
@@ -21,7 +22,7 @@ describe('leases: ownership on Redis', function () {
       assert.ok(owned.every((o) => o.length <= 2), `spread: ${JSON.stringify(owned)}`);
       await managers[0]!.stop();
       const lostKeys = owned[0]!;
-      await sleep(1500);
+      await until(() => [managers[1]!.ownedKeys(), managers[2]!.ownedKeys()].flat().length === keys.length, 'the survivors to own every key');
       const after = [managers[1]!.ownedKeys(), managers[2]!.ownedKeys()].flat();
       assert.equal(after.length, keys.length, `survivors own all: ${JSON.stringify(after)}`);
       assert.equal(new Set(after).size, after.length);

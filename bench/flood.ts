@@ -1,0 +1,112 @@
+// bench:flood — hostile traffic against one gateway process (npm start's CLI) on loopback, while a
+// carrier places real calls through it:
+//   1. INVITE floods from sipp at --rate INVITEs/s in total (default 10,000: 10× bench:sip's
+//      1,000 calls/s) from --sources loopback addresses (127.0.0.10…), none of them a carrier,
+//      for --seconds; the carrier (127.0.0.2) places --calls calls at the same time;
+//   2. slow and endless header blocks on TCP (SIP) and on the WebSocket port (HTTP upgrade),
+//      --conns connections each, for --hostile-seconds.
+// Reported: the carrier's success rate during the flood, what the flooders were answered (403 from
+// the carrier check, 503 from the per-source rate limit) or not, hostile connections the gateway
+// closed, the gateway's RSS before, at peak and after --settle seconds, and whether it is alive.
+// With --via-balancer the floods and the carrier's calls go through Kamailio running
+// config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed.
+//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--json]
+// Every loop is bounded by its deadline; loopback only.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kamailio, freeUdpPort } from '../test/support/kamailio.js';
+import { freeTcpPort } from '../test/support/redis-server.js';
+import { startReplica } from '../test/support/replica.js';
+import { carrierCalls, hostileStreams, rssMb, rssSampler, sippFlood, udpRcvbufErrors } from './flood-tools.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`--${name} must be a positive number`);
+  return v;
+};
+const rate = arg('rate', 10_000);
+const sources = Math.min(arg('sources', 10), 80);
+const seconds = Math.min(arg('seconds', 10), 120);
+const calls = arg('calls', 20);
+const conns = Math.min(arg('conns', 200), 2000);
+const hostileSeconds = Math.min(arg('hostile-seconds', 10), 120);
+const settle = Math.min(arg('settle', 10), 120);
+const json = process.argv.includes('--json');
+const viaBalancer = process.argv.includes('--via-balancer');
+const CARRIER = '127.0.0.2';
+
+const wsPort = await freeTcpPort();
+const gw = await startReplica({
+  WARMLINE_SIP__PORT: String(await freeUdpPort()),
+  WARMLINE_SIP__CARRIERS: `["${CARRIER}"]`,
+  ...(viaBalancer && { WARMLINE_SIP__BALANCERS: '["127.0.0.1"]' }),
+  WARMLINE_SIP__WS__ENABLED: 'true', WARMLINE_SIP__WS__PORT: String(wsPort),
+  WARMLINE_MEDIA__PORTMIN: '44000', WARMLINE_MEDIA__PORTMAX: '44999',
+  WARMLINE_LOG__LEVEL: 'error',
+});
+const pid = gw.child.pid!;
+const dir = mkdtempSync(join(tmpdir(), 'wl-flood-'));
+let lb: Kamailio | undefined;
+let sipTarget = gw.sip;
+if (viaBalancer) {
+  writeFileSync(join(dir, 'dispatcher.list'), `1 sip:${gw.sip.address}:${gw.sip.port};transport=udp 0 0\n`);
+  // 127.0.0.1: the harness's readiness ping. pike as shipped (300 requests per 2 s per source).
+  writeFileSync(join(dir, 'carriers.list'), `1 ${CARRIER} 32 0 carrier\n1 127.0.0.1 32 0 harness\n`);
+  const port = await freeUdpPort();
+  lb = new Kamailio({ port, script: { file: fileURLToPath(new URL('../config/kamailio/dispatcher.cfg', import.meta.url)), defines: {
+    LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${join(dir, 'dispatcher.list')}"`, CARRIERS_LIST: `"${join(dir, 'carriers.list')}"`, PROBE_S: '1',
+  } } });
+  await lb.start();
+  sipTarget = { address: '127.0.0.1', port };
+}
+const alive = async () => gw.child.exitCode === null && (await fetch(`${gw.url}/healthz`).then((r) => r.ok, () => false));
+try {
+  const rssBefore = rssMb(pid);
+  const sampler = rssSampler(pid);
+  const started = Date.now();
+  const dropsBefore = udpRcvbufErrors();
+  // The carrier starts a moment into the flood, so its calls meet the flood at full rate.
+  const [flood, carrier] = await Promise.all([
+    sippFlood(sipTarget, { sources, rate, seconds }),
+    new Promise((r) => setTimeout(r, 1000)).then(() => carrierCalls(sipTarget, CARRIER, calls, Math.max(1, Math.round(calls / Math.max(1, seconds - 2))))),
+  ]);
+  const floodWall = (Date.now() - started) / 1000;
+  const udpDrops = udpRcvbufErrors() - dropsBefore;
+  const aliveAfterFlood = await alive();
+  const tcpSlow = await hostileStreams(gw.sip, { count: conns, mode: 'slow', seconds: hostileSeconds });
+  const tcpEndless = await hostileStreams(gw.sip, { count: conns, mode: 'endless', seconds: hostileSeconds });
+  const wsSlow = await hostileStreams({ address: '127.0.0.1', port: wsPort }, { count: conns, mode: 'slow', seconds: hostileSeconds, ws: true });
+  const wsEndless = await hostileStreams({ address: '127.0.0.1', port: wsPort }, { count: conns, mode: 'endless', seconds: hostileSeconds, ws: true });
+  const { peakMb } = sampler.stop();
+  const carrierAfter = await carrierCalls(sipTarget, CARRIER, 5, 5);
+  await new Promise((r) => setTimeout(r, settle * 1000));
+  const rssAfter = rssMb(pid);
+  const out = {
+    bench: 'flood', viaBalancer, rate, sources, seconds, floodWallSeconds: floodWall,
+    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops },
+    carrier: { placed: calls, succeeded: carrier.successful || 0, failed: carrier.failed || 0, successRate: (carrier.successful || 0) / calls },
+    carrierAfterHostile: { placed: 5, succeeded: carrierAfter.successful || 0 },
+    hostile: { tcpSlow, tcpEndless, wsSlow, wsEndless, seconds: hostileSeconds },
+    rssMb: { before: Math.round(rssBefore), peak: Math.round(peakMb), afterSettle: Math.round(rssAfter), settleSeconds: settle },
+    alive: aliveAfterFlood && (await alive()),
+  };
+  console.log('what                              figure');
+  console.log(`path                              ${viaBalancer ? 'through Kamailio (ACL, pike) to the gateway' : 'straight to the gateway'}`);
+  console.log(`flood INVITEs sent                ${flood.sent} from ${sources} sources in ${floodWall.toFixed(1)} s (target ${rate}/s)`);
+  console.log(`flood answered / unanswered       ${flood.answered} / ${flood.unanswered}   responses ${JSON.stringify(flood.responses)}`);
+  console.log(`kernel UDP receive-buffer drops  ${udpDrops} (system-wide, during the flood)`);
+  console.log(`carrier calls during the flood    ${out.carrier.succeeded}/${calls} succeeded (${(out.carrier.successRate * 100).toFixed(1)} %)`);
+  console.log(`carrier calls after hostile TCP   ${out.carrierAfterHostile.succeeded}/5`);
+  for (const [k, v] of Object.entries(out.hostile)) if (typeof v === 'object') console.log(`${k.padEnd(34)}${v.closedByPeer}/${v.opened} closed by the gateway, ${v.stillOpen} still open after ${hostileSeconds} s, ${(v.bytesSent / 1e6).toFixed(1)} MB sent`);
+  console.log(`gateway RSS (MB)                  before ${out.rssMb.before}, peak ${out.rssMb.peak}, ${settle} s after ${out.rssMb.afterSettle}`);
+  console.log(`gateway alive                     ${out.alive}`);
+  if (json) console.log(JSON.stringify(out));
+  process.exitCode = out.alive ? 0 : 1;
+} finally {
+  gw.kill();
+  await lb?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}

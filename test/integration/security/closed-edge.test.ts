@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
+import { startReplica, type Replica } from '../../support/replica.js';
+import { until } from '../../support/wait.js';
+import { PasswordRedis, UdpSender, spawnLogged } from './peers.js';
+
+const SCENARIO = fileURLToPath(new URL('../calls/scenarios/call-hold-bye.xml', import.meta.url));
+const DISPATCHER_CFG = fileURLToPath(new URL('../../../config/kamailio/dispatcher.cfg', import.meta.url));
+const CARRIER = '127.0.0.2';
+const STRANGER = '127.0.0.66';
+const FLOODER = '127.0.0.67';
+const REDIS_PASSWORD = 'redis-pw-7c1e9a3b5d';
+
+type CallsView = { totals: { answered: number; refused: number } };
+type ReplicaView = { store: string; gates: Array<{ provider: string; mode: string; held: number }> };
+const api = async <T>(r: Replica, path: string): Promise<T> => (await (await fetch(`${r.url}${path}`)).json()) as T;
+
+/** sipp as a carrier from `from` (a 127/8 address): its exit code 0 means every call succeeded. */
+function carrierCalls(from: string, to: { address: string; port: number }, calls: number, rate: number): Promise<{ code: number | null; out: string }> {
+  const child = spawn('sipp', [`${to.address}:${to.port}`, '-i', from, '-p', '0', '-nostdin', '-timeout', '60s', '-timeout_error', '-sf', SCENARIO, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+/**
+ * The scaled topology with its edge closed (issue 14 item 2), natively: the repository's
+ * dispatcher.cfg in Kamailio with a carrier ACL and pike, two replicas that believe the
+ * balancer's X-Warmline-Source only from the balancer, and a redis-server that wants a password.
+ */
+describe('security: a closed edge behind the balancer', function () {
+  this.timeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), 'wl-closed-edge-'));
+  const redis = new PasswordRedis(REDIS_PASSWORD);
+  const replicas: Replica[] = [];
+  let lb: Kamailio;
+  let stranger: UdpSender;
+
+  before(async () => {
+    await redis.start();
+    for (const [i, base] of [46000, 46400].entries()) {
+      replicas.push(await startReplica({
+        WARMLINE_SIP__PORT: String(await freeUdpPort()),
+        WARMLINE_MEDIA__PORTMIN: String(base), WARMLINE_MEDIA__PORTMAX: String(base + 399),
+        WARMLINE_SIP__CARRIERS: `["${CARRIER}"]`,
+        WARMLINE_SIP__BALANCERS: '["127.0.0.1"]',
+        WARMLINE_LEASES__REPLICAID: `sec-replica-${i}`,
+        WARMLINE_UPSTREAMS__ASR__CONCURRENCYCAP: '8',
+        REDIS_URL: redis.url,
+        REDIS_PASSWORD,
+      }));
+    }
+    const list = join(dir, 'dispatcher.list');
+    writeFileSync(list, replicas.map((r) => `1 sip:${r.sip.address}:${r.sip.port};transport=udp 0 0\n`).join(''));
+    // 127.0.0.1 is listed only because the harness's readiness ping comes from it.
+    const carriers = join(dir, 'carriers.list');
+    writeFileSync(carriers, `1 ${CARRIER} 32 0 carrier\n1 127.0.0.1 32 0 harness\n`);
+    const port = await freeUdpPort();
+    lb = new Kamailio({ port, script: { file: DISPATCHER_CFG, defines: {
+      LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${list}"`, PROBE_S: '1', CARRIERS_LIST: `"${carriers}"`,
+      PIKE_UNIT_S: '2', PIKE_REQS: '40', PIKE_BLOCK_S: '4',
+    } } });
+    await lb.start();
+    stranger = await UdpSender.bind(STRANGER);
+  });
+  afterEach(function () {
+    // A replica that died says why (its stderr) instead of the next test's fetch failing vaguely.
+    if (this.currentTest?.state === 'failed') for (const r of replicas) if (r.child.exitCode !== null) console.error(`replica exited ${r.child.exitCode}: ${r.stderr().slice(-3000)}`);
+  });
+  after(async () => {
+    stranger?.close();
+    for (const r of replicas) r.kill();
+    await lb?.dispose();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const lbAddr = () => ({ address: '127.0.0.1', port: lb.port });
+
+  it('a carrier\'s calls through the balancer succeed; the replicas coordinate through the password-protected Redis', async () => {
+    const r = await carrierCalls(CARRIER, lbAddr(), 6, 5);
+    assert.equal(r.code, 0, r.out.slice(-4000));
+    const answered = (await Promise.all(replicas.map((x) => api<CallsView>(x, '/api/calls')))).reduce((n, v) => n + v.totals.answered, 0);
+    assert.equal(answered, 6);
+    for (const x of replicas) {
+      const v = await api<ReplicaView>(x, '/api/replica');
+      assert.equal(v.store, 'redis');
+      assert.ok(v.gates.length > 0 && v.gates.every((g) => g.mode === 'global'), JSON.stringify(v.gates));
+    }
+    assert.ok((await redis.keys('wl:lease:*')).length > 0, 'the leases live in that Redis');
+    assert.match(await redis.answerWithoutPassword(), /^-NOAUTH/);
+  });
+
+  it('a stranger is refused 403 at the balancer, even claiming a carrier\'s address in the header; no replica sees it', async () => {
+    const before = await Promise.all(replicas.map((x) => api<CallsView>(x, '/api/calls')));
+    assert.equal(await stranger.final('INVITE', lbAddr()), 403);
+    assert.equal(await stranger.final('INVITE', lbAddr(), [`X-Warmline-Source: ${CARRIER}`]), 403);
+    const after = await Promise.all(replicas.map((x) => api<CallsView>(x, '/api/calls')));
+    assert.deepEqual(after.map((v) => v.totals), before.map((v) => v.totals));
+  });
+
+  it('a stranger going around the balancer to a replica is judged by its own address: the forged header is ignored', async () => {
+    const r = replicas[0]!;
+    assert.equal(await stranger.final('INVITE', r.sip, [`X-Warmline-Source: ${CARRIER}`]), 403);
+  });
+
+  it('pike: a flooding source is cut off at the balancer (silence, not answers) while the carrier\'s calls still succeed', async () => {
+    const flooder = await UdpSender.bind(FLOODER);
+    try {
+      const sent = 300;
+      for (let i = 0; i < sent; i++) flooder.request('OPTIONS', lbAddr());
+      await until(() => flooder.answers.length >= 1, 'the first answers');
+      // While blocked, even a single later request gets no answer.
+      assert.equal(await flooder.final('OPTIONS', lbAddr(), [], 1000), undefined);
+      assert.ok(flooder.answers.length < sent / 2, `${flooder.answers.length} of ${sent} answered`);
+      assert.ok(flooder.answers.every((a) => a.status === 403), 'what was answered was refused by the ACL');
+      assert.match(lb.log, /pike: 127\.0\.0\.67 is flooding/);
+      const r = await carrierCalls(CARRIER, lbAddr(), 4, 4);
+      assert.equal(r.code, 0, r.out.slice(-4000));
+    } finally { flooder.close(); }
+  });
+
+  it('a wrong Redis password: the replica runs on its local share and its logs never show the password in the URL', async () => {
+    const secret = 'not-the-password-4f2a';
+    const g = spawnLogged({ REDIS_URL: `redis://:${secret}@127.0.0.1:${redis.port}`, WARMLINE_UPSTREAMS__ASR__CONCURRENCYCAP: '8', WARMLINE_MEDIA__PORTMIN: '46800', WARMLINE_MEDIA__PORTMAX: '46899' });
+    try {
+      await until(() => /warmline ready: /.test(g.output()) || g.child.exitCode !== null, 'the ready line', 60_000);
+      await until(() => /LEASE STORE UNREACHABLE/.test(g.output()), 'the outage to be logged', 20_000);
+      assert.match(g.output(), /redis:\/\/\[redacted\]@127\.0\.0\.1/);
+      assert.ok(!g.output().includes(secret), 'the password in REDIS_URL was logged');
+    } finally {
+      g.child.kill('SIGKILL');
+      await g.exit;
+    }
+  });
+});
