@@ -60,7 +60,7 @@ export interface TestCall {
   playedBytes(): number;
 }
 
-const log = createLogger('silent');
+const log = createLogger((process.env.WARMLINE_TEST_LOG as 'silent' | undefined) ?? 'silent');
 
 export function startCall(pools: AgentPools, id: string, greeting = ''): TestCall {
   const played: Buffer[] = [];

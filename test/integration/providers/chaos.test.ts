@@ -23,7 +23,8 @@ describe('providers: chaos at the upstreams, calls keep going', function () {
   after(() => up.close());
   beforeEach(async () => {
     for (const s of [up.asr, up.tts, up.llm, up.crm]) s.chaos.set({});
-    pools = startPools(up, { llmStreamIdleTimeoutMs: 1500, ttsGenerationTimeoutMs: 2000 });
+    // Short enough that a stall shows within a test, long enough that a loaded machine's normal pauses do not look like one.
+    pools = startPools(up, { llmStreamIdleTimeoutMs: 5000, ttsGenerationTimeoutMs: 6000 });
     await poolsReady(pools);
   });
   afterEach(async () => {
