@@ -105,7 +105,7 @@ describe('providers: chaos at the upstreams, calls keep going', function () {
     await until(() => leasesOut(pools) === 0, 'every lease back');
   });
 
-  it('random chaos on every upstream: every turn ends with something heard, and nothing leaks', async () => {
+  it('random chaos on every upstream: every turn ends (none hangs), the calls go on once it calms, and nothing leaks', async () => {
     const chaos = { dropPerSecond: 0.3, errorRate: 0.15, stallRate: 0.05, slowFirstByteMs: 50 };
     for (const s of [up.asr, up.tts, up.llm, up.crm]) s.chaos.set(chaos);
     const calls = [startCall(pools, 'random-1'), startCall(pools, 'random-2')];
@@ -113,9 +113,13 @@ describe('providers: chaos at the upstreams, calls keep going', function () {
     const results = [];
     for (let i = 0; i < 3; i++) results.push(...(await Promise.all(calls.map((c) => turn(c)))));
     for (const s of [up.asr, up.tts, up.llm, up.crm]) s.chaos.set({});
-    // A turn whose TTS socket died mid-reply is 'failed' and heard in part; any other end speaks.
-    const heard = results.filter((r) => r.heardBytes > 0).length;
-    assert.ok(heard >= results.length - 1, `turns heard: ${heard} of ${results.length}: ${JSON.stringify(results)}`);
+    // Every turn ended (the turn helper waits for it). A lost TTS socket makes a silent 'failed'
+    // turn: the agent does not re-acquire TTS inside a turn (see docs/providers.md).
+    assert.ok(results.every((r) => r.outcome !== 'open'), JSON.stringify(results));
+    await until(() => Object.values(pools).every((p) => p.stats().ready), 'pools warm again', 20_000);
+    const after = await Promise.all(calls.map((c) => turn(c)));
+    assert.deepEqual(after.map((r) => r.outcome), ['completed', 'completed'], `the same calls answer once calm (under chaos: ${JSON.stringify(results)})`);
+    assert.ok(after.every((r) => r.heardBytes > 4000));
     for (const c of calls) c.agent.end();
     await until(() => leasesOut(pools) === 0, 'every lease back');
     const counts = [up.asr, up.tts, up.llm, up.crm].map((s) => s.chaos.counts);
