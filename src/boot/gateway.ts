@@ -98,8 +98,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       firstByteDelayMs: config.local.firstByteDelayMs,
       asrIdleTimeoutMs: config.local.asrIdleTimeoutMs,
       ttsInactivityTimeoutMs: config.local.ttsInactivityTimeoutMs,
+      asrRecognizer: config.local.asrRecognizer,
+      chaos: config.local.chaos,
     });
-    log.info({ asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url }, 'local upstreams started (no provider keys for these)');
+    log.info({ asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url, asrRecognizer: local.asrRecognizer }, 'local upstreams started (no provider keys for these)');
+    if (local.asrRecognizer.kind === 'stand-in' && config.local.asrRecognizer === 'auto') log.warn({ reason: local.asrRecognizer.reason }, 'the local ASR hears no words: voice-activity stand-in');
   }
   const localUrls: LocalUrls | undefined = local && { asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url, ca: local.ca };
   const endpoints = { asr: resolveEndpoint(config, 'asr', localUrls), tts: resolveEndpoint(config, 'tts', localUrls), llm: resolveEndpoint(config, 'llm', localUrls), crm: resolveEndpoint(config, 'crm', localUrls) };

@@ -108,6 +108,15 @@ export const configSchema = z.strictObject({
     firstByteDelayMs: ms,
     asrIdleTimeoutMs: positiveMs,
     ttsInactivityTimeoutMs: positiveMs,
+    asrRecognizer: z.enum(['auto', 'vad']),
+    chaos: z.strictObject({
+      dropPerSecond: z.number().min(0),
+      stallRate: z.number().min(0).max(1),
+      errorRate: z.number().min(0).max(1),
+      slowFirstByteMs: ms,
+      refusePerSecond: z.number().min(0),
+      refuseForMs: ms,
+    }),
   }),
   leases: z.strictObject({
     store: z.enum(['memory', 'redis']),

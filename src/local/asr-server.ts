@@ -4,6 +4,8 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import alawmulaw from 'alawmulaw';
 import { DelayedTlsListener, createWebSocketHttpsServer, rejectUpgrade, type LocalServerOptions } from './local-server.js';
 import { VoiceActivityDetector, type VadEvent } from './voice-activity.js';
+import type { SphinxRecognizer, SphinxUtterance } from './sphinx.js';
+import type { Chaos } from './chaos.js';
 
 /**
  * A Deepgram-compatible live-streaming server (`/v1/listen`), written from
@@ -21,9 +23,19 @@ import { VoiceActivityDetector, type VadEvent } from './voice-activity.js';
  */
 export interface AsrServerOptions extends LocalServerOptions {
   idleTimeoutMs: number;
+  /**
+   * Concurrent streams per key, past which an upgrade gets 429 as Deepgram's
+   * per-project concurrency limit answers. Default 50.
+   */
+  maxStreams?: number;
+  /** Real words from pocketsphinx; without it, the voice-activity stand-in's labels. */
+  recognizer?: SphinxRecognizer | undefined;
 }
 
 const MODEL_INFO = { name: 'warmline-local-vad', version: '1', arch: 'energy-vad-standin' };
+const SPHINX_MODEL_INFO = { name: 'warmline-local-pocketsphinx', version: '1', arch: 'pocketsphinx-en-us' };
+/** Lead-in before the VAD's start handed to the recognizer: 300 ms of µ-law. */
+const PRE_ROLL_BYTES = 2400;
 
 function tokenFrom(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
@@ -37,8 +49,10 @@ function tokenFrom(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function reject(socket: Parameters<typeof rejectUpgrade>[0], status: 400 | 401 | 404, message: string): void {
-  rejectUpgrade(socket, status, { err_code: status === 401 ? 'INVALID_AUTH' : 'Bad Request', err_msg: message });
+const ERR_CODE = { 400: 'Bad Request', 401: 'INVALID_AUTH', 404: 'Bad Request', 429: 'TOO_MANY_REQUESTS', 503: 'SERVICE_UNAVAILABLE' } as const;
+
+function reject(socket: Parameters<typeof rejectUpgrade>[0], status: keyof typeof ERR_CODE, message: string): void {
+  rejectUpgrade(socket, status, { err_code: ERR_CODE[status], err_msg: message });
 }
 
 export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsListener> {
@@ -49,8 +63,11 @@ export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsLis
   });
   const listener = new DelayedTlsListener(https, { scheme: 'wss', host: o.host, port: o.port, handshakeDelayMs: o.handshakeDelayMs });
 
+  let streams = 0;
+  const maxStreams = o.maxStreams ?? 50;
   https.on('upgrade', (req, socket, head) => {
     listener.stats.requests++;
+    const conn = listener.recordOpen('GET', req.url ?? '/', req.headers);
     const url = new URL(req.url ?? '/', 'https://local');
     if (url.pathname !== '/v1/listen') return reject(socket, 404, `no route ${url.pathname}`);
     if (tokenFrom(req) !== o.apiKey) return reject(socket, 401, 'Invalid credentials.');
@@ -59,13 +76,24 @@ export async function startAsrServer(o: AsrServerOptions): Promise<DelayedTlsLis
     if (!['mulaw', 'linear16'].includes(encoding) || rate !== 8000) {
       return reject(socket, 400, `the local ASR takes encoding=mulaw or linear16 at sample_rate=8000, got ${encoding} at ${rate}`);
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, url.searchParams, o));
+    const chaos = listener.chaos.error();
+    if (chaos) return reject(socket, chaos, chaos === 429 ? 'Too many requests (chaos)' : 'Service unavailable (chaos)');
+    if (streams >= maxStreams) return reject(socket, 429, `Too many concurrent requests: this project allows ${maxStreams} streams`);
+    streams++;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', () => streams--);
+      serve(ws, url.searchParams, o, (r) => listener.record({ conn, ...r }), listener.chaos);
+    });
   });
   await listener.listen();
   return listener;
 }
 
-function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): void {
+type Recorded = { kind: 'text'; data: string } | { kind: 'binary'; bytes: number } | { kind: 'close'; code: number; reason: string };
+
+function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions, record: (r: Recorded) => void, chaos: Chaos): void {
+  // A stalled stream takes audio and KeepAlive and answers nothing, ever.
+  const stalled = chaos.stall();
   const requestId = randomUUID();
   const interim = params.get('interim_results') === 'true';
   const vadEvents = params.get('vad_events') === 'true';
@@ -82,19 +110,34 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
   // Results leave in order even with a first-byte delay: a chain of sends.
   let outbox: Promise<void> = Promise.resolve();
 
-  const send = (msg: object, delayed = false) => {
+  // A message may wait on the recognizer's words; later messages wait behind it.
+  const send = (msg: object | Promise<object>, delayed = false) => {
     outbox = outbox.then(async () => {
-      if (delayed && o.firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, o.firstByteDelayMs));
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      const body = await msg;
+      const delay = o.firstByteDelayMs + chaos.slowFirstByteMs;
+      if (delayed && delay > 0) await new Promise((r) => setTimeout(r, delay));
+      if (ws.readyState === ws.OPEN && !stalled) ws.send(JSON.stringify(body));
     });
   };
-  const results = (start: number, end: number, text: string, isFinal: boolean, speechFinal: boolean, fromFinalize = false) => {
-    send({
+  const modelInfo = o.recognizer ? SPHINX_MODEL_INFO : MODEL_INFO;
+  const results = (start: number, end: number, text: string | Promise<string>, isFinal: boolean, speechFinal: boolean, fromFinalize = false) => {
+    send(Promise.resolve(text).then((t) => ({
       type: 'Results', channel_index: [0, 1], duration: Math.max(0, end - start), start, is_final: isFinal, speech_final: speechFinal,
       from_finalize: fromFinalize,
-      channel: { alternatives: [{ transcript: text, confidence: text ? 0.5 : 0, words: [] }] },
-      metadata: { request_id: requestId, model_info: MODEL_INFO, model_uuid: '00000000-0000-0000-0000-000000000000' },
-    }, isFinal);
+      channel: { alternatives: [{ transcript: t, confidence: t ? 0.5 : 0, words: [] }] },
+      metadata: { request_id: requestId, model_info: modelInfo, model_uuid: '00000000-0000-0000-0000-000000000000' },
+    })), isFinal);
+  };
+  // The recognizer's ears on the current utterance, fed from a little before the VAD's start.
+  let utterance: SphinxUtterance | undefined;
+  const recent: Buffer[] = [];
+  let recentBytes = 0;
+  const words = (label: string): string | Promise<string> => {
+    const u = utterance;
+    utterance = undefined;
+    if (!u) return label;
+    // A recognizer that fails says so in the log of nobody: the stand-in's label is the honest fallback.
+    return u.end().catch(() => label);
   };
   const resetIdle = () => {
     if (idle) clearTimeout(idle);
@@ -107,8 +150,11 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
       if (e.type === 'speech-start') {
         if (utteranceTimer) clearTimeout(utteranceTimer);
         if (vadEvents) send({ type: 'SpeechStarted', channel: [0], timestamp: e.at });
+        utterance?.abort();
+        utterance = o.recognizer?.start();
+        for (const b of recent) utterance?.push(b);
       } else if (e.type === 'speech-end') {
-        results(e.start, e.end, `[speech ${(e.end - e.start).toFixed(2)} s]`, true, !fromFinalize, fromFinalize);
+        results(e.start, e.end, words(`[speech ${(e.end - e.start).toFixed(2)} s]`), true, !fromFinalize, fromFinalize);
         lastWordEnd = e.end;
         if (utteranceEndMs !== undefined) {
           if (utteranceTimer) clearTimeout(utteranceTimer);
@@ -124,6 +170,8 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
     closed = true;
     if (idle) clearTimeout(idle);
     if (utteranceTimer) clearTimeout(utteranceTimer);
+    utterance?.abort();
+    utterance = undefined;
   };
 
   resetIdle();
@@ -131,9 +179,24 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
     if (closed) return;
     resetIdle();
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    record(isBinary ? { kind: 'binary', bytes: buf.length } : { kind: 'text', data: buf.toString('utf8') });
     if (isBinary) {
       const ulaw = linear16 ? toMulaw(buf) : buf;
-      onEvents(vad.push(ulaw));
+      utterance?.push(ulaw);
+      const events = vad.push(ulaw);
+      if (o.recognizer) {
+        for (const e of events) {
+          onEvents([e]);
+          // A start in this chunk: the recognizer has had the lead-in, now this chunk.
+          if (e.type === 'speech-start') utterance?.push(ulaw);
+        }
+        recent.push(ulaw);
+        recentBytes += ulaw.length;
+        while (recentBytes - recent[0]!.length >= PRE_ROLL_BYTES) recentBytes -= recent.shift()!.length;
+        // The recognizer has no partial words to give: interim results would only be the stand-in's labels.
+        return;
+      }
+      onEvents(events);
       if (interim && vad.inSpeech && vad.position - lastInterimAt >= 0.5) {
         lastInterimAt = vad.position;
         results(vad.speechStart, vad.position, `[speech ${vad.speechSoFar.toFixed(2)} s]`, false, false);
@@ -166,7 +229,10 @@ function serve(ws: WebSocket, params: URLSearchParams, o: AsrServerOptions): voi
         ws.close(1008, `DATA-0000: unknown control message type ${JSON.stringify(msg.type)}`);
     }
   });
-  ws.on('close', finish);
+  ws.on('close', (code, reason) => {
+    record({ kind: 'close', code, reason: reason.toString('utf8') });
+    finish();
+  });
   ws.on('error', finish);
 }
 

@@ -5,7 +5,10 @@ import { DelayedTlsListener, type LocalServerOptions } from './local-server.js';
  * The local CRM/calendar: caller lookup by phone number, free slots, and
  * booking, as REST over HTTP/2 with Bearer auth (see README "CRM API").
  */
-export type CrmServerOptions = LocalServerOptions;
+export interface CrmServerOptions extends LocalServerOptions {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS announced to clients (and enforced by node:http2). Default 100. */
+  maxConcurrentStreams?: number;
+}
 
 interface Contact { id: string; name: string; phone: string; notes: string }
 interface Appointment { id: string; contactId: string; start: string; durationMin: number; note: string }
@@ -37,11 +40,12 @@ export async function startCrmServer(o: CrmServerOptions): Promise<DelayedTlsLis
   const byId = new Map(SEED.map((c) => [c.id, c]));
   const booked = new Map<string, Appointment>();
   let seq = 0;
-  const server = createSecureServer({ key: o.certificate.key, cert: o.certificate.cert, allowHTTP1: true });
+  const server = createSecureServer({ key: o.certificate.key, cert: o.certificate.cert, allowHTTP1: true, settings: { maxConcurrentStreams: o.maxConcurrentStreams ?? 100 } });
   const listener = new DelayedTlsListener(server, { scheme: 'https', host: o.host, port: o.port, handshakeDelayMs: o.handshakeDelayMs });
 
   server.on('request', (req, res) => {
     listener.stats.requests++;
+    listener.recordOpen(req.method, req.url ?? '/', req.headers);
     handle(req, res).catch((err: Error) => {
       if (!res.headersSent) error(res, 500, 'internal', err.message);
     });
@@ -51,7 +55,10 @@ export async function startCrmServer(o: CrmServerOptions): Promise<DelayedTlsLis
     const url = new URL(req.url ?? '/', 'https://local');
     if (req.method === 'GET' && url.pathname === '/healthz') return send(res, 200, { ok: true });
     if (req.headers.authorization !== `Bearer ${o.apiKey}`) return error(res, 401, 'unauthorized', 'missing or invalid bearer token');
-    if (o.firstByteDelayMs > 0) await new Promise((r) => setTimeout(r, o.firstByteDelayMs));
+    const chaos = listener.chaos.error();
+    if (chaos) return error(res, chaos, chaos === 429 ? 'rate_limited' : 'unavailable', 'chaos');
+    const delay = o.firstByteDelayMs + listener.chaos.slowFirstByteMs;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
 
     if (req.method === 'GET' && url.pathname === '/v1/contacts') {
       const phone = url.searchParams.get('phone');

@@ -15,6 +15,8 @@ import { DelayedTlsListener, type LocalServerOptions } from './local-server.js';
  */
 export interface LlmServerOptions extends LocalServerOptions {
   tokenIntervalMs?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS announced to clients (and enforced by node:http2). Default 100. */
+  maxConcurrentStreams?: number;
 }
 
 interface ChatMessage { role?: unknown; content?: unknown }
@@ -86,7 +88,7 @@ function jsonError(res: Http2ServerResponse, status: number, body: object): void
   res.end(JSON.stringify(body));
 }
 
-async function readJson(req: Http2ServerRequest): Promise<unknown> {
+async function readText(req: Http2ServerRequest): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -94,23 +96,24 @@ async function readJson(req: Http2ServerRequest): Promise<unknown> {
     if (size > 1_000_000) throw new Error('request body over 1 MB');
     chunks.push(c as Buffer);
   }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsListener> {
   const interval = o.tokenIntervalMs ?? 5;
-  const server = createSecureServer({ key: o.certificate.key, cert: o.certificate.cert, allowHTTP1: true });
+  const server = createSecureServer({ key: o.certificate.key, cert: o.certificate.cert, allowHTTP1: true, settings: { maxConcurrentStreams: o.maxConcurrentStreams ?? 100 } });
   const listener = new DelayedTlsListener(server, { scheme: 'https', host: o.host, port: o.port, handshakeDelayMs: o.handshakeDelayMs });
 
   server.on('request', (req, res) => {
     listener.stats.requests++;
-    handle(req, res).catch(() => {
+    const conn = listener.recordOpen(req.method, req.url ?? '/', req.headers);
+    handle(req, res, conn).catch(() => {
       if (!res.headersSent) jsonError(res, 500, { error: { message: 'internal error', type: 'server_error' } });
       else res.end();
     });
   });
 
-  async function handle(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
+  async function handle(req: Http2ServerRequest, res: Http2ServerResponse, conn: number): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return jsonError(res, 200, { ok: true });
     if (req.method === 'GET' && path === '/v1/models') {
@@ -125,7 +128,16 @@ export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsLis
       return jsonError(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
     }
     const anthropic = path === '/v1/messages';
-    const key = anthropic ? req.headers['x-api-key'] : req.headers.authorization?.replace(/^Bearer /, '');
+    const chaos = listener.chaos.error();
+    if (chaos) {
+      const message = chaos === 429 ? 'Rate limit reached (chaos)' : 'The server is overloaded (chaos)';
+      return anthropic
+        ? jsonError(res, chaos === 429 ? 429 : 529, { type: 'error', error: { type: chaos === 429 ? 'rate_limit_error' : 'overloaded_error', message } })
+        : jsonError(res, chaos, { error: { message, type: chaos === 429 ? 'rate_limit_exceeded' : 'server_error', code: null } });
+    }
+    // Anthropic takes `x-api-key` or, as its own SDK sends since 2026, `Authorization: Bearer`.
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+    const key = anthropic ? req.headers['x-api-key'] ?? bearer : bearer;
     if (key !== o.apiKey) {
       return anthropic
         ? jsonError(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })
@@ -136,7 +148,9 @@ export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsLis
     }
     let body: { messages?: unknown; stream?: unknown; tools?: unknown; model?: unknown };
     try {
-      body = (await readJson(req)) as typeof body;
+      const text = await readText(req);
+      listener.record({ conn, kind: 'body', data: text });
+      body = JSON.parse(text) as typeof body;
       if (!Array.isArray(body.messages)) throw new Error('messages must be an array');
     } catch (err) {
       const message = `could not parse the request body: ${(err as Error).message}`;
@@ -148,12 +162,20 @@ export async function startLlmServer(o: LlmServerOptions): Promise<DelayedTlsLis
     const model = typeof body.model === 'string' ? body.model : 'local';
     let aborted = false;
     res.on('close', () => { aborted = true; });
-    if (o.firstByteDelayMs > 0) await sleep(o.firstByteDelayMs);
+    const delay = o.firstByteDelayMs + listener.chaos.slowFirstByteMs;
+    if (delay > 0) await sleep(delay);
     if (body.stream !== true) return jsonError(res, 200, anthropic ? anthropicMessage(reply, model) : openAiCompletion(reply, model));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const events = anthropic ? anthropicEvents(reply, model) : openAiEvents(reply, model);
+    // A stalled stream sends its first event and then nothing, holding the stream open until the client gives up.
+    const stallAfter = listener.chaos.stall() ? 1 : Infinity;
+    let sent = 0;
     for (const e of events) {
       if (aborted) return;
+      if (sent++ >= stallAfter) {
+        await new Promise<void>((r) => res.once('close', () => r()));
+        return;
+      }
       res.write(e);
       await sleep(interval);
     }

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import type { Duplex } from 'node:stream';
 import type { Server as TlsServer } from 'node:tls';
 import type { Certificate } from './tls-certificate.js';
+import { Chaos } from './chaos.js';
 
 /** What every local server is started with. */
 export interface LocalServerOptions {
@@ -14,7 +15,26 @@ export interface LocalServerOptions {
   firstByteDelayMs: number;
 }
 
-const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' } as const;
+const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+
+/**
+ * What a client put on the wire, as the server saw it: tests record an
+ * official provider client and our connector doing the same thing and
+ * compare the two records.
+ */
+export type WireRecord =
+  | { conn: number; kind: 'open'; method: string; path: string; query: Record<string, string>; headers: Record<string, string> }
+  | { conn: number; kind: 'text'; data: string }
+  | { conn: number; kind: 'binary'; bytes: number }
+  | { conn: number; kind: 'body'; data: string }
+  | { conn: number; kind: 'close'; code: number; reason: string };
+
+/** Headers as lower-case name → value (repeated values joined), pseudo-headers left out. */
+export function plainHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !k.startsWith(':')) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
 
 /** Refuses a WebSocket upgrade with an HTTP status and a JSON body, as the providers do. */
 export function rejectUpgrade(socket: Duplex, status: keyof typeof STATUS_TEXT, body: object): void {
@@ -45,6 +65,10 @@ export interface LocalServer {
   readonly stats: LocalServerStats;
   /** Destroys every open socket now (a provider dying mid-call). */
   dropConnections(): void;
+  /** Provider chaos for this server (drops, stalls, 429/503, slow first byte, refusals); calm until set. */
+  readonly chaos: Chaos;
+  /** Starts recording what clients send (see WireRecord); returns the live record. */
+  recordWire(): WireRecord[];
   /** Stops listening (connections are refused) but keeps the port. */
   pause(): Promise<void>;
   /** Listens again on the same port. */
@@ -59,6 +83,7 @@ export interface LocalServer {
  */
 export class DelayedTlsListener implements LocalServer {
   readonly stats: LocalServerStats = { connectionsAccepted: 0, handshakesCompleted: 0, activeConnections: 0, requests: 0 };
+  readonly chaos = new Chaos();
   readonly #net: NetServer;
   readonly #tls: TlsServer;
   readonly #sockets = new Set<Socket>();
@@ -67,6 +92,10 @@ export class DelayedTlsListener implements LocalServer {
   readonly #delayMs: number;
   #port = 0;
   #listening = false;
+  #wire: WireRecord[] | undefined;
+  #closed = false;
+  #refusal: NodeJS.Timeout | undefined;
+  #wireConn = 0;
 
   constructor(tls: TlsServer, options: { scheme: 'wss' | 'https'; host: string; port: number; handshakeDelayMs: number }) {
     this.#tls = tls;
@@ -78,6 +107,25 @@ export class DelayedTlsListener implements LocalServer {
     // A client that gives up mid-handshake is not our error to report.
     tls.on('tlsClientError', () => {});
     this.#net = createNetServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.chaos.attach({
+      dropOne: () => {
+        const all = [...this.#sockets];
+        const victim = all[Math.floor(Math.random() * all.length)];
+        victim?.destroy();
+        return victim !== undefined;
+      },
+      refuseFor: (ms) => this.#refuseFor(ms),
+    });
+  }
+
+  /** Not listening for `ms` (connections are refused), then listening again; open connections stay. */
+  #refuseFor(ms: number): void {
+    if (this.#closed || this.#refusal) return;
+    this.pause().catch(() => {});
+    this.#refusal = setTimeout(() => {
+      this.#refusal = undefined;
+      if (!this.#closed) this.listen().catch(() => {});
+    }, ms);
   }
 
   #accept(socket: Socket): void {
@@ -96,6 +144,25 @@ export class DelayedTlsListener implements LocalServer {
     };
     if (this.#delayMs > 0) setTimeout(hand, this.#delayMs);
     else hand();
+  }
+
+  recordWire(): WireRecord[] {
+    this.#wire = [];
+    return this.#wire;
+  }
+
+  /** A new recorded exchange (upgrade or request): its number, for the records that follow. */
+  recordOpen(method: string, url: string, headers: Record<string, string | string[] | undefined>): number {
+    const conn = ++this.#wireConn;
+    if (this.#wire) {
+      const u = new URL(url, 'https://local');
+      this.#wire.push({ conn, kind: 'open', method, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: plainHeaders(headers) });
+    }
+    return conn;
+  }
+
+  record(rec: WireRecord): void {
+    this.#wire?.push(rec);
   }
 
   get url(): string {
@@ -133,6 +200,9 @@ export class DelayedTlsListener implements LocalServer {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    this.chaos.stop();
+    if (this.#refusal) clearTimeout(this.#refusal);
     this.dropConnections();
     await this.pause();
     this.#tls.close();

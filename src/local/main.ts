@@ -3,7 +3,8 @@
  * them across an emulated network link (another network namespace):
  *   npx tsx src/local/main.ts [--host H] [--api-key K] [--handshake-delay-ms N]
  *     [--first-byte-delay-ms N] [--asr-idle-timeout-ms N] [--tts-inactivity-timeout-ms N]
- * Prints one JSON line {asr, tts, llm, crm, caFile} when listening; exits 0 on SIGTERM.
+ *     [--asr-recognizer auto|vad]
+ * Prints one JSON line {asr, tts, llm, crm, caFile, asrRecognizer} when listening; exits 0 on SIGTERM.
  */
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,10 @@ function parse(argv: string[]): LocalUpstreamsOptions {
       case '--first-byte-delay-ms': o.firstByteDelayMs = num(flag, v); break;
       case '--asr-idle-timeout-ms': o.asrIdleTimeoutMs = num(flag, v); break;
       case '--tts-inactivity-timeout-ms': o.ttsInactivityTimeoutMs = num(flag, v); break;
+      case '--asr-recognizer':
+        if (v !== 'auto' && v !== 'vad') throw new Error(`--asr-recognizer takes auto or vad, got ${v ?? 'nothing'}`);
+        o.asrRecognizer = v;
+        break;
       default: throw new Error(`unknown argument ${flag}`);
     }
   }
@@ -67,4 +72,4 @@ if (stopping) {
 dir = mkdtempSync(join(tmpdir(), 'warmline-local-'));
 const caFile = join(dir, 'ca.pem');
 writeFileSync(caFile, up.ca);
-process.stdout.write(`${JSON.stringify({ asr: up.asr.url, tts: up.tts.url, llm: up.llm.url, crm: up.crm.url, caFile })}\n`);
+process.stdout.write(`${JSON.stringify({ asr: up.asr.url, tts: up.tts.url, llm: up.llm.url, crm: up.crm.url, caFile, asrRecognizer: up.asrRecognizer })}\n`);

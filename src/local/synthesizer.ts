@@ -99,6 +99,7 @@ export class Synthesizer {
   readonly #cache = new Map<string, Buffer>();
   readonly #maxEntries: number;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #inFlight = new Map<string, Promise<Buffer>>();
 
   constructor(maxEntries = 256) {
     this.#maxEntries = maxEntries;
@@ -115,13 +116,18 @@ export class Synthesizer {
       return Promise.resolve(hit);
     }
     // One synthesis at a time: each instance takes 32 MB and the work is CPU-bound anyway.
+    // Five contexts asking for the same phrase at once share one synthesis, not five in a row.
+    const inFlight = this.#inFlight.get(key);
+    if (inFlight) return inFlight;
     const run = this.#queue.then(() => this.#run(text, voice));
     this.#queue = run.catch(() => undefined);
-    return run.then((audio) => {
+    const result = run.then((audio) => {
       this.#cache.set(key, audio);
       if (this.#cache.size > this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
       return audio;
-    });
+    }).finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, result);
+    return result;
   }
 
   async #run(text: string, voice: string): Promise<Buffer> {

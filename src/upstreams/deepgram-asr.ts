@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { ConnectionFactory, PooledConnection } from '../pools/types.js';
-import { UpstreamClosedError, UpstreamProtocolError, excerpt } from './errors.js';
+import { UpstreamClosedError, UpstreamProtocolError, UpstreamTimeoutError, excerpt } from './errors.js';
 import { openWebSocket } from './websocket-open.js';
 
 /**
@@ -29,6 +29,11 @@ export interface DeepgramOptions {
   keepaliveMs?: number;
   /** How long reset() waits for a Finalize's answer. Default 2000. */
   finalizeTimeoutMs?: number;
+  /**
+   * How long keepalive() waits for the WebSocket pong. Deepgram never answers
+   * KeepAlive, so the ping is the only proof the socket is alive. Default 2000.
+   */
+  pongTimeoutMs?: number;
   connectTimeoutMs?: number;
 }
 
@@ -59,6 +64,9 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
   readonly #url: string;
   readonly #keepaliveMs: number;
   readonly #finalizeTimeoutMs: number;
+  readonly #pongTimeoutMs: number;
+  /** Settles the keepalive waiting for a pong (one at a time). */
+  #waitingPong: ((err?: Error) => void) | undefined;
   #lastSentAt = performance.now();
   #timer: NodeJS.Timeout;
   #closing = false;
@@ -68,12 +76,14 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
   audioBytes = 0;
   #streamBytes = 0;
 
-  constructor(ws: WebSocket, url: string, keepaliveMs: number, finalizeTimeoutMs: number) {
+  constructor(ws: WebSocket, url: string, keepaliveMs: number, finalizeTimeoutMs: number, pongTimeoutMs = 2000) {
     super();
     this.#ws = ws;
     this.#url = url;
     this.#keepaliveMs = keepaliveMs;
     this.#finalizeTimeoutMs = finalizeTimeoutMs;
+    this.#pongTimeoutMs = pongTimeoutMs;
+    ws.on('pong', () => this.#waitingPong?.());
     ws.on('message', (data, binary) => this.#onMessage(data, binary));
     ws.on('close', (code, reason) => {
       const text = reason.toString('utf8');
@@ -114,10 +124,27 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
     this.#sendControl('Finalize');
   }
 
+  /**
+   * KeepAlive (resets Deepgram's 10 s idle clock) and a WebSocket ping: a
+   * half-open socket (a middlebox that dropped the flow, a peer gone without a
+   * FIN) takes sends without complaint, so only the pong proves it alive. No
+   * pong within `pongTimeoutMs` rejects, and the pool replaces the socket
+   * before a call is handed it.
+   */
   keepalive(): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.usable) return reject(new UpstreamClosedError({ provider: PROVIDER, url: this.#url, code: 0, reason: 'not open' }));
-      this.#ws.send(JSON.stringify({ type: 'KeepAlive' }), (err) => (err ? reject(err) : resolve()));
+      if (this.#waitingPong) return reject(new UpstreamTimeoutError({ provider: PROVIDER, url: this.#url, what: 'the previous ping', timeoutMs: this.#pongTimeoutMs }));
+      const timer = setTimeout(() => settle(new UpstreamTimeoutError({ provider: PROVIDER, url: this.#url, what: 'a WebSocket pong', timeoutMs: this.#pongTimeoutMs })), this.#pongTimeoutMs);
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        this.#waitingPong = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      this.#waitingPong = settle;
+      this.#ws.send(JSON.stringify({ type: 'KeepAlive' }), (err) => { if (err) settle(err); });
+      this.#ws.ping();
       this.#lastSentAt = performance.now();
     });
   }
@@ -173,6 +200,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
     this.#gone = true;
     clearInterval(this.#timer);
     this.#waitingFinalize?.(false);
+    this.#waitingPong?.(cause ?? new UpstreamClosedError({ provider: PROVIDER, url: this.#url, code: 0, reason: 'closed' }));
     this.emit('close', cause);
   }
 
@@ -240,7 +268,7 @@ export function createDeepgramFactory(o: DeepgramOptions): ConnectionFactory<Dee
     key: `deepgram|${o.baseUrl}|${o.model}|${o.language}|mulaw/8000|ep${o.endpointingMs}`,
     async open(signal) {
       const ws = await openWebSocket({ provider: PROVIDER, url, headers: { Authorization: `Token ${o.apiKey}` }, ca: o.ca, signal, ...(o.connectTimeoutMs !== undefined && { timeoutMs: o.connectTimeoutMs }) });
-      return new DeepgramConnection(ws, url.split('?')[0]!, o.keepaliveMs ?? 4000, o.finalizeTimeoutMs ?? 2000);
+      return new DeepgramConnection(ws, url.split('?')[0]!, o.keepaliveMs ?? 4000, o.finalizeTimeoutMs ?? 2000, o.pongTimeoutMs);
     },
   };
 }

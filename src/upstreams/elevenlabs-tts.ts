@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { ConnectionFactory, PooledConnection } from '../pools/types.js';
-import { UpstreamClosedError, UpstreamProtocolError, excerpt } from './errors.js';
+import { UpstreamClosedError, UpstreamProtocolError, UpstreamTimeoutError, excerpt } from './errors.js';
 import { openWebSocket } from './websocket-open.js';
 
 /**
@@ -32,6 +32,12 @@ export interface ElevenLabsOptions {
   contextsPerSocket?: number;
   /** `inactivity_timeout` in seconds. Default 20. */
   inactivityTimeoutS?: number;
+  /**
+   * A flushed context that gets no audio for this long means a sick socket:
+   * it is destroyed (WL_ERR_UPSTREAM_TIMEOUT) so its lessees hear `lost` and
+   * the pool replaces it, rather than a turn waiting forever. Default 10000.
+   */
+  generationTimeoutMs?: number;
   connectTimeoutMs?: number;
 }
 
@@ -71,6 +77,7 @@ export class TtsContext extends EventEmitter<TtsContextEvents> {
     if (this.cancelled) return;
     this.#started = true;
     this.#conn.flushContext(this);
+    this.#conn.watch(this);
   }
 
   /** Barge-in: stop now; audio still in flight is dropped. */
@@ -99,9 +106,13 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
   #closing = false;
   #gone = false;
   #inputEnded = false;
+  /** Flushed contexts waiting for audio, each with its deadline. */
+  readonly #watched = new Map<string, NodeJS.Timeout>();
+  readonly #generationTimeoutMs: number;
 
-  constructor(ws: WebSocket, url: string, multi: boolean, capacity: number) {
+  constructor(ws: WebSocket, url: string, multi: boolean, capacity: number, generationTimeoutMs = 10_000) {
     super();
+    this.#generationTimeoutMs = generationTimeoutMs;
     this.#ws = ws;
     this.#url = url;
     this.multi = multi;
@@ -154,8 +165,25 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
     }
   }
 
+  /** @internal Arms (or re-arms) the stall deadline of a flushed context. */
+  watch(ctx: TtsContext): void {
+    clearTimeout(this.#watched.get(ctx.id));
+    if (this.#gone) return;
+    const t = setTimeout(() => {
+      this.#watched.delete(ctx.id);
+      this.destroy(new UpstreamTimeoutError({ provider: PROVIDER, url: this.#url, what: `audio for flushed context ${ctx.id}`, timeoutMs: this.#generationTimeoutMs }));
+    }, this.#generationTimeoutMs);
+    this.#watched.set(ctx.id, t);
+  }
+
+  #unwatch(id: string): void {
+    clearTimeout(this.#watched.get(id));
+    this.#watched.delete(id);
+  }
+
   /** @internal */
   cancelContext(ctx: TtsContext): void {
+    this.#unwatch(ctx.id);
     if (this.multi) {
       if (this.#opened.has(ctx.id)) this.#send({ context_id: ctx.id, close_context: true });
       this.#opened.delete(ctx.id);
@@ -165,18 +193,37 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
     }
   }
 
+  /**
+   * Resets the provider's inactivity clock without ever holding a context of
+   * its own: a multi-context socket allows 5 open contexts and closes with 1008
+   * on a sixth, so the keepalive must not take one from the lessees. With a
+   * context open, KeepContextAlive (`{"text": "", "context_id"}`) on it; with
+   * none, a context opened and closed in the same breath (at most 1 of 5).
+   */
   keepalive(): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.usable) return reject(new UpstreamClosedError({ provider: PROVIDER, url: this.#url, code: 0, reason: 'not open' }));
-      // A single space resets the inactivity timer and generates nothing.
-      const msg = this.multi ? { text: ' ', context_id: `${this.id}-keepalive` } : { text: ' ' };
-      this.#ws.send(JSON.stringify(msg), (err) => (err ? reject(err) : resolve()));
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (!this.multi) {
+        // A single space resets the inactivity timer and generates nothing.
+        this.#ws.send(JSON.stringify({ text: ' ' }), done);
+        return;
+      }
+      const open = this.#opened.values().next();
+      if (!open.done) {
+        this.#ws.send(JSON.stringify({ text: '', context_id: open.value }), done);
+        return;
+      }
+      const id = `${this.id}-keepalive`;
+      this.#ws.send(JSON.stringify({ text: ' ', context_id: id }));
+      this.#ws.send(JSON.stringify({ context_id: id, close_context: true }), done);
     });
   }
 
   async reset(leaseId: string): Promise<boolean> {
     const ctx = this.#contexts.get(leaseId);
     this.#contexts.delete(leaseId);
+    this.#unwatch(leaseId);
     if (ctx) {
       ctx.removeAllListeners();
       if (this.multi && this.#opened.has(leaseId)) {
@@ -214,6 +261,8 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
   #end(cause?: Error): void {
     if (this.#gone) return;
     this.#gone = true;
+    for (const t of this.#watched.values()) clearTimeout(t);
+    this.#watched.clear();
     this.emit('close', cause);
   }
 
@@ -231,6 +280,10 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
     const id = this.multi ? (typeof msg.contextId === 'string' ? msg.contextId : typeof msg.context_id === 'string' ? msg.context_id : undefined) : undefined;
     const ctx = this.multi ? (id === undefined ? undefined : this.#contexts.get(id)) : this.#contexts.values().next().value;
     if (!ctx || ctx.cancelled) return; // a cancelled or finished context's late audio
+    if (this.#watched.has(ctx.id)) {
+      if (msg.isFinal === true) this.#unwatch(ctx.id);
+      else this.watch(ctx);
+    }
     if (typeof msg.audio === 'string' && msg.audio.length > 0) ctx.emit('audio', Buffer.from(msg.audio, 'base64'));
     if (msg.isFinal === true) ctx.emit('done');
   }
@@ -250,7 +303,7 @@ export function createElevenLabsFactory(o: ElevenLabsOptions): ConnectionFactory
       const ws = await openWebSocket({ provider: PROVIDER, url, headers: { 'xi-api-key': o.apiKey }, ca: o.ca, signal, ...(o.connectTimeoutMs !== undefined && { timeoutMs: o.connectTimeoutMs }) });
       // The single stream's first message initializes it, so the lessee's first text generates at once.
       if (!o.multiContext) ws.send(JSON.stringify({ text: ' ', voice_settings: VOICE_SETTINGS }));
-      return new ElevenLabsConnection(ws, url.split('?')[0]!, o.multiContext, contexts);
+      return new ElevenLabsConnection(ws, url.split('?')[0]!, o.multiContext, contexts, o.generationTimeoutMs);
     },
   };
 }

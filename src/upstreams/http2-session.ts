@@ -140,6 +140,8 @@ export class Http2Session extends EventEmitter<Http2SessionEvents> implements Ht
       });
       stream.once('error', (err) => reject(new UpstreamConnectError({ provider: this.provider, url: `${this.origin}${path}`, reason: err.message }, { cause: err })));
       stream.once('response', (h) => resolve({ status: Number(h[':status']), headers: h, stream }));
+      // Cancelled (or reset) before any response: the caller must not wait forever.
+      stream.once('close', () => reject(new UpstreamClosedError({ provider: this.provider, url: `${this.origin}${path}`, code: stream.rstCode ?? 0, reason: 'stream closed before a response' })));
       if (body !== undefined) stream.end(body);
     });
   }

@@ -1,7 +1,7 @@
 import type { ClientHttp2Session } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { ConnectionFactory } from '../pools/types.js';
-import { UpstreamAuthError, UpstreamProtocolError, excerpt } from './errors.js';
+import { UpstreamAuthError, UpstreamProtocolError, UpstreamTimeoutError, excerpt } from './errors.js';
 import { Http2Session, type Http2SessionOptions } from './http2-session.js';
 import { parseSse } from './sse.js';
 
@@ -55,9 +55,20 @@ export interface LlmOptions {
   model: string;
   streamsPerSession: number;
   connectTimeoutMs?: number;
+  /**
+   * A reply that sends nothing (no headers, no event) for this long is given
+   * up with WL_ERR_UPSTREAM_TIMEOUT: a stalled stream must not hold a turn.
+   * Default 10000.
+   */
+  streamIdleTimeoutMs?: number;
 }
 
-const ANTHROPIC_VERSION = '2023-06-01';
+/**
+ * What Anthropic's own TypeScript SDK (1.15) sends: the key as a Bearer token
+ * and this API version. The tests in test/integration/providers hold our
+ * requests to the SDK's, so a drift on either side shows there.
+ */
+const ANTHROPIC_VERSION = '2026-10-21';
 
 export class LlmSession extends Http2Session {
   readonly #o: LlmOptions;
@@ -81,7 +92,7 @@ export class LlmSession extends Http2Session {
 
   #authHeaders(): Record<string, string> {
     return this.#o.provider === 'anthropic'
-      ? { 'x-api-key': this.#o.apiKey, 'anthropic-version': ANTHROPIC_VERSION }
+      ? { authorization: `Bearer ${this.#o.apiKey}`, 'anthropic-version': ANTHROPIC_VERSION }
       : { authorization: `Bearer ${this.#o.apiKey}` };
   }
 
@@ -103,12 +114,31 @@ export class LlmSession extends Http2Session {
     const anthropic = this.#o.provider === 'anthropic';
     const path = anthropic ? '/v1/messages' : '/v1/chat/completions';
     const body = anthropic ? anthropicBody(req, this.#o.model) : openAiBody(req, this.#o.model);
-    const res = await this.request(req.leaseId, 'POST', path, { ...this.#authHeaders(), 'content-type': 'application/json', accept: 'text/event-stream' }, JSON.stringify(body), req.signal);
-    if (res.status === 401 || res.status === 403) {
-      throw new UpstreamAuthError({ provider: this.provider, url: `${this.origin}${path}`, status: res.status, body: excerpt(await Http2Session.text(res.stream, 2000).catch(() => '')) });
+    const idleMs = this.#o.streamIdleTimeoutMs ?? 10_000;
+    const watchdog = new AbortController();
+    let timer = setTimeout(() => watchdog.abort(), idleMs);
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => watchdog.abort(), idleMs);
+    };
+    const signal = req.signal ? AbortSignal.any([req.signal, watchdog.signal]) : watchdog.signal;
+    try {
+      const res = await this.request(req.leaseId, 'POST', path, { ...this.#authHeaders(), 'content-type': 'application/json', accept: 'text/event-stream' }, JSON.stringify(body), signal);
+      rearm();
+      res.stream.on('data', rearm);
+      if (res.status === 401 || res.status === 403) {
+        throw new UpstreamAuthError({ provider: this.provider, url: `${this.origin}${path}`, status: res.status, body: excerpt(await Http2Session.text(res.stream, 2000).catch(() => '')) });
+      }
+      if (res.status < 200 || res.status >= 300) throw await this.httpError(res, path);
+      yield* anthropic ? this.#anthropicEvents(res.stream, path) : this.#openAiEvents(res.stream, path);
+    } catch (err) {
+      if (watchdog.signal.aborted && !req.signal?.aborted) {
+        throw new UpstreamTimeoutError({ provider: this.provider, url: `${this.origin}${path}`, what: 'the reply (silent)', timeoutMs: idleMs }, { cause: err });
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
-    if (res.status < 200 || res.status >= 300) throw await this.httpError(res, path);
-    yield* anthropic ? this.#anthropicEvents(res.stream, path) : this.#openAiEvents(res.stream, path);
   }
 
   #protocolError(path: string, reason: string, text: string): Error {

@@ -21,6 +21,8 @@ export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = 
       server: { httpPort: 0, ...overrides.server },
       log: { level: (process.env.WARMLINE_TEST_LOG as WarmlineConfig['log']['level'] | undefined) ?? 'silent', ...overrides.log },
       sip: { port: 0, ...overrides.sip },
+      // Tests get the stand-in's labels unless they ask for words (local.asrRecognizer: auto).
+      local: { asrRecognizer: 'vad', ...overrides.local },
       media: { portMin: base, portMax: base + 399, ...overrides.media },
       // Test calls must not land in the developer's own history (data/analytics.sqlite).
       analytics: { dataDir: join(tmpdir(), 'warmline-test-analytics'), ...overrides.analytics },
