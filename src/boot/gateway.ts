@@ -170,6 +170,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const ua = new UserAgent({
     transport: transports,
+    ...(config.sip.advertise && { advertise: config.sip.advertise }),
     inboundFilter: behindBalancers(edge.filter, config.sip.balancers),
   });
   const pacer = new Pacer();
