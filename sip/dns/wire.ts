@@ -73,8 +73,8 @@ function decodeRecord<T extends RecordType>(type: T, buf: Buffer, off: number, l
     case 'AAAA': {
       const words: string[] = [];
       for (let i = 0; i < 16; i += 2) words.push(buf.readUInt16BE(off + i).toString(16));
-      // Written in full (no :: compression): still a valid address for sockets and Via.
-      return words.join(':') as RecordOf[T];
+      // The URL parser writes the canonical (RFC 5952, `::`-compressed) form.
+      return new URL(`http://[${words.join(':')}]/`).hostname.slice(1, -1) as RecordOf[T];
     }
     case 'SRV': return { priority: buf.readUInt16BE(off), weight: buf.readUInt16BE(off + 2), port: buf.readUInt16BE(off + 4), name: readName(buf, off + 6).name } as RecordOf[T];
     default: {

@@ -178,7 +178,12 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
 
   /** One REGISTER round, answering digest challenges (a stale nonce is retried and not counted). */
   private async exchange(r: Reg, expires: number): Promise<SipResponse> {
-    if (r.targets.length === 0) { r.targets = await resolveSipTargets(r.a.registrar, this.o.dns ?? (this.o.dns = new CachingDns()), this.o.random); r.ti = 0; }
+    // Resolved for every REGISTER (the DNS cache answers within each record's TTL), so a carrier's
+    // DNS change is followed; we stay on the target in use while it is still listed (RFC 3263 §4.3).
+    const cur = r.targets[r.ti];
+    const fresh = await resolveSipTargets(r.a.registrar, this.o.dns ?? (this.o.dns = new CachingDns()), this.o.random);
+    r.targets = fresh;
+    r.ti = cur ? Math.max(0, fresh.findIndex((t) => t.address === cur.address && t.port === cur.port && t.transport === cur.transport)) : 0;
     const to = r.targets[r.ti]!;
     let auth: { header: string; value: string } | undefined = r.digest?.preauthorize('REGISTER', `sip:${r.a.domain}`);
     for (let round = 0; round < 4; round++) {

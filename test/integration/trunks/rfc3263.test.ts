@@ -50,8 +50,10 @@ describe('trunks: RFC 3263 resolution and failover with dnsmasq and Kamailio', f
         // busy.test has no NAPTR: SRV straight away (RFC 3263 §4.1 "if no NAPTR records are found").
         `_sip._udp.busy.test,busy.trunk.test,${busy.port},10,0`,
         `_sip._udp.busy.test,live.trunk.test,${up.port},20,0`,
+        // Too many for a 512-byte UDP answer: dnsmasq truncates it (TC) and the client asks over TCP.
+        ...Array.from({ length: 40 }, (_, i) => `_sip._udp.many.test,target-number-${i}.trunk.test,${5000 + i},10,${i}`),
       ],
-      hosts: ['dead.trunk.test,127.0.0.1', 'live.trunk.test,127.0.0.1', 'busy.trunk.test,127.0.0.1'],
+      hosts: ['dead.trunk.test,127.0.0.1', 'live.trunk.test,127.0.0.1', 'v6.trunk.test,::1', 'busy.trunk.test,127.0.0.1'],
     });
     await dns.start();
   });
@@ -66,6 +68,13 @@ describe('trunks: RFC 3263 resolution and failover with dnsmasq and Kamailio', f
     const targets = await resolveSipTargets({ host: 'trunk.test' }, new CachingDns({ servers: [dns.server] }));
     assert.deepEqual(targets.map((t) => `${t.transport}:${t.address}:${t.port}`), [`udp:127.0.0.1:${down.port}`, `udp:127.0.0.1:${up.port}`]);
     assert.equal(dns.queries('NAPTR', 'trunk.test'), 1);
+    assert.deepEqual(await new CachingDns({ servers: [dns.server] }).resolve6('v6.trunk.test'), ['::1']);
+  });
+
+  it('takes a truncated answer again over TCP', async () => {
+    const srv = await new CachingDns({ servers: [dns.server] }).resolveSrv('_sip._udp.many.test');
+    assert.equal(srv.length, 40);
+    assert.deepEqual(srv.map((r) => r.port).sort(), Array.from({ length: 40 }, (_, i) => 5000 + i).sort());
   });
 
   it('caches each answer for its TTL, then asks the server again', async () => {
