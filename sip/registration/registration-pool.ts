@@ -181,7 +181,13 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     // Resolved for every REGISTER (the DNS cache answers within each record's TTL), so a carrier's
     // DNS change is followed; we stay on the target in use while it is still listed (RFC 3263 §4.3).
     const cur = r.targets[r.ti];
-    const fresh = await resolveSipTargets(r.a.registrar, this.o.dns ?? (this.o.dns = new CachingDns()), this.o.random);
+    let fresh: SipTarget[];
+    try {
+      fresh = await resolveSipTargets(r.a.registrar, this.o.dns ?? (this.o.dns = new CachingDns()), this.o.random);
+    } catch (err) {
+      if (r.targets.length === 0) throw err;
+      fresh = r.targets; // a DNS outage must not end a registration that works: keep the last targets
+    }
     r.targets = fresh;
     r.ti = cur ? Math.max(0, fresh.findIndex((t) => t.address === cur.address && t.port === cur.port && t.transport === cur.transport)) : 0;
     const to = r.targets[r.ti]!;

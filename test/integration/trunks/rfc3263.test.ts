@@ -117,6 +117,30 @@ describe('trunks: RFC 3263 resolution and failover with dnsmasq and Kamailio', f
     }
   });
 
+  it('keeps refreshing on the last known targets when the DNS server goes away', async () => {
+    const own = new Dnsmasq({ ttl: 30, srv: [`_sip._udp.outage.test,live.trunk.test,${up.port},10,0`], hosts: ['live.trunk.test,127.0.0.1'] });
+    await own.start();
+    const transport = await UdpTransport.bind('127.0.0.1', 0);
+    const ua = new UserAgent({ transport, timers: { T1: 50, T2: 400, T4: 500 } });
+    let skew = 0; // moves the cache's clock past every TTL once the DNS server is gone
+    const pool = new RegistrationPool({ ua, dns: new CachingDns({ servers: [own.server], timeoutMs: 200, now: () => Date.now() + skew }), keepaliveMs: 0, backoff: { baseMs: 100 } });
+    try {
+      pool.add({ id: 'erin', user: 'erin', domain: '127.0.0.1', registrar: { host: 'outage.test' }, password: Kamailio.password('erin'), expires: 2 });
+      await until(() => pool.ready, 'registered', 15_000);
+      const first = pool.snapshot('erin')!.lastSuccessAt!;
+      await own.stop();
+      skew = 3_600_000;
+      await until(() => (pool.snapshot('erin')!.lastSuccessAt ?? 0) > first, 'a refresh after the DNS server stopped', 15_000);
+      assert.equal(pool.snapshot('erin')!.state, 'registered');
+      assert.equal(pool.snapshot('erin')!.target, `127.0.0.1:${up.port}`);
+    } finally {
+      await pool.close();
+      await ua.close();
+      await transport.close();
+      await own.stop();
+    }
+  });
+
   describe('the gateway, pointed at the DNS server by sip.dnsServers', () => {
     let g: Gateway | undefined;
     after(async () => { await g?.close(); });
