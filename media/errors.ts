@@ -14,6 +14,7 @@ export const mediaErrorCodes = {
   MEDIA_ERR_PORT_RANGE: 'an RTP port range that holds no even/odd pair',
   MEDIA_ERR_SDP_MALFORMED: 'an SDP body that cannot be parsed',
   MEDIA_ERR_SDP_NO_COMMON_CODEC: 'an offer with no audio stream, transport or codec we can answer',
+  MEDIA_ERR_WEBRTC_NO_CANDIDATE: "a browser call's port could not be bound for ICE (the call takes the next port)",
 } as const;
 
 export type MediaErrorCode = keyof typeof mediaErrorCodes;

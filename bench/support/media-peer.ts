@@ -22,6 +22,8 @@ export interface PeerInit {
   sockets: number;
   /** bound on stored PDV samples (memory), e.g. calls · 50 · seconds */
   maxSamples: number;
+  /** RTP payload type to send (0 PCMU, 8 PCMA); the payload is that codec's silence-ish constant */
+  payloadType: number;
 }
 
 export interface PeerResult {
@@ -112,7 +114,7 @@ async function main(init: PeerInit): Promise<void> {
   // Two packet buffers per call, alternating: should a send ever be queued instead of copied
   // into the kernel at once, its bytes stay untouched for 40 ms (a shared ring would hand the
   // buffer to the next call in the same burst and corrupt the queued packet).
-  const pkts = Array.from({ length: n * 2 }, () => Buffer.alloc(172, 0x55));
+  const pkts = Array.from({ length: n * 2 }, () => Buffer.alloc(172, init.payloadType === 8 ? 0xd5 : 0x55));
   let sent = 0;
   let sentMeasured = 0;
   let start = 0;
@@ -136,7 +138,7 @@ async function main(init: PeerInit): Promise<void> {
       const frame = Math.floor(k / PHASES);
       for (let c = phase; c < n; c += PHASES) {
         const b = pkts[c * 2 + (frame & 1)]!;
-        writeRtpHeader(b, 0, frame === 0, frame & 0xffff, (frame * 160) >>> 0, 0x10000 + c);
+        writeRtpHeader(b, init.payloadType, frame === 0, frame & 0xffff, (frame * 160) >>> 0, 0x10000 + c);
         socks[c % socks.length]!.send(b, init.ports[c]!, '127.0.0.1');
         sent++;
         if (measuring) sentMeasured++;

@@ -24,13 +24,32 @@ for (let i = 0; i < 256; i++) {
   A2U[i] = alawmulaw.mulaw.encodeSample(alawmulaw.alaw.decodeSample(i));
   U2A[i] = alawmulaw.alaw.encodeSample(alawmulaw.mulaw.decodeSample(i));
 }
+/**
+ * A-law → µ-law into `dst` (the same buffer as `src` converts in place: a PCMA leg's payload
+ * becomes the ASR feed's µ-law with no allocation per packet). Without `dst`, a new array.
+ */
+export function alawToUlaw(src: Uint8Array): Uint8Array;
+export function alawToUlaw<T extends Uint8Array>(src: Uint8Array, dst: T): T;
 export function alawToUlaw(src: Uint8Array, dst: Uint8Array = new Uint8Array(src.length)): Uint8Array {
   for (let i = 0; i < src.length; i++) dst[i] = A2U[src[i]!]!;
   return dst;
 }
+/** µ-law → A-law into `dst` (in place when it is `src`), or into a new array. */
+export function ulawToAlaw(src: Uint8Array): Uint8Array;
+export function ulawToAlaw<T extends Uint8Array>(src: Uint8Array, dst: T): T;
 export function ulawToAlaw(src: Uint8Array, dst: Uint8Array = new Uint8Array(src.length)): Uint8Array {
   for (let i = 0; i < src.length; i++) dst[i] = U2A[src[i]!]!;
   return dst;
+}
+
+/** Encodes linear PCM into a caller-provided buffer (at least `pcm.length` long); returns the bytes written. */
+export function pcmToUlawInto(pcm: Int16Array, dst: Uint8Array): number {
+  for (let i = 0; i < pcm.length; i++) dst[i] = alawmulaw.mulaw.encodeSample(pcm[i]!);
+  return pcm.length;
+}
+export function pcmToAlawInto(pcm: Int16Array, dst: Uint8Array): number {
+  for (let i = 0; i < pcm.length; i++) dst[i] = alawmulaw.alaw.encodeSample(pcm[i]!);
+  return pcm.length;
 }
 
 /** µ-law silence (0xFF decodes to 0). */

@@ -4,8 +4,9 @@ import { isIP } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { writeRtpHeader } from './rtp-packet.js';
-import { RtcpCompound, RtcpReceiverReport, RtcpSenderReport, RtcpSourceDescription, ntpFromMs, ntpMiddle } from './rtcp.js';
-import type { ReportBlock, RtcpPacket } from './rtcp.js';
+import { RtcpCompound } from './rtcp.js';
+import type { RtcpPacket } from './rtcp.js';
+import { RtpStatistics, type RtpSessionStats } from './rtp-statistics.js';
 import { JitterBuffer } from './jitter-buffer.js';
 import { DtmfReceiver, dtmfPackets } from './dtmf.js';
 import type { DtmfDigit } from './dtmf.js';
@@ -31,16 +32,7 @@ export interface RtpSessionOptions {
   sendBufferSize?: number;
 }
 
-export interface RtpSessionStats {
-  received: number;
-  dropped: { malformed: number; wrongPayloadType: number; wrongSource: number };
-  lost: number;
-  jitter: number;
-  sent: number;
-  sentOctets: number;
-  rtcpReceived: number;
-  lastRemoteReport: ReportBlock | null;
-}
+export type { RtpSessionStats } from './rtp-statistics.js';
 
 type LookupCallback = (err: Error | null, address: string, family: number) => void;
 let lastLiteral = '';
@@ -95,20 +87,12 @@ export class RtpSession extends EventEmitter implements PacedSink {
   private lastRx = 0;
   private timedOut = false;
   private closed = false;
-  // RFC 3550 A.3/A.8 receiver state
-  private baseSeq = -1;
-  private maxSeq = 0;
-  private cycles = 0;
-  private expectedPrior = 0;
-  private receivedPrior = 0;
-  private transit = NaN;
-  private jitterQ4 = 0;
-  private lsr = 0;
-  private lsrAt = 0;
   readonly stats: RtpSessionStats = {
     received: 0, dropped: { malformed: 0, wrongPayloadType: 0, wrongSource: 0 }, lost: 0, jitter: 0,
     sent: 0, sentOctets: 0, rtcpReceived: 0, lastRemoteReport: null,
   };
+  /** Receiver statistics and RTCP reports (rtp-statistics.ts); the sockets stay here. */
+  private readonly rtcpStats = new RtpStatistics(this.stats, this.ssrc);
 
   private constructor(private readonly o: RtpSessionOptions, private readonly onClose: () => void) {
     super();
@@ -197,7 +181,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
     this.stats.received++;
     const seq = (m[2]! << 8) | m[3]!;
     const ts = ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) >>> 0;
-    this.trackReception(seq, ts, now);
+    this.rtcpStats.track(seq, ts, now);
     const payload = m.subarray(off, end);
     if (pt === te) {
       try {
@@ -208,52 +192,6 @@ export class RtpSession extends EventEmitter implements PacedSink {
       return;
     }
     this.jb.push(seq, payload);
-  }
-
-  private trackReception(seq: number, ts: number, nowMs: number): void {
-    if (this.baseSeq < 0) {
-      this.baseSeq = seq;
-      this.maxSeq = seq;
-    } else if (((seq - this.maxSeq) & 0xffff) < 3000) {
-      if (seq < this.maxSeq) this.cycles += 0x10000;
-      this.maxSeq = seq;
-    }
-    // RFC 3550 A.8: D = (Rj - Ri) - (Sj - Si); J += (|D| - J) / 16, in timestamp units.
-    const arrival = nowMs * 8;
-    const transit = arrival - ts;
-    if (!Number.isNaN(this.transit)) {
-      let d = transit - this.transit;
-      if (d < 0) d = -d;
-      this.jitterQ4 += d - ((this.jitterQ4 + 8) >> 4);
-    }
-    this.transit = transit;
-    this.stats.jitter = this.jitterQ4 >> 4;
-    // RFC 3550 A.3 cumulative loss, kept live so a caller reading stats at hang-up sees it.
-    const lost = this.cycles + this.maxSeq - this.baseSeq + 1 - this.stats.received;
-    this.stats.lost = lost > 0 ? lost : 0;
-  }
-
-  private reportBlock(): ReportBlock | null {
-    if (this.baseSeq < 0 || !this.latched) return null;
-    const extMax = this.cycles + this.maxSeq;
-    const expected = extMax - this.baseSeq + 1;
-    const lost = expected - this.stats.received;
-    const expInt = expected - this.expectedPrior;
-    const recInt = this.stats.received - this.receivedPrior;
-    this.expectedPrior = expected;
-    this.receivedPrior = this.stats.received;
-    const lostInt = expInt - recInt;
-    this.stats.lost = Math.max(0, lost);
-    return {
-      ssrc: this.latched.ssrc,
-      fractionLost: expInt === 0 || lostInt <= 0 ? 0 : Math.floor((lostInt << 8) / expInt),
-      packetsLost: lost,
-      highestSeq: extMax >>> 0,
-      jitter: this.jitterQ4 >> 4,
-      lsr: this.lsr,
-      // DLSR in units of 1/65536 s since the last SR arrived.
-      dlsr: this.lsrAt ? Math.floor(((Date.now() - this.lsrAt) / 1000) * 65536) : 0,
-    };
   }
 
   /**
@@ -272,16 +210,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
   /** Sends an SR (if we have sent) or RR, plus SDES CNAME. */
   sendReport(): void {
     if (this.closed) return;
-    const block = this.reportBlock();
-    const blocks = block ? [block] : [];
-    const pkts: RtcpPacket[] = [];
-    if (this.stats.sent > 0) {
-      const ntp = ntpFromMs(Date.now());
-      pkts.push(new RtcpSenderReport(this.ssrc, ntp.sec, ntp.frac, this.ts, this.stats.sent, this.stats.sentOctets, blocks));
-    } else pkts.push(new RtcpReceiverReport(this.ssrc, blocks));
-    const cname = { type: 1, text: this.o.cname ?? 'warmline' };
-    pkts.push(new RtcpSourceDescription([{ ssrc: this.ssrc, items: [cname] }]));
-    const buf = RtcpCompound.serialize(pkts);
+    const buf = this.rtcpStats.report(this.latched?.ssrc ?? null, this.ts, this.o.cname ?? 'warmline');
     this.rtcp.send(buf, this.remote.rtcpPort, this.remote.address);
   }
 
@@ -294,17 +223,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
       this.stats.dropped.malformed++;
       return;
     }
-    this.stats.rtcpReceived++;
-    for (const p of pkts) {
-      if (p instanceof RtcpSenderReport) {
-        this.lsr = ntpMiddle(p.ntpSec, p.ntpFrac);
-        this.lsrAt = Date.now();
-      }
-      if (p instanceof RtcpSenderReport || p instanceof RtcpReceiverReport) {
-        const mine = p.reports.find((b) => b.ssrc === this.ssrc);
-        if (mine) this.stats.lastRemoteReport = mine;
-      }
-    }
+    this.rtcpStats.absorb(pkts);
     this.emit('rtcp', pkts);
   }
 

@@ -35,7 +35,7 @@ export interface UserAgentOptions {
   /** RFC 4028 session timers: our Min-SE and refresher preference. */
   sessionTimers?: SessionTimerOptions;
   /** Called for every new request (not retransmissions, not ACK): undefined accepts. */
-  inboundFilter?: (req: SipRequest, source: Peer) => Refusal | undefined;
+  inboundFilter?: (req: SipRequest, source: Peer, transport: Transport) => Refusal | undefined;
 }
 
 export interface UserAgentEvents {
@@ -157,7 +157,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     this.#server.set(key, tx);
     this.stats.transactions++;
 
-    const refusal = this.#filter?.(req, source);
+    const refusal = this.#filter?.(req, source, transport);
     if (refusal) {
       tx.respond(createResponse(req, refusal.status, { toTag: newTag(), ...(refusal.reason && { reason: refusal.reason }), ...(refusal.headers && { headers: refusal.headers }) }));
       return;

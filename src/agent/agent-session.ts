@@ -95,6 +95,12 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     return this.#ended;
   }
 
+  /** What the caller and the agent said so far, in order (the demo page shows it). */
+  get transcript(): Array<{ from: 'caller' | 'agent'; text: string }> {
+    return this.#history.flatMap((m): Array<{ from: 'caller' | 'agent'; text: string }> =>
+      m.role === 'user' ? [{ from: 'caller', text: m.content }] : m.role === 'assistant' && m.content ? [{ from: 'agent', text: m.content }] : []);
+  }
+
   /** µ-law 8 kHz from the caller, in arrival order (the jitter buffer's output). */
   pushCallerAudio(ulaw: Buffer): void {
     if (this.#ended) return;

@@ -10,13 +10,14 @@ import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnectio
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent } from '../../sip/index.js';
 import { EdgeFilter } from '../../sip/edge/index.js';
-import { Pacer, PortAllocator } from '../../media/index.js';
+import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
+import { startDemo, type Demo } from './demo.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -48,6 +49,8 @@ export interface Gateway {
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
   readonly pacer: Pacer;
+  /** The browser demo page (demo.enabled), e.g. http://127.0.0.1:8080/demo/. */
+  readonly demoUrl: string | undefined;
   whenReady(): Promise<void>;
   readiness(): { ready: boolean; reasons: string[] };
   /** One line for the terminal: `asr 2/2, tts 1/1, …`. */
@@ -82,7 +85,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) });
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled);
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -168,12 +171,23 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
+  const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
+  let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
     ...(config.sip.advertise && { advertise: config.sip.advertise }),
-    inboundFilter: behindBalancers(edge.filter, config.sip.balancers),
+    inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : carrierFilter(req, source)),
   });
   const pacer = new Pacer();
+  // The DTLS certificate every browser call presents: made while the pools warm, not in a call's
+  // setup; calls are taken only once it exists (it joins `warm` below).
+  let webrtc: WebRtcEndpoint | undefined;
+  const webrtcReady = WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.advertise, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer })
+    .then((e) => { webrtc = e; return e; }, (err: unknown) => {
+      // Carrier calls do not depend on it: browsers' offers get 488 and the rest goes on.
+      log.error({ err }, 'WebRTC endpoint unavailable: browser calls will be refused');
+      return undefined;
+    });
   const calls = new CallManager({
     ua,
     routes: config.routes,
@@ -183,13 +197,15 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     ports: new PortAllocator(config.media.portMin, config.media.portMax),
     pacer,
     upstreams: options.agentUpstreams ?? upstreamsFor,
+    get webrtc() { return webrtc; },
     registry,
     log,
   });
+  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
-  const warm = Promise.all(allPools().map((p) => p.whenReady())).then(() => {
+  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady]).then(() => {
     if (!draining && !closed) ua.draining = false;
   });
   warm.catch(() => undefined);
@@ -202,6 +218,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     readiness,
     pools: () => allPools().map((p) => p.stats()),
     calls: () => calls.view(),
+    ...(demo && { extra: demo.routes }),
     replica: () => ({ replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations() }),
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
   }, log.child({ component: 'http' }), config.ops);
@@ -214,6 +231,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await ua.close();
     await Promise.all(transports.map((t) => t.close()));
     pacer.stop();
+    await webrtcReady.then((e) => e?.close()).catch(() => undefined);
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     await coordination.close();
@@ -232,6 +250,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
     pacer,
+    demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {
       await warm;
       await Promise.all(allPools().map((p) => p.whenReady()));

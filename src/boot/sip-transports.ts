@@ -32,10 +32,11 @@ function addressInUse(err: unknown): boolean {
  * Binds every configured SIP transport. UDP and TCP share one port: with
  * port 0 the first picks a free port and the other takes the same one; if
  * another process holds it for them, we start over with a new one (bounded).
- * TLS and WebSocket have ports of their own. Refusals (malformed messages,
+ * TLS and WebSocket have ports of their own (`demo`: a WebSocket even when
+ * sip.ws is off, for the browser demo). Refusals (malformed messages,
  * connection rules) are counted on `registry` and logged on `log`.
  */
-export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}): Promise<Transport[]> {
+export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}, demo = false): Promise<Transport[]> {
   const { host } = sip;
   const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p) : TcpTransport.bind(host, p));
   let bound: Transport[] = [];
@@ -57,6 +58,9 @@ export async function bindSipTransports(sip: SipConfig, observe: { registry?: Re
     if (sip.ws.enabled) {
       const tls = sip.ws.certFile ? { cert: pem('sip.ws.certFile', sip.ws.certFile), key: pem('sip.ws.keyFile', sip.ws.keyFile) } : undefined;
       bound.push(await WsTransport.bind(host, sip.ws.port, tls ? { tls } : {}));
+    } else if (demo) {
+      // The browser demo needs SIP over WebSocket even where sip.ws is off: a port of the OS's choice.
+      bound.push(await WsTransport.bind(host, 0));
     }
   } catch (err) {
     await Promise.all(bound.map((t) => t.close()));

@@ -2,14 +2,15 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingCall } from '../../sip/index.js';
 import {
-  RtpSession, SdpNegotiator, alawToUlaw, isMediaError, parseSdp,
-  type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats,
+  RtpSession, SdpNegotiator, alawToUlaw, isMediaError, isWebRtcOffer, parseSdp,
+  type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats, type WebRtcEndpoint,
 } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { AgentSession, type AgentUpstreams, type TurnRecord } from '../agent/index.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
+import { openWebRtcLeg } from './webrtc-leg.js';
 
 /** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
 export type CallEndReason =
@@ -25,6 +26,8 @@ export interface CallDeps {
   /** The warm pools this agent profile draws from. */
   upstreams(route: Route): AgentUpstreams;
   log: Logger;
+  /** Browsers' DTLS-SRTP media; absent: WebRTC offers get 488. */
+  webrtc?: WebRtcEndpoint;
 }
 
 /** What /api/calls shows for one call. */
@@ -43,6 +46,10 @@ export interface CallSnapshot {
   remote: { address: string; port: number } | undefined;
   rtp: Pick<RtpSessionStats, 'received' | 'sent' | 'lost' | 'dropped'> | undefined;
   turns: TurnRecord[];
+  /** What each side said, in order. */
+  transcript: Array<{ from: 'caller' | 'agent'; text: string }>;
+  /** 'webrtc' for a browser's DTLS-SRTP leg, 'rtp' for a carrier's. */
+  media: 'rtp' | 'webrtc';
   endReason: CallEndReason | undefined;
 }
 
@@ -76,7 +83,7 @@ export class Call extends EventEmitter<CallEvents> {
   readonly #route: Route;
   readonly #deps: CallDeps;
   readonly #log: Logger;
-  #rtp: RtpSession | undefined;
+  #rtp: CallMedia | undefined;
   #playout: Playout | undefined;
   #agent: AgentSession | undefined;
   #negotiator: SdpNegotiator | undefined;
@@ -102,7 +109,7 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#state;
   }
 
-  get rtp(): RtpSession | undefined {
+  get rtp(): CallMedia | undefined {
     return this.#rtp;
   }
 
@@ -147,6 +154,7 @@ export class Call extends EventEmitter<CallEvents> {
       if (isMediaError(err)) return { status: 488, reason: 'Not Acceptable Here', warning: err.message };
       throw err;
     }
+    if (isWebRtcOffer(offer)) return this.#setupWebRtc(offerText, offer);
     // Another process may hold a port of our range: skip it and take the next.
     for (let attempt = 1; ; attempt++) {
       let port: number;
@@ -198,18 +206,34 @@ export class Call extends EventEmitter<CallEvents> {
     }
   }
 
-  #attachMedia(rtp: RtpSession, n: Negotiated): void {
+  async #setupWebRtc(offerText: string, offer: ReturnType<typeof parseSdp>): Promise<SetupRefusal | undefined> {
+    const leg = await openWebRtcLeg(this.#deps.webrtc, this.#deps.ports, offerText, offer, this.#log);
+    if ('status' in leg) return leg;
+    this.#rtp = leg.media;
+    this.#port = leg.media.port;
+    this.#negotiated = leg.negotiated;
+    this.#answerSdp = leg.sdp;
+    if (this.#state === 'ended') {
+      leg.media.close();
+      return undefined;
+    }
+    this.#attachMedia(leg.media, leg.negotiated);
+    return await this.#startAgent(leg.negotiated);
+  }
+
+  #attachMedia(rtp: CallMedia, n: Negotiated): void {
     const alaw = n.codec.encoding.toUpperCase() === 'PCMA';
     const playout = new Playout(rtp, alaw, () => this.#agent?.audioPlayed());
     this.#playout = playout;
     playout.sending = n.direction === 'sendrecv' || n.direction === 'sendonly';
-    // ASR takes µ-law 8 kHz: PCMU goes as it came; PCMA is one table lookup per byte.
+    // ASR takes µ-law 8 kHz: PCMU goes as it came; PCMA is one table lookup per byte, in place
+    // (the payload is a view on this packet's own datagram): no allocation per packet.
     // A lost frame becomes 20 ms of silence so the recognizer's clock keeps step with the call's.
     const silence = Buffer.alloc(160, 0xff);
     rtp.on('audio', (payload: Buffer | null) => {
       if (!this.#agent) return;
       if (payload === null) this.#agent.pushCallerAudio(silence);
-      else this.#agent.pushCallerAudio(alaw ? Buffer.from(alawToUlaw(payload)) : Buffer.from(payload));
+      else this.#agent.pushCallerAudio(alaw ? alawToUlaw(payload, payload) : payload);
     });
     rtp.on('dtmf', (d: DtmfDigit) => {
       if (d.end) this.#dtmf(d.digit, 'rfc4733');
@@ -253,6 +277,11 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Hold, unhold and session refreshes: same port, same codec, direction mirrored. */
   #reinvite(offer: string | undefined, answer: (sdp: string) => void): void {
+    if (!this.#negotiator && this.#answerSdp) {
+      // A browser leg: its ICE/DTLS session stays as it is; the answer we gave still holds.
+      answer(this.#answerSdp);
+      return;
+    }
     if (!this.#negotiator || !offer) {
       // An offerless re-INVITE asks for our current offer (RFC 3261 §14.2).
       if (this.#negotiator) answer(this.#negotiator.offer());
@@ -309,6 +338,8 @@ export class Call extends EventEmitter<CallEvents> {
       remote: this.#rtp?.remoteAddress,
       rtp: s && { received: s.received, sent: s.sent, lost: s.lost, dropped: { ...s.dropped } },
       turns: this.#agent ? [...this.#agent.records] : [],
+      transcript: this.#agent?.transcript ?? [],
+      media: this.#negotiator || !this.#answerSdp ? 'rtp' : 'webrtc',
       endReason: this.#endReason,
     };
   }

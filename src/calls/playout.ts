@@ -1,4 +1,4 @@
-import { PacedStream, ulawToAlaw, type PacedSink, type RtpSession } from '../../media/index.js';
+import { PacedStream, ulawToAlaw, type PacedSink } from '../../media/index.js';
 
 /**
  * The agent's voice on its way to the caller: a PacedStream the shared pacer
@@ -18,7 +18,7 @@ export class Playout implements PacedSink {
   #frames = 0;
 
   constructor(
-    private readonly rtp: RtpSession,
+    private readonly rtp: PacedSink,
     private readonly alaw: boolean,
     private readonly onTalkspurt: () => void,
   ) {

@@ -61,6 +61,7 @@ async function main(): Promise<number> {
   await gateway.whenReady();
   progress.done();
   process.stderr.write(`warmline ready: ${gateway.opsUrl} sip:${gateway.sip.address}:${gateway.sip.port} (pools ${gateway.summary()})\n`);
+  if (gateway.demoUrl) process.stderr.write(`warmline demo: open ${gateway.demoUrl} in a browser on this machine and press Call\n`);
   log.info({ opsUrl: gateway.opsUrl }, 'ready');
 
   return await new Promise<number>((resolve) => {

@@ -1,3 +1,3 @@
 export { loadConfig, DEFAULT_CONFIG_PATH, type LoadOptions, type DeepPartial } from './load.js';
-export { configSchema, upstreamNames, type WarmlineConfig, type PoolConfig, type UpstreamName, type AgentConfig, type RouteConfig, type SipConfig, type MediaConfig } from './schema.js';
+export { configSchema, upstreamNames, type WarmlineConfig, type PoolConfig, type UpstreamName, type AgentConfig, type RouteConfig, type SipConfig, type MediaConfig, type DemoConfig } from './schema.js';
 export { ConfigInvalidError, ConfigFileError, type ConfigIssue } from './errors.js';

@@ -158,6 +158,13 @@ export const configSchema = z.strictObject({
     maxConcurrent: z.number().int().min(1),
     drainGraceMs: ms,
   }),
+  demo: z.strictObject({
+    enabled: z.boolean(),
+    did: z.string().min(1),
+    maxConcurrentCalls: z.number().int().min(0),
+    credentialTtlS: z.number().int().min(10).max(3600),
+    sessionsPerMinute: z.number().int().min(1),
+  }),
   registrations: z.array(z.strictObject({
     id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),
     user: z.string().min(1),
@@ -193,5 +200,6 @@ export type RouteConfig = WarmlineConfig['routes'][number];
 export type SipConfig = WarmlineConfig['sip'];
 export type RegistrationConfig = WarmlineConfig['registrations'][number];
 export type MediaConfig = WarmlineConfig['media'];
+export type DemoConfig = WarmlineConfig['demo'];
 export type UpstreamName = keyof WarmlineConfig['upstreams'];
 export const upstreamNames: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];

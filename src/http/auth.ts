@@ -23,6 +23,8 @@ export type OpsDecision = { ok: true; who: string } | { ok: false; status: 401 |
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
+const DEMO_SESSION = '/demo/session';
+
 export function isProbePath(path: string): boolean {
   return PROBES.has(path);
 }
@@ -31,8 +33,13 @@ export function isProbePath(path: string): boolean {
  * What needs operations credentials: /api/* (callers' numbers and transcripts), the dashboard, and
  * every method other than GET/HEAD (admin actions). Routes added later through `extra`
  * (the dashboard's, the demo's) are covered by the same rule, so none can be forgotten.
+ *
+ * One POST is public on purpose: `/demo/session`, where a browser asks for its short-lived SIP
+ * credentials. It has its own guard (rate limit per client address, `demo.maxConcurrentCalls`,
+ * credentials that expire) and the INVITE is digest-checked; with `demo.enabled: false` it is gone.
  */
 export function isProtected(method: string, path: string): boolean {
+  if (method === 'POST' && path === DEMO_SESSION) return false;
   if (method !== 'GET' && method !== 'HEAD') return true;
   return path === '/api' || path.startsWith('/api/') || path.startsWith('/dashboard');
 }

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ConnectionLostError, KeepaliveTimeoutError, PoolClosedError, PoolExhaustedError, PoolOptionsError } from './errors.js';
+import { ConnectionLostError, KeepaliveTimeoutError, PoolClosedError, PoolExhaustedError } from './errors.js';
 import { LatencyWindow } from './latency-window.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { keepalive, keepaliveDue, MaintenanceClock } from './maintenance.js';
 import { Opener } from './opener.js';
 import { createEntry, detach, type PoolEntry } from './pool-entry.js';
-import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { checkFloor, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import { PoolCounters, snapshot, type PoolEvents, type PoolState, type PoolStats } from './pool-stats.js';
 import { growTarget, openBurst, PeakWindow, shrinkCandidate, targetSize } from './sizing.js';
 import { floorMet, FloorWatch } from './readiness.js';
@@ -57,9 +57,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
 
   /** Changes the warm floor at run time (an ops action): the pool grows to it, or sheds idle surplus as usual. */
   setFloor(min: number): void {
-    if (!Number.isInteger(min) || min < 0 || min > this.max) {
-      throw new PoolOptionsError({ pool: this.name, option: 'min', value: min, expected: `an integer from 0 to max (${this.max})` });
-    }
+    checkFloor(this.name, min, this.max);
     this.#min = min;
     this.#schedule();
   }

@@ -57,6 +57,11 @@ function check(pool: string, option: string, value: unknown, ok: boolean, expect
   if (!ok) throw new PoolOptionsError({ pool, option, value, expected });
 }
 
+/** A warm floor set at run time (an ops action): an integer from 0 to max, or WL_ERR_POOL_OPTIONS. */
+export function checkFloor(pool: string, min: number, max: number): void {
+  check(pool, 'min', min, Number.isInteger(min) && min >= 0 && min <= max, `an integer from 0 to max (${max})`);
+}
+
 /** Throws WL_ERR_POOL_OPTIONS naming the first option that is out of range and what it accepts. */
 export function resolvePoolOptions<C extends PooledConnection>(options: PoolOptions<C>): ResolvedPoolOptions<C> {
   const n = options.name;

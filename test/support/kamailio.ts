@@ -62,7 +62,8 @@ export class Kamailio {
     if (!p || p.exitCode !== null) return;
     // Kamailio forks its workers; they share the listening socket, so the whole process group goes.
     await new Promise<void>((r) => { p.once('exit', () => r()); try { process.kill(-p.pid!, 'SIGKILL'); } catch { p.kill('SIGKILL'); } });
-    await new Promise((r) => setTimeout(r, 200)); // let the workers' exits release the port
+    // The workers hold the socket until they too are gone: the port is free when it can be bound.
+    await waitUntil(() => udpPortFree(this.port), 10_000);
   }
 
   async dispose(): Promise<void> { await this.stop(); rmSync(this.dir, { recursive: true, force: true }); }
@@ -147,6 +148,17 @@ function udpExchange(port: number, msg: string, timeoutMs = 2000): Promise<strin
 async function optionsPing(port: number): Promise<number | undefined> {
   const msg = `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK${Math.random().toString(36).slice(2)};rport\r\nFrom: <sip:ping@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: p${Math.random()}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
   try { return Number((await udpExchange(port, msg, 500)).split(' ')[1]); } catch { return undefined; }
+}
+
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      try { s.close(); } catch { /* never bound */ }
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => { s.close(); resolve(true); });
+  });
 }
 
 async function waitUntil(f: () => Promise<boolean>, timeoutMs: number): Promise<void> {

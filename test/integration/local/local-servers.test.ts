@@ -102,9 +102,16 @@ describe('local upstreams: protocol behaviour seen by plain clients', function (
     const kept = await wsOpen(listen(), { Authorization: `Token ${KEY}` }, up.ca);
     let closedEarly = false;
     kept.once('close', () => { closedEarly = true; });
-    for (let i = 0; i < 6; i++) {
-      kept.send(JSON.stringify({ type: 'KeepAlive' }));
-      await new Promise((r) => setTimeout(r, 250));
+    // An idle socket opened after `kept` is closed by the idle timeout: until it is, `kept` has
+    // been held open only by its KeepAlives (sent at a steady pace, as a client would).
+    const control = await wsOpen(listen(), { Authorization: `Token ${KEY}` }, up.ca);
+    let controlClosed = false;
+    control.once('close', () => { controlClosed = true; });
+    const keepalive = setInterval(() => kept.send(JSON.stringify({ type: 'KeepAlive' })), 200);
+    try {
+      await until(() => controlClosed, 'the idle timeout to close the socket without KeepAlive');
+    } finally {
+      clearInterval(keepalive);
     }
     assert.equal(closedEarly, false);
     kept.close();
@@ -164,9 +171,12 @@ describe('local upstreams: protocol behaviour seen by plain clients', function (
     const slow = await startLocalUpstreams({ handshakeDelayMs: 150 });
     try {
       const port = Number(new URL(slow.crm.url).port);
+      // Kept open until the end, so the server counts a handshake the client did not cut short.
+      const clients: Array<{ destroy(): void }> = [];
       const handshake = () => new Promise<number>((resolve, reject) => {
         const t = Date.now();
-        const s = tlsConnect({ host: '127.0.0.1', port, ca: slow.ca, servername: 'localhost', ALPNProtocols: ['h2'] }, () => { resolve(Date.now() - t); setTimeout(() => s.destroy(), 100); });
+        const s = tlsConnect({ host: '127.0.0.1', port, ca: slow.ca, servername: 'localhost', ALPNProtocols: ['h2'] }, () => resolve(Date.now() - t));
+        clients.push(s);
         s.once('error', reject);
       });
       assert.ok((await handshake()) >= 140, 'handshake waited for the delay');
@@ -181,6 +191,7 @@ describe('local upstreams: protocol behaviour seen by plain clients', function (
       slow.crm.dropConnections();
       await closed;
       assert.equal(slow.crm.stats.activeConnections, 0);
+      for (const c of clients) c.destroy();
     } finally { await slow.close(); }
   });
 

@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { RtpSession, PortAllocator, RtpPacket, RtcpCompound, RtcpReceiverReport, RtcpSenderReport, RtcpSourceDescription, Pacer, PacedStream } from '../../../media/index.js';
 
-const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { until } from '../../support/wait.js';
 
 describe('media RtpSession latching, loss and RTCP reports over real UDP', function () {
   this.timeout(20000);
@@ -37,12 +37,8 @@ describe('media RtpSession latching, loss and RTCP reports over real UDP', funct
     const pp = ports.allocate();
     const peerRtp = await udp(pp);
     const peerRtcp = await udp(pp + 1);
-    for (const seq of [10, 11, 13, 14, 15]) {
-      peerRtp.send(rtp(seq, 0xdeadbeef), p, '127.0.0.1');
-      await wait(5);
-    }
-    await wait(100);
-    assert.equal(s.stats.received, 5);
+    for (const seq of [10, 11, 13, 14, 15]) peerRtp.send(rtp(seq, 0xdeadbeef), p, '127.0.0.1');
+    await until(() => s.stats.received === 5, 'the five packets received');
     assert.equal(s.stats.lost, 1, 'seq 12 never arrived');
     const report = once(peerRtcp, 'message');
     s.sendReport();
@@ -70,7 +66,7 @@ describe('media RtpSession latching, loss and RTCP reports over real UDP', funct
     const st = new PacedStream(s);
     pacer.add(st);
     st.enqueue(Buffer.alloc(480, 0x7f));
-    await wait(120);
+    await until(() => s.stats.sent === 3, 'the three queued frames sent');
     pacer.remove(st);
     // the peer's SR reaches our RTCP port (p + 1)
     const theirSr = RtcpCompound.serialize([new RtcpSenderReport(0xdef, 3900000000, 0x12345678, 160, 1, 160, [])]);
@@ -107,9 +103,8 @@ describe('media RtpSession latching, loss and RTCP reports over real UDP', funct
     await once(s, 'latched');
     // same SSRC from elsewhere within a second of the latched source: not adopted
     hijack.send(rtp(2, 0x111), p, '127.0.0.1');
-    await wait(50);
+    await until(() => s.stats.dropped.wrongSource === 1, 'the hijacking packet dropped');
     assert.equal(s.remoteAddress.port, first.address().port);
-    assert.equal(s.stats.dropped.wrongSource, 1);
     // a new stream (new SSRC) from a new port, e.g. the SBC moved the media: adopted
     const relatch = once(s, 'latched');
     moved.send(rtp(500, 0x222), p, '127.0.0.1');

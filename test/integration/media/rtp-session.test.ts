@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { RtpSession, PortAllocator, Pacer, PacedStream, RtpPacket } from '../../../media/index.js';
 import type { DtmfDigit } from '../../../media/index.js';
 
-const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { until } from '../../support/wait.js';
 
 describe('media RtpSession over real UDP on 127.0.0.1', function () {
   this.timeout(20000);
@@ -35,9 +35,10 @@ describe('media RtpSession over real UDP on 127.0.0.1', function () {
     const digits: DtmfDigit[] = [];
     b.on('dtmf', (d: DtmfDigit) => digits.push(d));
     for (let i = 0; i < 10; i++) sa.enqueue(Buffer.alloc(160, i));
-    await wait(1000);
+    await until(() => got.length >= 10, 'the ten frames delivered');
     await a.sendDtmf('5', 60);
-    await wait(700);
+    // Reports every 150–450 ms (RFC 3550's randomised interval around 300).
+    await until(() => digits.length === 2 && b.stats.rtcpReceived > 0 && a.stats.lastRemoteReport !== null, 'the digit\'s end and both sides\' reports');
     pacer.remove(sa);
     assert.deepEqual(got.slice(0, 8), [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.deepEqual(digits.map((d) => [d.digit, d.end]), [['5', false], ['5', true]]);
@@ -57,6 +58,7 @@ describe('media RtpSession over real UDP on 127.0.0.1', function () {
     sockets.push(peer);
     await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
     const latched = once(s, 'latched');
+    const timedOut = once(s, 'timeout');
     const frames: number[] = [];
     s.on('audio', (f: Buffer | null) => f && frames.push(f[0]!));
     const garbage = [Buffer.alloc(3), Buffer.from('400000010000000000000001', 'hex'), new RtpPacket(96, 1, 0, 7, Buffer.alloc(160)).serialize(),
@@ -64,21 +66,18 @@ describe('media RtpSession over real UDP on 127.0.0.1', function () {
     for (let i = 0; i < 6; i++) {
       peer.send(new RtpPacket(0, 100 + i, i * 160, 42, Buffer.alloc(160, i)).serialize(), p, '127.0.0.1');
       peer.send(garbage[i % garbage.length]!, p, '127.0.0.1');
-      await wait(20);
     }
     const [where] = (await latched) as [{ port: number }];
     assert.equal(where.port, peer.address().port);
     assert.equal(s.remoteAddress.port, peer.address().port);
-    await wait(100);
-    assert.ok(frames.length >= 3, `frames ${frames}`);
-    assert.deepEqual(frames, frames.slice().sort((x, y) => x - y));
-    assert.equal(s.stats.dropped.malformed + s.stats.dropped.wrongPayloadType, 6);
+    await until(() => frames.length === 6 && s.stats.dropped.malformed + s.stats.dropped.wrongPayloadType === 6, 'six frames delivered and six datagrams dropped');
+    assert.deepEqual(frames, [0, 1, 2, 3, 4, 5]);
     // our answer goes to the latched port
     const echo = once(peer, 'message');
     s.sendFrame(Buffer.alloc(160, 9), true);
     const [msg] = (await echo) as [Buffer];
     assert.equal(RtpPacket.deSerialize(msg).marker, true);
-    await once(s, 'timeout');
+    await timedOut;
   });
 
   it('strict mode ignores packets from another address', async () => {
@@ -89,8 +88,7 @@ describe('media RtpSession over real UDP on 127.0.0.1', function () {
     sockets.push(peer);
     await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
     peer.send(new RtpPacket(0, 1, 0, 42, Buffer.alloc(160)).serialize(), p, '127.0.0.1');
-    await wait(200);
-    assert.equal(s.stats.dropped.wrongSource, 1);
+    await until(() => s.stats.dropped.wrongSource === 1, 'the packet from the wrong address dropped');
     assert.equal(s.stats.received, 0);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { startLocalUpstreams, type LocalUpstreams } from '../../../src/local/index.js';
 import { createDeepgramFactory } from '../../../src/upstreams/index.js';
 import { ExclusivePool } from '../../../src/pools/index.js';
-import { sleep } from '../../support/wait.js';
+import { until } from '../../support/wait.js';
 
 
 describe('pool faults: ASR pool over the Deepgram connector and the local server', function () {
@@ -19,8 +19,13 @@ describe('pool faults: ASR pool over the Deepgram connector and the local server
     pool.start();
     try {
       await pool.whenReady();
-      await sleep(1800); // three idle timeouts
-      assert.equal(up.asr.stats.connectionsAccepted - before, 1, 'the socket was never replaced');
+      // A socket without keepalive, opened after the pooled one, is closed by the provider's idle
+      // timeout: once it is gone, the pooled socket has been idle longer than that timeout.
+      const control = await factory().open(new AbortController().signal);
+      let controlClosed = false;
+      control.once('close', () => { controlClosed = true; });
+      await until(() => controlClosed, 'the provider to close an idle socket without keepalive');
+      assert.equal(up.asr.stats.connectionsAccepted - before, 2, 'the pooled socket was never replaced (the other is the control)');
       const lease = await pool.acquire();
       assert.equal(lease.waited, false);
       lease.release();
@@ -61,10 +66,11 @@ describe('pool faults: ASR pool over the Deepgram connector and the local server
     const pool = new ExclusivePool({ name: 'asr', factory: bad, min: 1, max: 1, acquireTimeoutMs: 300, backoff: { initialMs: 50 } });
     pool.start();
     try {
-      await sleep(1500);
+      // A rejected key is permanent: the pool says so and falls back to its longest interval.
+      await until(() => pool.stats().state === 'failed', 'the pool to give up on the rejected key');
       assert.equal(pool.ready, false);
       const attempts = up.asr.stats.connectionsAccepted - before;
-      assert.ok(attempts >= 1 && attempts <= 3, `attempts in 1.5 s: ${attempts}`);
+      assert.ok(attempts >= 1 && attempts <= 3, `attempts before giving up: ${attempts}`);
       await assert.rejects(pool.acquire(), (e: Error & { code?: string }) => typeof e.code === 'string');
     } finally { await pool.close(); }
   });
@@ -75,7 +81,7 @@ describe('pool faults: ASR pool over the Deepgram connector and the local server
     try {
       await pool.whenReady();
       const first = (await pool.acquire()); const firstId = first.conn.id; first.release();
-      await sleep(1500); // past the 600 ms idle timeout: the server closed it
+      await until(() => pool.stats().closes >= 1, 'the provider to close the idle socket (600 ms idle timeout)');
       const lease = await pool.acquire();
       assert.notEqual(lease.conn.id, firstId);
       assert.equal(await lease.conn.reset(), true, 'the acquired socket works');
@@ -88,10 +94,8 @@ describe('pool faults: ASR pool over the Deepgram connector and the local server
     const pool = new ExclusivePool({ name: 'asr', factory: factory(), min: 1, max: 1, backoff: { initialMs: 50, maxMs: 400 } });
     pool.start();
     try {
-      await sleep(1200);
+      await until(() => pool.stats().openFailures >= 2, 'two failed opens');
       assert.equal(pool.ready, false);
-      const failures = pool.stats().openFailures;
-      assert.ok(failures >= 2 && failures <= 12, `open attempts in 1.2 s: ${failures}`);
       await up.asr.resume();
       await pool.whenReady();
       assert.equal(pool.ready, true);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { startLocalUpstreams, type LocalUpstreams } from '../../../src/local/index.js';
 import { createDeepgramFactory, type Transcript } from '../../../src/upstreams/index.js';
 import { Synthesizer } from '../../../src/local/index.js';
+import { until } from '../../support/wait.js';
 
 describe('upstreams: Deepgram ASR against the local server', function () {
   this.timeout(20000);
@@ -28,9 +29,7 @@ describe('upstreams: Deepgram ASR against the local server', function () {
       for (let i = 0; i < speech.length; i += 160) conn.sendAudio(speech.subarray(i, i + 160));
       conn.sendAudio(Buffer.alloc(8000, 0xff)); // 1 s of µ-law silence
       conn.finalize();
-      const deadline = Date.now() + 10000;
-      while (!finals.some((t) => t.text.length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(finals.some((t) => t.text.length > 0), `no non-empty final transcript: ${JSON.stringify(finals)}`);
+      await until(() => finals.some((t) => t.text.length > 0), 'a non-empty final transcript');
     } finally { await conn.close(); }
   });
 

@@ -93,14 +93,24 @@ describe('upstreams: TTS, LLM and CRM against the local servers', function () {
     it('keepalive keeps a socket open past the inactivity timeout', async () => {
       const short = await startLocalUpstreams({ ttsInactivityTimeoutMs: 400 });
       try {
-        const conn = await createElevenLabsFactory({ baseUrl: short.tts.url, apiKey: 'local-dev-key', ca: short.ca, voiceId: 'v', modelId: 'm', multiContext: true, inactivityTimeoutS: 1 }).open(signal());
+        const factory = createElevenLabsFactory({ baseUrl: short.tts.url, apiKey: 'local-dev-key', ca: short.ca, voiceId: 'v', modelId: 'm', multiContext: true, inactivityTimeoutS: 1 });
+        const conn = await factory.open(signal());
         let closed = false;
         conn.on('close', () => { closed = true; });
-        for (let i = 0; i < 8; i++) {
-          await conn.keepalive();
-          await new Promise((r) => setTimeout(r, 250));
+        // A socket without keepalive, opened after `conn`, is closed by the 1 s inactivity timeout;
+        // until then `conn` gets a keepalive every 250 ms.
+        const control = await factory.open(signal());
+        let controlClosed = false;
+        control.on('close', () => { controlClosed = true; });
+        const failed: unknown[] = [];
+        const keep = setInterval(() => conn.keepalive().catch((err: unknown) => failed.push(err)), 250);
+        try {
+          await until(() => controlClosed, 'the inactivity timeout to close the socket without keepalive');
+        } finally {
+          clearInterval(keep);
         }
-        assert.equal(closed, false, 'kept alive for 2 s with a 1 s inactivity timeout');
+        assert.deepEqual(failed, []);
+        assert.equal(closed, false, 'kept alive past the 1 s inactivity timeout');
         await new Promise<void>((r) => conn.once('close', () => r()));
         assert.equal(closed, true, 'and closed once keepalive stopped');
       } finally { await short.close(); }

@@ -15,7 +15,7 @@ function sources(extraSeen: string[]) {
     calls: () => ({ active: [{ caller: '+15550001111' }] }),
     extra: (req: IncomingMessage, res: import('node:http').ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0]!;
-      if (!path.startsWith('/dashboard') && path !== '/demo') return false;
+      if (!path.startsWith('/dashboard') && path !== '/demo' && path !== '/demo/session') return false;
       extraSeen.push(path);
       res.end('page');
       return true;
@@ -68,9 +68,12 @@ describe('http: ops authentication', () => {
       assert.deepEqual(seen, ['/dashboard/pools', '/demo']);
     });
 
-    it('every POST needs a token, whatever its path', async () => {
+    it('every POST needs a token, whatever its path, but the browser demo\'s credential request', async () => {
       assert.equal((await fetch(`${server.url}/demo`, { method: 'POST' })).status, 401);
       assert.equal((await fetch(`${server.url}/api/admin/drain`, { method: 'POST' })).status, 401);
+      // The demo guards /demo/session itself (rate per client, a cap, expiring credentials).
+      assert.equal((await fetch(`${server.url}/demo/session`, { method: 'POST' })).status, 200);
+      assert.ok(seen.includes('/demo/session'));
     });
 
     it('probes stay open to loopback clients without a token', async () => {

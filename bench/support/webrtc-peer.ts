@@ -1,0 +1,103 @@
+import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
+import { writeRtpHeader } from '../../media/index.js';
+
+/**
+ * A Node WebRTC caller (libdatachannel, the gateway's own stack) that offers what Chromium offers
+ * for audio — Opus first, then PCMU, PCMA, telephone-event — over UDP/TLS/RTP/SAVPF with BUNDLE and
+ * rtcp-mux, sends 20 ms µ-law frames and counts what comes back. Used by bench:webrtc and the
+ * endpoint's tests.
+ */
+export class WebRtcPeer {
+  readonly #pc: PeerConnection;
+  readonly #track: Track;
+  readonly #ssrc = (Math.random() * 0xffffffff) >>> 0;
+  #seq = 0;
+  #ts = 0;
+  readonly #pkt = Buffer.alloc(12 + 160, 0xff);
+  /** Agent RTP received (decrypted), and the time the first one came. */
+  received = 0;
+  firstAudioAt: number | undefined;
+  connectedAt: number | undefined;
+  /** Sequence numbers of the agent's stream, to count SRTP loss. */
+  #baseSeq = -1;
+  #maxSeq = -1;
+  #cycles = 0;
+  readonly #whenOpen: Promise<void>;
+
+  constructor(name: string, bindAddress = '127.0.0.1') {
+    this.#pc = new nodeDataChannel.PeerConnection(name, { iceServers: [], bindAddress, enableIceUdpMux: false });
+    const audio = new nodeDataChannel.Audio('0', 'SendRecv');
+    audio.addOpusCodec(111);
+    audio.addAudioCodec(0, 'PCMU/8000');
+    audio.addAudioCodec(8, 'PCMA/8000');
+    audio.addAudioCodec(126, 'telephone-event/8000');
+    audio.addSSRC(this.#ssrc, 'warmline-peer', 'stream', 'audio');
+    this.#track = this.#pc.addTrack(audio);
+    this.#whenOpen = new Promise((resolve) => this.#track.onOpen(() => {
+      this.connectedAt = performance.now();
+      resolve();
+    }));
+    this.#track.onMessage((m) => this.#onPacket(m));
+    this.#pc.onStateChange((st) => this.states.push(st));
+  }
+
+  /** Connection states seen, in order (for diagnostics). */
+  readonly states: string[] = [];
+
+  /** Our offer, once host candidates are gathered (no trickle, as sip.js sends it). */
+  async offer(): Promise<string> {
+    const done = new Promise<void>((resolve) => this.#pc.onGatheringStateChange((s) => s === 'complete' && resolve()));
+    this.#pc.setLocalDescription('offer');
+    if (this.#pc.gatheringState() !== 'complete') await done;
+    return this.#pc.localDescription()!.sdp;
+  }
+
+  answer(sdp: string): void {
+    this.#pc.setRemoteDescription(sdp, 'answer');
+  }
+
+  whenOpen(): Promise<void> {
+    return this.#whenOpen;
+  }
+
+  #onPacket(m: Buffer): void {
+    if (m.length < 12 || (m[1]! >= 192 && m[1]! <= 223)) return;
+    if ((m[1]! & 0x7f) !== 0 && (m[1]! & 0x7f) !== 8) return;
+    this.received++;
+    this.firstAudioAt ??= performance.now();
+    const seq = (m[2]! << 8) | m[3]!;
+    if (this.#baseSeq < 0) this.#baseSeq = this.#maxSeq = seq;
+    else if (((seq - this.#maxSeq) & 0xffff) < 3000) {
+      if (seq < this.#maxSeq) this.#cycles += 0x10000;
+      this.#maxSeq = seq;
+    }
+  }
+
+  /** Agent packets missing by sequence number (RFC 3550 A.3). */
+  get lost(): number {
+    if (this.#baseSeq < 0) return 0;
+    return Math.max(0, this.#cycles + this.#maxSeq - this.#baseSeq + 1 - this.received);
+  }
+
+  /** One 20 ms frame of µ-law (PT 0). */
+  sendFrame(payload?: Buffer): boolean {
+    writeRtpHeader(this.#pkt, 0, this.#seq === 0, this.#seq, this.#ts, this.#ssrc);
+    if (payload) payload.copy(this.#pkt, 12, 0, 160);
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#ts = (this.#ts + 160) >>> 0;
+    try {
+      return this.#track.sendMessageBinary(this.#pkt);
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    try {
+      this.#track.close();
+      this.#pc.close();
+    } catch {
+      /* already closed */
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { MediaError } from '../errors.js';
+import type { RtpMap, SessionDescription } from './session-description.js';
+
+/** What a browser's offer settles before the WebRTC stack sees it. */
+export interface WebRtcOfferPlan {
+  /** The offer with the audio m-line cut down to our codec (+ telephone-event): the stack's answer can then only pick it. */
+  offer: string;
+  codec: RtpMap;
+  telephoneEvent: RtpMap | null;
+  /** a=mid of the audio m-line (BUNDLE tag), '' when absent. */
+  mid: string;
+  /** The browser's DTLS certificate fingerprint (RFC 8122) and its a=setup role (RFC 5763 §5). */
+  fingerprint: string;
+  setup: string;
+}
+
+/**
+ * RFC 5764 §8 and JSEP: a browser offers `UDP/TLS/RTP/SAVPF` with ICE and a DTLS fingerprint.
+ * Plain SIP offers (`RTP/AVP`, `RTP/SAVP` with SDES) go to the RTP session instead.
+ */
+export function isWebRtcOffer(offer: SessionDescription): boolean {
+  const a = offer.audio;
+  if (!a) return false;
+  return /^(UDP\/)?TLS\/RTP\/SAVPF?$/i.test(a.proto) || a.attributes.some((x) => x.startsWith('fingerprint:'));
+}
+
+/**
+ * Chooses PCMU or PCMA (in `prefs` order) and RFC 4733 events at 8 kHz from a browser's offer, and
+ * rewrites the audio m-section so the WebRTC stack answers with exactly those: Chromium puts Opus
+ * first, and a stack that mirrors the offer would answer Opus, which the ASR cannot take untranscoded.
+ * Throws MEDIA_ERR_SDP_NO_COMMON_CODEC (→ 488) when neither G.711 law is offered.
+ */
+export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs: readonly ('PCMU' | 'PCMA')[]): WebRtcOfferPlan {
+  const a = parsed.audio;
+  if (!a || a.port === 0) throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', 'offer has no audio stream', {});
+  const attr = (name: string): string | undefined => {
+    const hit = a.attributes.find((x) => x.startsWith(`${name}:`));
+    return hit?.slice(name.length + 1);
+  };
+  // RFC 8842 §5.1: the fingerprint may sit at session level; parseSdp keeps only media-level a= lines.
+  const fingerprint = attr('fingerprint') ?? /^a=fingerprint:(.+)$/m.exec(text)?.[1]?.trim();
+  if (!fingerprint) throw new MediaError('MEDIA_ERR_SDP_MALFORMED', 'DTLS-SRTP offer without a=fingerprint', {});
+  if (!attr('ice-ufrag') && !/^a=ice-ufrag:/m.test(text)) throw new MediaError('MEDIA_ERR_SDP_MALFORMED', 'WebRTC offer without a=ice-ufrag', {});
+  let codec: RtpMap | undefined;
+  for (const name of prefs) {
+    codec = a.rtpmaps.find((r) => r.encoding.toUpperCase() === name && r.clockRate === 8000 && a.formats.includes(r.payloadType));
+    if (codec) break;
+  }
+  if (!codec) {
+    throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', 'browser offered no G.711 (want PCMU or PCMA)', {
+      offered: a.rtpmaps.map((r) => `${r.payloadType} ${r.encoding}/${r.clockRate}`),
+    });
+  }
+  const te = a.rtpmaps.find((r) => r.encoding.toLowerCase() === 'telephone-event' && r.clockRate === 8000 && a.formats.includes(r.payloadType)) ?? null;
+  const keep = new Set([codec.payloadType, ...(te ? [te.payloadType] : [])]);
+  return {
+    offer: restrictAudio(text, keep),
+    codec,
+    telephoneEvent: te,
+    mid: attr('mid') ?? '',
+    fingerprint,
+    setup: attr('setup') ?? 'actpass',
+  };
+}
+
+const PT_ATTR = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)[ \t]/;
+
+/** Keeps only `keep` payload types in the first audio m-section (m= formats and their rtpmap/fmtp/rtcp-fb). */
+function restrictAudio(text: string, keep: ReadonlySet<number>): string {
+  const lines = text.split(/\r?\n/);
+  let section: 'session' | 'audio' | 'other' = 'session';
+  let seenAudio = false;
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      const isAudio = line.startsWith('m=audio ') && !seenAudio;
+      section = isAudio ? 'audio' : 'other';
+      if (isAudio) {
+        seenAudio = true;
+        const [m, port, proto, ...fmts] = line.split(' ');
+        out.push([m, port, proto, ...fmts.filter((f) => keep.has(Number(f)))].join(' '));
+        continue;
+      }
+    }
+    if (section === 'audio') {
+      const pt = PT_ATTR.exec(line);
+      if (pt && !keep.has(Number(pt[2]))) continue;
+    }
+    // ICE-lite in effect (RFC 8445 §2.5): our agent is told of no remote candidate, so it sends no
+    // check of its own and only answers the browser's (learning its address as peer-reflexive).
+    // It never probes an address before the browser holds our answer — a stack that is checked
+    // that early may start DTLS before it knows our fingerprint — and a browser's mDNS `.local`
+    // candidates, which we could not resolve, are not needed.
+    if (line.startsWith('a=candidate:') || line === 'a=end-of-candidates') continue;
+    out.push(line);
+  }
+  return out.join('\r\n');
+}
+
+/**
+ * ICE host candidate for the configured public address (behind 1:1 NAT), added after the stack's
+ * own: RFC 8445 §5.1.2 priority with type preference 126 (host) and a lower local preference.
+ */
+export function addHostCandidate(answer: string, address: string, port: number): string {
+  if (!address || answer.includes(` ${address} ${port} typ host`)) return answer;
+  const priority = (126 << 24) + (60000 << 8) + 255;
+  const line = `a=candidate:9 1 UDP ${priority} ${address} ${port} typ host`;
+  const lines = answer.split(/\r?\n/);
+  const at = lines.findIndex((l) => l.startsWith('a=end-of-candidates'));
+  const lastCandidate = lines.reduce((last, l, i) => (l.startsWith('a=candidate:') ? i : last), -1);
+  const insertAt = at >= 0 ? at : lastCandidate >= 0 ? lastCandidate + 1 : lines.length - (lines[lines.length - 1] === '' ? 1 : 0);
+  lines.splice(insertAt, 0, line);
+  return lines.join('\r\n');
+}
+
+/**
+ * Announces the SSRC we send with (RFC 5576 a=ssrc + cname): the stack answering for a track the
+ * browser opened does not, and with BUNDLE a browser routes an unannounced SSRC only by guesswork.
+ */
+export function addSsrc(answer: string, ssrc: number, cname: string): string {
+  if (new RegExp(`^a=ssrc:${ssrc} `, 'm').test(answer)) return answer;
+  const lines = answer.split(/\r?\n/);
+  const m = lines.findIndex((l) => l.startsWith('m=audio '));
+  if (m < 0) return answer;
+  let end = lines.findIndex((l, i) => i > m && l.startsWith('m='));
+  if (end < 0) end = lines[lines.length - 1] === '' ? lines.length - 1 : lines.length;
+  lines.splice(end, 0, `a=ssrc:${ssrc} cname:${cname}`);
+  return lines.join('\r\n');
+}

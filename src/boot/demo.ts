@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Peer, Refusal, SipRequest, Transport } from '../../sip/index.js';
+import type { CallManager } from '../calls/index.js';
+import type { DemoConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { DemoCredentials, DemoGuard, demoRoutes } from '../demo/index.js';
+
+export interface Demo {
+  guard: DemoGuard;
+  routes: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+}
+
+/** Wires the browser demo: credentials, the SIP edge for WebSocket callers, and the page's routes. */
+export function startDemo(config: DemoConfig, o: {
+  transports: readonly Transport[];
+  calls: CallManager;
+  edge: (req: SipRequest, source: Peer) => Refusal | undefined;
+  log: Logger;
+}): Demo {
+  const ws = o.transports.find((t) => t.protocol === 'WS' || t.protocol === 'WSS')!;
+  const activeCallIds = () => o.calls.view().active.map((c) => c.callId);
+  let guard: DemoGuard | undefined;
+  const credentials = new DemoCredentials({
+    ttlMs: config.credentialTtlS * 1000,
+    perMinute: config.sessionsPerMinute,
+    maxConcurrentCalls: config.maxConcurrentCalls,
+    activeCalls: () => guard!.activeCalls(),
+  });
+  guard = new DemoGuard({
+    credentials,
+    did: config.did,
+    maxConcurrentCalls: config.maxConcurrentCalls,
+    activeCallIds,
+    edge: o.edge,
+    log: o.log.child({ component: 'demo' }),
+  });
+  const routes = demoRoutes({
+    credentials,
+    guard,
+    did: config.did,
+    ws: { protocol: ws.protocol as 'WS' | 'WSS', port: ws.local.port },
+    calls: () => o.calls.view(),
+  });
+  return { guard, routes };
+}
