@@ -142,8 +142,9 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     const id = key.slice(2);
     const r = this.regs.get(id);
     if (!r || this.closing) return;
-    if (key[0] === 'k') void this.keepalive(r);
-    else void this.register(r);
+    const run = key[0] === 'k' ? this.keepalive(r) : this.register(r);
+    // Both handle a failed exchange themselves; what is left is a throwing listener: register again later rather than die.
+    run.catch(() => { if (!this.closing) this.sched.at(`r:${id}`, this.o.now() + this.o.backoff.baseMs); });
   }
 
   private set(r: Reg, s: RegistrationState): void {

@@ -4,7 +4,8 @@ import { createResponse, newBranch, SipRequest, type SipResponse } from '../mess
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { Peer, Transport } from '../transport/transport.js';
-import { expiryMs, negotiateSession, readSessionExpires, type SessionNegotiation, type SessionTimerOptions } from './session-timer.js';
+import { SessionRefresh } from './session-refresh.js';
+import { negotiateSession, type SessionNegotiation, type SessionTimerOptions } from './session-timer.js';
 
 export type CallState = 'offered' | 'early' | 'answered' | 'confirmed' | 'ended';
 export type EndReason = 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'shutdown' | 'session-expired';
@@ -30,6 +31,8 @@ export interface CallOwner {
   sendInvite(req: SipRequest, to: Peer, transport: Transport): InviteClientTransaction;
   sendAck(ack: SipRequest, to: Peer, transport: Transport): void;
   forget(call: IncomingCall): void;
+  /** The INVITE got a final failure response from us (not the 487 after CANCEL). */
+  refused(call: IncomingCall, status: number): void;
   readonly t1: number;
   readonly t2: number;
   readonly sessionTimers: Required<SessionTimerOptions>;
@@ -63,11 +66,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   #pendingReinvite: NodeJS.Timeout | undefined;
   /** What the INVITE asked of session timers (RFC 4028), applied when we answer. */
   readonly #negotiated: SessionNegotiation;
-  #session: { interval: number; weRefresh: boolean } | undefined;
-  #refreshTimer: NodeJS.Timeout | undefined;
-  #expiryTimer: NodeJS.Timeout | undefined;
-  /** Our refresh re-INVITE is in progress: an incoming re-INVITE meanwhile gets 491 (§14.2). */
-  #refreshing = false;
+  readonly #refresh: SessionRefresh;
   #localSdp: string | undefined;
   /** The o= line of the peer's last offer: an identical one is a refresh, not a change (RFC 3264 §8). */
   #remoteOrigin: string | undefined;
@@ -84,6 +83,15 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.offer = invite.body.length && /application\/sdp/i.test(invite.contentType ?? '') ? invite.body.toString('utf8') : undefined;
     this.#remoteOrigin = originLine(this.offer);
     this.#negotiated = negotiateSession(invite, owner.sessionTimers);
+    const call = this;
+    this.#refresh = new SessionRefresh({
+      invite, source, transport, owner,
+      get confirmed() { return call.#state === 'confirmed'; },
+      get ended() { return call.#state === 'ended'; },
+      get localSdp() { return call.#localSdp; },
+      inDialog: (method, ackSeq, res) => this.#inDialog(method, ackSeq, res),
+      expire: () => this.#expire(),
+    });
   }
 
   get state(): CallState {
@@ -101,7 +109,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
 
   /** The session interval in force (seconds) and who refreshes it, when RFC 4028 timers are on. */
   get sessionTimer(): { interval: number; refresher: 'us' | 'peer' } | undefined {
-    return this.#session && { interval: this.#session.interval, refresher: this.#session.weRefresh ? 'us' : 'peer' };
+    return this.#refresh.timer;
   }
 
   /** 180 Ringing or 183 Session Progress (with early-media SDP). */
@@ -118,7 +126,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.#localSdp = sdp;
     const res = createResponse(this.invite, 200, {
       toTag: this.localTag,
-      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: ALLOW, supported: 'timer', ...this.#applySession(this.#negotiated) },
+      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: ALLOW, supported: 'timer', ...this.#refresh.apply(this.#negotiated) },
       body: sdp,
       contentType: 'application/sdp',
     });
@@ -139,7 +147,9 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
         if (waited >= 64 * this.#owner.t1) {
           this.#ackWait = undefined;
           reject(new SipTimeoutError('ACK for 2xx', { callId: this.callId }));
-          void this.#sendBye().finally(() => this.#end('ack-timeout'));
+          // The dialog ends now: a peer that never ACKed will likely not answer the BYE either (Timer F, 64·T1).
+          this.#byeInBackground();
+          this.#end('ack-timeout');
           return;
         }
         this.#tx.respond(res); // passes through in Accepted
@@ -154,6 +164,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   reject(status = 486, reason?: string): void {
     if (this.#state !== 'offered' && this.#state !== 'early') return;
     this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, ...(reason && { reason }) }));
+    this.#owner.refused(this, status);
     this.#end('rejected');
   }
 
@@ -210,7 +221,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   }
 
   #reinvite(req: SipRequest, tx: ServerTransaction): void {
-    if (this.#state !== 'confirmed' || this.#refreshing) {
+    if (this.#state !== 'confirmed' || this.#refresh.refreshing) {
       // §14.2: a re-INVITE while our own offer/answer is pending gets 491.
       tx.respond(createResponse(req, 491));
       return;
@@ -224,7 +235,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     const reply = (sdp: string) => {
       if (this.#state === 'ended') return;
       this.#localSdp = sdp;
-      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#applySession(st) }, body: sdp, contentType: 'application/sdp' });
+      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#refresh.apply(st) }, body: sdp, contentType: 'application/sdp' });
       tx.respond(res);
       clearTimeout(this.#pendingReinvite);
       let interval = this.#owner.t1;
@@ -253,7 +264,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
       if (this.#state === 'ended') return;
       if (sdp !== undefined) this.#localSdp = sdp;
       tx.respond(createResponse(req, 200, {
-        headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#applySession(st) },
+        headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#refresh.apply(st) },
         ...(sdp !== undefined && { body: sdp, contentType: 'application/sdp' }),
       }));
     };
@@ -279,99 +290,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.emit('reinvite', offer, reply);
   }
 
-  /** Puts a negotiated session timer in force (§10: each 2xx to a refresh restarts it); returns the 2xx's headers. */
-  #applySession(st: SessionNegotiation): Record<string, string> {
-    if (st.kind !== 'on') {
-      this.#session = undefined;
-      this.#disarmSession();
-      return {};
-    }
-    // In the request's roles: `uac` is the peer that sent it, `uas` is us.
-    this.#session = { interval: st.interval, weRefresh: st.refresher === 'uas' };
-    this.#armSession();
-    return { 'session-expires': `${st.interval};refresher=${st.refresher}`, ...(st.require && { require: 'timer' }) };
-  }
-
-  #armSession(): void {
-    this.#disarmSession();
-    const s = this.#session;
-    if (!s || this.#state === 'ended') return;
-    // §10: the refresher refreshes at half the interval, and its session ends at the interval if no refresh
-    // succeeded; the other side sends BYE a little before that (interval − min(32, interval/3)).
-    if (s.weRefresh) this.#refreshTimer = unref(setTimeout(() => this.#refresh(), (s.interval * 1000) / 2));
-    this.#expiryTimer = unref(setTimeout(() => this.#expire(), s.weRefresh ? s.interval * 1000 : expiryMs(s.interval)));
-  }
-
-  #disarmSession(): void {
-    clearTimeout(this.#refreshTimer);
-    clearTimeout(this.#expiryTimer);
-    this.#refreshTimer = undefined;
-    this.#expiryTimer = undefined;
-  }
-
   #expire(): void {
     if (this.#state === 'ended') return;
-    void this.#sendBye().catch(() => undefined);
+    this.#byeInBackground();
     this.#end('session-expired');
-  }
-
-  /** §7.4 / §10: our refresh, by UPDATE when the caller allows it (no offer needed), else by re-INVITE with our SDP unchanged. */
-  #refresh(): void {
-    const s = this.#session;
-    if (!s || this.#state !== 'confirmed' || this.#refreshing) return;
-    const useUpdate = this.invite.headerValues('allow').some((line) => /(^|[\s,])UPDATE([\s,]|$)/i.test(line));
-    const req = this.#inDialog(useUpdate ? 'UPDATE' : 'INVITE');
-    // We send this request, so in its roles we are the UAC: `refresher=uac` keeps the refresh with us.
-    req.setHeader('session-expires', `${s.interval};refresher=uac`);
-    req.setHeader('min-se', String(this.#owner.sessionTimers.minSE));
-    req.setHeader('supported', 'timer');
-    req.setHeader('contact', `<${this.#owner.contactFor(this.transport)}>`);
-    if (!useUpdate && this.#localSdp !== undefined) req.setBody(this.#localSdp, 'application/sdp');
-    this.#refreshing = true;
-    const failed = () => {
-      this.#refreshing = false;
-      // §10: a refresh that times out (or gets 408/481) means the session is gone.
-      this.#expire();
-    };
-    if (useUpdate) {
-      this.#owner.sendRequest(req, this.source, this.transport).then((res) => this.#refreshed(s.interval, res), failed);
-      return;
-    }
-    const tx = this.#owner.sendInvite(req, this.source, this.transport);
-    tx.response.then((res) => {
-      if (res.status >= 200 && res.status < 300) {
-        const ack = this.#inDialog('ACK', req.cseq.seq, res);
-        this.#owner.sendAck(ack, this.source, this.transport);
-        tx.on2xxRetransmission = () => this.#owner.sendAck(ack, this.source, this.transport);
-      }
-      this.#refreshed(s.interval, res);
-    }, failed);
-  }
-
-  #refreshed(interval: number, res: SipResponse): void {
-    this.#refreshing = false;
-    if (this.#state === 'ended') return;
-    if (res.status >= 200 && res.status < 300) {
-      const se = readSessionExpires(res);
-      // §7.2: a 2xx without Session-Expires turns the timer off.
-      this.#session = se && { interval: se.interval, weRefresh: se.refresher !== 'uas' };
-      if (this.#session) this.#armSession();
-      else this.#disarmSession();
-      return;
-    }
-    if (res.status === 408 || res.status === 481) {
-      this.#expire();
-      return;
-    }
-    if (res.status === 422) {
-      // §7.4: retry at least at the peer's Min-SE; one that does not grow would loop, so the expiry timer decides.
-      const min = Number(res.header('min-se')?.split(';')[0]);
-      if (Number.isFinite(min) && min > interval && this.#session) {
-        this.#session.interval = min;
-        this.#refresh();
-      }
-    }
-    // Any other failure leaves the session unrefreshed: the expiry timer ends it if nothing better happens.
   }
 
   #info(req: SipRequest, tx: ServerTransaction): void {
@@ -423,13 +345,21 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     await this.#owner.sendRequest(this.#inDialog('BYE'), this.source, this.transport);
   }
 
+  /**
+   * A BYE nobody waits for (ACK timeout, session expiry, shutdown). Its failure
+   * is owned here: a peer that vanished answers nothing, and Timer F's
+   * SipTimeoutError 64·T1 later must not reach Node as an unhandled rejection.
+   */
+  #byeInBackground(): void {
+    this.#sendBye().catch(() => undefined);
+  }
+
   #end(reason: EndReason): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     clearTimeout(this.#retransmit);
     clearTimeout(this.#pendingReinvite);
-    this.#disarmSession();
-    this.#session = undefined;
+    this.#refresh.stop();
     this.#ackWait?.reject(new Error(`call ended: ${reason}`));
     this.#ackWait = undefined;
     this.#owner.forget(this);
@@ -438,8 +368,11 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
 
   /** @internal the user agent ends every call on shutdown. */
   shutdown(): void {
-    if (this.#state === 'confirmed') void this.#sendBye().catch(() => undefined);
-    else if (this.#state === 'offered' || this.#state === 'early') this.#tx.respond(createResponse(this.invite, 503, { toTag: this.localTag }));
+    if (this.#state === 'confirmed') this.#byeInBackground();
+    else if (this.#state === 'offered' || this.#state === 'early') {
+      this.#tx.respond(createResponse(this.invite, 503, { toTag: this.localTag }));
+      this.#owner.refused(this, 503);
+    }
     this.#end('shutdown');
   }
 
@@ -451,9 +384,4 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
 
 function originLine(sdp: string | undefined): string | undefined {
   return sdp === undefined ? undefined : /^o=.*$/m.exec(sdp)?.[0].trim();
-}
-
-function unref(t: NodeJS.Timeout): NodeJS.Timeout {
-  t.unref();
-  return t;
 }

@@ -9,6 +9,7 @@ import { DEFAULT_TIMERS, type TimerBase } from '../transaction/timers.js';
 import type { Destination, Peer, Transport, TransportProtocol } from '../transport/transport.js';
 import { IncomingCall, type CallOwner } from './incoming-call.js';
 import { DEFAULT_SESSION_TIMERS, readSessionExpires, type SessionTimerOptions } from './session-timer.js';
+import { inspectRequest } from './uas-checks.js';
 
 /** A reason to refuse a request before any transaction or dialog is made (edge security, rate limits). */
 export interface Refusal {
@@ -34,12 +35,22 @@ export interface UserAgentOptions {
   timers?: TimerBase;
   /** RFC 4028 session timers: our Min-SE and refresher preference. */
   sessionTimers?: SessionTimerOptions;
-  /** Called for every new request (not retransmissions, not ACK): undefined accepts. */
+  /**
+   * Called for every new request that starts something (not retransmissions, not ACK, not a
+   * request inside a dialog we hold, not a CANCEL for an INVITE we hold): undefined accepts.
+   */
   inboundFilter?: (req: SipRequest, source: Peer, transport: Transport) => Refusal | undefined;
 }
 
 export interface UserAgentEvents {
   invite: [call: IncomingCall];
+  /**
+   * A new INVITE (not a re-INVITE) got a final failure response, whichever
+   * stage refused it: the edge (403, 407, rate 503), the UA (draining 503,
+   * 420, 422, 483…) or the application through IncomingCall.reject (404, 488,
+   * 503…). A CANCELled INVITE's 487 is not a refusal.
+   */
+  refused: [invite: SipRequest, status: number];
 }
 
 export interface UserAgentStats {
@@ -133,6 +144,11 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     return this.#byInvite.size;
   }
 
+  /** Transactions still open, ours (client) and the peers' (server): 0 once everything has settled. */
+  get openTransactions(): { client: number; server: number } {
+    return { client: this.#client.size, server: this.#server.size };
+  }
+
   #receive(msg: SipMessage, source: Peer, transport: Transport): void {
     if (msg instanceof SipResponse) {
       this.#client.get(clientKey(msg))?.receive(msg);
@@ -157,13 +173,25 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     this.#server.set(key, tx);
     this.stats.transactions++;
 
-    const refusal = this.#filter?.(req, source, transport);
+    // The filter (edge security, the per-source rate limit) guards new dialogs and out-of-dialog
+    // requests. A request inside a dialog we hold, or a CANCEL for an INVITE transaction we hold,
+    // is part of work already admitted: refusing a BYE under a burst only keeps a finished call's
+    // resources (ASR socket, RTP port) until its RTP timeout, and refusing a CANCEL rings on.
+    const admitted = req.to.tag !== undefined
+      ? this.#dialogs.has(dialogKey(req.callId, req.to.tag))
+      : req.method === 'CANCEL' && this.#byInvite.has(invitedKey(req));
+    const refusal = admitted ? undefined : this.#filter?.(req, source, transport);
     if (refusal) {
-      tx.respond(createResponse(req, refusal.status, { toTag: newTag(), ...(refusal.reason && { reason: refusal.reason }), ...(refusal.headers && { headers: refusal.headers }) }));
+      this.#refuse(req, tx, refusal.status, { ...(refusal.reason && { reason: refusal.reason }), ...(refusal.headers && { headers: refusal.headers }) });
       return;
     }
     if (req.maxForwards !== undefined && req.maxForwards <= 0 && req.method !== 'OPTIONS') {
-      tx.respond(createResponse(req, 483, { toTag: newTag() }));
+      this.#refuse(req, tx, 483);
+      return;
+    }
+    const inspected = inspectRequest(req);
+    if (inspected) {
+      this.#refuse(req, tx, inspected.status, inspected.headers ? { headers: inspected.headers } : {});
       return;
     }
     if (req.to.tag) {
@@ -197,13 +225,13 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   #invite(req: SipRequest, source: Peer, transport: Transport, tx: ServerTransaction, key: string): void {
     if (this.draining) {
       this.stats.drained++;
-      tx.respond(createResponse(req, 503, { toTag: newTag(), reason: 'Service Unavailable (draining)', headers: { 'retry-after': '5' } }));
+      this.#refuse(req, tx, 503, { reason: 'Service Unavailable (draining)', headers: { 'retry-after': '5' } });
       return;
     }
     // RFC 4028 §8.1: a session interval below our Min-SE is refused, with the Min-SE to retry with.
     const se = this.sessionTimers.enabled ? readSessionExpires(req) : undefined;
     if (se && se.interval < this.sessionTimers.minSE) {
-      tx.respond(createResponse(req, 422, { toTag: newTag(), headers: { 'min-se': String(this.sessionTimers.minSE) } }));
+      this.#refuse(req, tx, 422, { headers: { 'min-se': String(this.sessionTimers.minSE) } });
       return;
     }
     // §17.2.1: 100 Trying at once, so the carrier stops retransmitting the INVITE.
@@ -217,6 +245,17 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
       return;
     }
     this.emit('invite', call);
+  }
+
+  /** A final failure response to a request we start nothing for; a new INVITE's is counted as refused. */
+  #refuse(req: SipRequest, tx: ServerTransaction, status: number, o: { reason?: string; headers?: Record<string, string> } = {}): void {
+    tx.respond(createResponse(req, status, { toTag: newTag(), ...o }));
+    if (req.method === 'INVITE' && !req.to.tag) this.emit('refused', req, status);
+  }
+
+  /** @internal IncomingCall reports the application's (or shutdown's) refusal of its INVITE. */
+  refused(call: IncomingCall, status: number): void {
+    this.emit('refused', call.invite, status);
   }
 
   /**

@@ -34,6 +34,8 @@ export interface AgentSessionOptions {
 export interface AgentSessionEvents {
   /** A turn ended (completed, barged in, failed). */
   turn: [TurnRecord];
+  /** Something failed that the agent did not expect (a bug, not an upstream fault): its owner should end the call. */
+  failed: [err: unknown];
 }
 
 const APOLOGY = "I'm sorry, I'm having trouble answering right now. Could you say that again?";
@@ -88,7 +90,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   /** Leases the ASR socket and speaks the greeting. */
   async start(): Promise<void> {
     await this.#attachAsr();
-    if (this.#o.profile.greeting) void this.#speakTurn(this.#o.profile.greeting, 'greeting');
+    if (this.#o.profile.greeting) this.#own(this.#speakTurn(this.#o.profile.greeting, 'greeting'));
   }
 
   get ended(): boolean {
@@ -113,7 +115,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   dtmf(digit: string): void {
     if (this.#ended) return;
     this.#bargeIn('dtmf');
-    void this.#runTurn(`[dtmf ${digit}]`, performance.now());
+    this.#own(this.#runTurn(`[dtmf ${digit}]`, performance.now()));
   }
 
   /** The pacer sent the first frame of the agent's audio for this turn. */
@@ -129,6 +131,25 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     this.#asr?.release();
     this.#asr = undefined;
     this.#log.debug({ reason }, 'agent session ended');
+  }
+
+  /**
+   * The owner of a turn started without await: turns handle the failures they
+   * expect (no upstream, a broken stream); anything else ends that turn as
+   * failed, is logged and reported ('failed': the call ends and its ledger
+   * returns every lease), and never reaches Node as an unhandled rejection.
+   */
+  #own(turn: Promise<void>): void {
+    turn.catch((err: unknown) => {
+      this.#log.error({ err }, 'turn failed unexpectedly');
+      // This handler must not throw in turn: its own rejection would have no owner.
+      try {
+        if (this.#turn) this.#finishTurn(this.#turn, 'failed');
+        this.emit('failed', err);
+      } catch (again) {
+        this.#log.error({ err: again }, 'ending the failed turn failed too');
+      }
+    });
   }
 
   async #attachAsr(): Promise<void> {
@@ -182,7 +203,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     const text = this.#utterance.join(' ');
     this.#utterance = [];
     const speechEndAt = this.#audio.arrivalOf(this.#utteranceEnd) ?? performance.now();
-    void this.#runTurn(text, speechEndAt);
+    this.#own(this.#runTurn(text, speechEndAt));
   }
 
   /** Caller speech (or a key) while the agent talks: stop talking now. */

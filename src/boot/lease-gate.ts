@@ -109,7 +109,9 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
     if (!(localShare > 0 && localShare <= 1)) throw new LeaseInvalidArgumentError({ argument: 'localShare', value: localShare });
     this.#o = { ...options, localShare, logger: options.logger ?? silent, reclaimIdle: options.reclaimIdle };
     this.localCap = Math.max(1, Math.floor(options.limit * localShare));
-    this.#heartbeat = setInterval(() => { void this.beat(); }, Math.floor(options.ttlMs / 3));
+    this.#heartbeat = setInterval(() => {
+      this.beat().catch((err: unknown) => this.#o.logger.error({ provider: options.provider, err }, 'lease heartbeat failed unexpectedly'));
+    }, Math.floor(options.ttlMs / 3));
     this.#heartbeat.unref();
   }
 

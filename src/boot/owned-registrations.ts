@@ -36,7 +36,8 @@ export class OwnedRegistrations extends EventEmitter<OwnedRegistrationsEvents> {
   /** `silence()` makes the fenced client refuse everything: the pool's closing un-REGISTER must not leave. */
   readonly #pools = new Map<string, { pool: RegistrationPool; silence(): void }>();
   readonly #onAcquired = (id: string) => this.#start(id);
-  readonly #onLost = (id: string, reason: string) => { void this.#release(id, reason); };
+  // #release's close() swallows a failed un-REGISTER; the pool is dropped before it, so nothing is left to retry.
+  readonly #onLost = (id: string, reason: string) => { this.#release(id, reason).catch(() => undefined); };
 
   constructor(options: OwnedRegistrationsOptions) {
     super();

@@ -45,6 +45,12 @@ export class CallManager {
     this.#log = o.log.child({ component: 'calls' });
     this.#metrics = createMetrics(o.registry, () => this.#active.size);
     o.ua.on('invite', (sip) => this.#offered(sip));
+    // Counted where the UA answers, so every stage's refusal is counted once: the edge's, the UA's,
+    // ours below, and the Call's during setup (488, 503 with no ASR socket, 500).
+    o.ua.on('refused', (_invite, status) => {
+      this.#totals.refused++;
+      this.#metrics.refused.inc({ status: String(status) });
+    });
   }
 
   get activeCount(): number {
@@ -52,8 +58,6 @@ export class CallManager {
   }
 
   #refuse(sip: IncomingCall, status: number, reason: string, why: string): void {
-    this.#totals.refused++;
-    this.#metrics.refused.inc({ status: String(status) });
     this.#log.warn({ callId: sip.callId, status, why }, 'INVITE refused');
     sip.reject(status, reason);
   }
@@ -74,8 +78,12 @@ export class CallManager {
     this.#active.set(call.id, call);
     call.on('turn', (t) => this.#turn(t));
     call.once('ended', (reason) => this.#ended(call, reason));
-    void call.start().then(() => {
+    call.start().then(() => {
       if (call.state === 'active') this.#totals.answered++;
+    }, (err: unknown) => {
+      // start() turns setup failures into refusals; this is a bug, and it ends one call, not the process.
+      this.#log.error({ err, callId: sip.callId }, 'call start failed');
+      call.end('setup-failed');
     });
   }
 

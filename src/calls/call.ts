@@ -8,6 +8,7 @@ import {
 import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { AgentSession, type AgentUpstreams, type TurnRecord } from '../agent/index.js';
+import { CallLeases } from './call-leases.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
@@ -15,7 +16,7 @@ import { openWebRtcLeg } from './webrtc-leg.js';
 /** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
 export type CallEndReason =
   | 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'session-expired'
-  | 'rtp-timeout' | 'shutdown' | 'setup-failed';
+  | 'rtp-timeout' | 'shutdown' | 'setup-failed' | 'agent-failed';
 
 export type CallState = 'setup' | 'active' | 'ended';
 
@@ -23,7 +24,7 @@ export interface CallDeps {
   media: MediaConfig;
   ports: PortAllocator;
   pacer: Pacer;
-  /** The warm pools this agent profile draws from. */
+  /** Where this agent profile's leases come from (the warm pools); the call keeps the ledger of what it took. */
   upstreams(route: Route): AgentUpstreams;
   log: Logger;
   /** Browsers' DTLS-SRTP media; absent: WebRTC offers get 488. */
@@ -67,10 +68,12 @@ export interface SetupRefusal {
 
 /**
  * One phone call. It owns its SIP dialog, its RTP session (and port), its
- * place in the shared pacer, and the agent with the upstream leases it holds;
- * `end()` returns every one of them whichever way the call ends — BYE, CANCEL,
- * ACK timeout, RTP timeout, shutdown — and is idempotent, so racing endings
- * (a BYE arriving while the RTP timeout fires) release once.
+ * place in the shared pacer, its agent, and every upstream lease taken for it
+ * (CallLeases: the agent acquires through the call's ledger). `end()` is the
+ * one close cascade — agent, ledger, pacer, RTP, port, dialog — whichever way
+ * the call ends (BYE, CANCEL, ACK timeout, RTP timeout, shutdown, a failed
+ * agent), and is idempotent, so racing endings (a BYE arriving while the RTP
+ * timeout fires) release once.
  */
 export class Call extends EventEmitter<CallEvents> {
   readonly id = randomUUID();
@@ -91,6 +94,7 @@ export class Call extends EventEmitter<CallEvents> {
   #answerSdp = '';
   #port: number | undefined;
   #bye: Promise<void> = Promise.resolve();
+  readonly #leases: CallLeases;
 
   constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
     super();
@@ -100,6 +104,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.did = identity.did;
     this.caller = identity.caller;
     this.#log = deps.log.child({ call: this.id, callId: sip.callId, did: this.did, agent: route.agent });
+    this.#leases = new CallLeases(deps.upstreams(route));
     // The dialog can end at any moment from here on (CANCEL during setup included).
     // 'rejected' only ever follows our own refusal in start().
     sip.on('ended', (reason) => this.end(reason === 'rejected' ? 'setup-failed' : reason));
@@ -252,7 +257,7 @@ export class Call extends EventEmitter<CallEvents> {
       callId: this.#sip.callId,
       callerNumber: this.caller,
       profile: this.#route.profile,
-      upstreams: this.#deps.upstreams(this.#route),
+      upstreams: this.#leases.upstreams,
       log: this.#log,
       playAudio: (ulaw) => playout.enqueue(ulaw),
       flushAudio: () => playout.flush(),
@@ -260,6 +265,10 @@ export class Call extends EventEmitter<CallEvents> {
     });
     this.#agent = agent;
     agent.on('turn', (t) => this.emit('turn', t));
+    agent.once('failed', (err) => {
+      this.#log.error({ err }, 'the agent failed: ending the call');
+      this.end('agent-failed');
+    });
     try {
       await agent.start();
     } catch (err) {
@@ -308,6 +317,9 @@ export class Call extends EventEmitter<CallEvents> {
     this.#state = 'ended';
     this.#endReason = reason;
     this.#agent?.end(reason === 'bye' || reason === 'cancel' ? 'hangup' : reason);
+    // The agent returns what it holds; the ledger returns what it did not (a failed agent, a turn mid-acquire).
+    const stray = this.#leases.close();
+    if (stray) this.#log.warn({ leases: stray }, 'returned leases the agent still held');
     if (this.#playout) this.#deps.pacer.remove(this.#playout.stream);
     this.#rtp?.close();
     // The BYE's transaction may take up to 64·T1 against a dead peer: the call's
@@ -315,6 +327,11 @@ export class Call extends EventEmitter<CallEvents> {
     if (this.#sip.state !== 'ended') this.#bye = this.#sip.hangup().catch(() => undefined);
     this.#log.info({ reason, durationMs: Date.now() - this.startedAt, turns: this.#agent?.records.length ?? 0 }, 'call ended');
     this.emit('ended', reason);
+  }
+
+  /** Upstream leases this call holds now (0 once it has ended). */
+  get leasesHeld(): number {
+    return this.#leases.held;
   }
 
   /** Settles when our BYE (if we sent one) got its answer or timed out. */

@@ -145,6 +145,12 @@ export const configSchema = z.strictObject({
       perSecond: z.number().positive(),
       burst: z.number().int().min(1),
     }),
+    timers: z.strictObject({
+      t1Ms: z.number().int().min(1),
+      t2Ms: z.number().int().min(1),
+      t4Ms: z.number().int().min(1),
+    }).refine((t) => t.t2Ms >= t.t1Ms, { message: 't2Ms must be at least t1Ms', path: ['t2Ms'] }),
+    minSessionExpiresS: z.number().int().min(1),
   }),
   media: z.strictObject({
     host: z.string().min(1),

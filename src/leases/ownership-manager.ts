@@ -75,8 +75,9 @@ export class OwnershipManager extends EventEmitter<OwnershipEvents> {
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => { void this.scan(); }, this.scanMs);
-    void this.scan();
+    const scan = () => { this.scan().catch((err: unknown) => this.log.error({ err }, 'ownership scan failed unexpectedly')); };
+    this.timer = setInterval(scan, this.scanMs);
+    scan();
   }
 
   /** Drain: gives every lease back at once so another replica takes over without waiting for the TTL. */

@@ -48,9 +48,13 @@ const stop = () => {
   if (stopping) return;
   stopping = true;
   const closing = up ? up.close() : Promise.resolve();
-  closing.finally(() => {
+  const done = () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
     process.exit(0);
+  };
+  closing.then(done, (err: unknown) => {
+    process.stderr.write(`local upstreams: closing failed: ${(err as Error).message}\n`);
+    done();
   });
 };
 process.on('SIGTERM', stop);

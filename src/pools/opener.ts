@@ -55,7 +55,8 @@ export class Opener<C extends PooledConnection> {
 
   /** Starts one attempt; its outcome reaches the host, never the caller. */
   open(): void {
-    void this.#openOne();
+    // #openOne reports an open's failure to the host itself; what is left (a throwing listener) is logged, never unhandled.
+    this.#openOne().catch((err: unknown) => this.#log.error({ pool: this.#pool, err }, 'opening a connection failed unexpectedly'));
   }
 
   /** A connection was adopted: the backoff ends. Returns how many failures preceded it. */

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { SipResponse, TcpTransport, UserAgent } from '../../../../sip/index.js';
+import { acceptsSdp } from '../../../../sip/ua/uas-checks.js';
+import { until } from '../../../support/wait.js';
+import { StreamPeer, SDP } from '../transport/stream-peer.js';
+
+/**
+ * RFC 4475 §3.3, application-layer semantics, against the UA core as a UAS
+ * (RFC 3261 §8.2.2–8.2.3). The messages are the RFC's, byte for byte, sent
+ * over a real TCP connection (responses go back on it whatever the Via's
+ * sent-by says). Each would be answered 200 if it got through: the UA
+ * answers every INVITE with SDP and every OPTIONS itself.
+ */
+const RFC4475 = {
+  // §3.3.2 "An element receiving this request will reject it with a 416 Unsupported URI Scheme response."
+  unkscm: [
+    'OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0',
+    'To: sip:user@example.com',
+    'From: sip:caller@example.net;tag=384',
+    'Max-Forwards: 3',
+    'Call-ID: unkscm.nasdfasser0q239nwsdfasdkl34',
+    'CSeq: 3923423 OPTIONS',
+    'Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234',
+    'Content-Length: 0',
+    '', '',
+  ],
+  // §3.3.3 "If an element will never accept this scheme as meaningful in a Request-URI, it is
+  // appropriate to treat it as unknown and return a 416 Unsupported URI Scheme response."
+  novelsc: [
+    'OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0',
+    'To: sip:user@example.com',
+    'From: sip:caller@example.net;tag=384',
+    'Max-Forwards: 3',
+    'Call-ID: novelsc.asdfasser0q239nwsdfasdkl34',
+    'CSeq: 3923423 OPTIONS',
+    'Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234',
+    'Content-Length: 0',
+    '', '',
+  ],
+  // §3.3.5 "An element receiving this request would respond with a 420 Bad Extension response listing
+  // both option tags in an Unsupported header field" (a UAS ignores Proxy-Require).
+  bext01: [
+    'OPTIONS sip:user@example.com SIP/2.0',
+    'To: sip:j_user@example.com',
+    'From: sip:caller@example.net;tag=242etr',
+    'Max-Forwards: 6',
+    'Call-ID: bext01.0ha0isndaksdj',
+    'Require: nothingSupportsThis, nothingSupportsThisEither',
+    'Proxy-Require: noProxiesSupportThis, norDoAnyProxiesSupportThis',
+    'CSeq: 8 OPTIONS',
+    'Via: SIP/2.0/TLS fold-and-staple.example.com;branch=z9hG4bKkdjuw',
+    'Content-Length: 0',
+    '', '',
+  ],
+  // §3.3.6 "An element receiving this request ... would respond with a 415 Unsupported Media Type,
+  // containing an Accept header field indicating the body types it can accept."
+  invut: [
+    'INVITE sip:user@example.com SIP/2.0',
+    'Contact: <sip:caller@host5.example.net>',
+    'To: sip:j.user@example.com',
+    'From: sip:caller@example.net;tag=8392034',
+    'Max-Forwards: 70',
+    'Call-ID: invut.0ha0isndaksdjadsfij34n23d',
+    'CSeq: 235448 INVITE',
+    'Via: SIP/2.0/UDP somehost.example.com;branch=z9hG4bKkdjuw',
+    'Content-Type: application/unknownformat',
+    'Content-Length: 40',
+    '',
+    '<audio>',
+    ' <pcmu port="443"/>',
+    '</audio>',
+    '',
+  ],
+  // §3.3.15 "This request indicates that the response must contain a body in an unknown type. ...
+  // The appropriate response is a 406 Not Acceptable" (our 200 would carry application/sdp).
+  sdp01: [
+    'INVITE sip:user@example.com SIP/2.0',
+    'To: sip:j_user@example.com',
+    'Contact: <sip:caller@host15.example.net>',
+    'From: sip:caller@example.net;tag=234',
+    'Max-Forwards: 5',
+    'Call-ID: sdp01.ndaksdj9342dasdd',
+    'Accept: text/nobodyKnowsThis',
+    'CSeq: 8 INVITE',
+    'Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw',
+    'Content-Length: 150',
+    'Content-Type: application/sdp',
+    '',
+    'v=0',
+    'o=mhandley 29739 7272939 IN IP4 192.0.2.5',
+    's=-',
+    'c=IN IP4 192.0.2.5',
+    't=0 0',
+    'm=audio 49217 RTP/AVP 0 12',
+    'm=video 3227 RTP/AVP 31',
+    'a=rtpmap:31 LPC',
+    '',
+  ],
+} as const;
+
+describe('sip/ua: RFC 4475 §3.3 semantics as a UAS (RFC 3261 §8.2.2, §8.2.3)', function () {
+  this.timeout(10_000);
+  let tcp: TcpTransport;
+  let ua: UserAgent;
+  let peer: StreamPeer;
+  const refused: Array<[string, number]> = [];
+
+  before(async () => {
+    tcp = await TcpTransport.bind('127.0.0.1', 0);
+    ua = new UserAgent({ transport: tcp });
+    ua.on('invite', (c) => { c.answer(SDP).catch(() => undefined); });
+    ua.on('refused', (req, status) => refused.push([req.callId, status]));
+    const s = connect({ host: '127.0.0.1', port: tcp.local.port });
+    await once(s, 'connect');
+    peer = new StreamPeer(s);
+  });
+  after(async () => {
+    peer.end();
+    await ua.close();
+    await tcp.close();
+  });
+
+  async function answer(lines: readonly string[]): Promise<SipResponse> {
+    const callId = lines.find((l) => l.startsWith('Call-ID: '))!.slice(9);
+    await peer.write(lines.join('\r\n'));
+    let res: SipResponse | undefined;
+    await until(() => {
+      res = peer.messages.find((m): m is SipResponse => m instanceof SipResponse && m.callId === callId && m.status >= 200);
+      return res !== undefined;
+    }, `a final response to ${callId}`);
+    if (lines[0]!.startsWith('INVITE ') && res!.status >= 300) {
+      // §17.1.1.3: the ACK for a non-2xx completes the INVITE transaction, whose branch the next case reuses.
+      const h = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))!;
+      await peer.write([`ACK ${lines[0]!.split(' ')[1]} SIP/2.0`, h('via'), h('from'), `To: ${res!.header('to')}`, h('call-id'), `CSeq: ${res!.cseq.seq} ACK`, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n'));
+    }
+    return res!;
+  }
+
+  it('§3.3.2 unkscm: an unknown Request-URI scheme gets 416', async () => {
+    assert.equal((await answer(RFC4475.unkscm)).status, 416);
+  });
+
+  it('§3.3.3 novelsc: a known but atypical scheme we never serve gets 416', async () => {
+    assert.equal((await answer(RFC4475.novelsc)).status, 416);
+  });
+
+  it('§3.3.5 bext01: Require with unknown options gets 420 listing both in Unsupported, Proxy-Require ignored', async () => {
+    const res = await answer(RFC4475.bext01);
+    assert.equal(res.status, 420, res.toString());
+    assert.deepEqual(res.headerValues('unsupported').flatMap((v) => v.split(',')).map((s) => s.trim()), ['nothingSupportsThis', 'nothingSupportsThisEither']);
+  });
+
+  it('§3.3.6 invut: an INVITE with a body of an unknown type gets 415 with Accept: application/sdp', async () => {
+    const res = await answer(RFC4475.invut);
+    assert.equal(res.status, 415);
+    assert.equal(res.header('accept'), 'application/sdp');
+  });
+
+  it('§3.3.15 sdp01: an INVITE whose Accept excludes SDP gets 406', async () => {
+    assert.equal((await answer(RFC4475.sdp01)).status, 406);
+  });
+
+  it('Require: 100rel (RFC 3262, not supported yet) gets 420; Require: timer passes', async () => {
+    const invite = (callId: string, require: string) => [
+      'INVITE sip:agent@127.0.0.1 SIP/2.0', `Via: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-${callId}`, 'Max-Forwards: 70',
+      `From: <sip:c@127.0.0.1>;tag=${callId}`, 'To: <sip:agent@127.0.0.1>', `Call-ID: ${callId}`, 'CSeq: 1 INVITE',
+      'Contact: <sip:c@127.0.0.1;transport=tcp>', `Require: ${require}`, 'Session-Expires: 1800', 'Supported: timer',
+      'Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(SDP)}`, '', SDP,
+    ];
+    const rel = await answer(invite('rel100', '100rel'));
+    assert.equal(rel.status, 420);
+    assert.equal(rel.header('unsupported'), '100rel');
+    assert.equal((await answer(invite('timer', 'timer'))).status, 200);
+  });
+
+  it('every refused INVITE was reported with its status; refused OPTIONS were not', () => {
+    assert.deepEqual(refused, [['invut.0ha0isndaksdjadsfij34n23d', 415], ['sdp01.ndaksdj9342dasdd', 406], ['rel100', 420]]);
+  });
+
+  it('Accept: the most specific range decides, q=0 refuses, an empty Accept admits nothing', () => {
+    for (const ok of [['application/sdp'], ['APPLICATION/SDP;level=1'], ['text/plain, application/*'], ['*/*'], ['text/plain', 'application/sdp;q=0.5'], ['application/sdp, */*;q=0']]) assert.ok(acceptsSdp(ok), ok.join(' | '));
+    for (const no of [['text/nobodyKnowsThis'], [''], ['application/sdp;q=0'], ['*/*;q=0.000'], ['application/sdpx'], ['application/sdp;q=0, */*']]) assert.ok(!acceptsSdp(no), no.join(' | '));
+  });
+});
