@@ -18,6 +18,7 @@ export const sipErrorCodes = {
   SIP_ERR_DIGEST_QOP: 'a Digest challenge offering no qop we support (auth)',
   SIP_ERR_DNS_BAD_URI: 'a SIP destination with no host',
   SIP_ERR_DNS_NO_TARGETS: 'RFC 3263 resolution found no NAPTR, SRV or A/AAAA target',
+  SIP_ERR_DNS_QUERY: 'no DNS server answered a question (or a DNS server address is not valid)',
   SIP_ERR_ALL_TARGETS_FAILED: 'every resolved target failed in turn',
   SIP_ERR_EDGE_CONFIG: 'an edge filter entry (carrier address or CIDR) that is not valid',
   SIP_ERR_REG_CONFIG: 'a registration account or option that is not valid',

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { newBranch, newCallId, newTag, SipRequest, type SipResponse } from '../message/index.js';
 import { DigestClient } from '../digest/index.js';
-import { resolveSipTargets, type DnsLookups, type SipTarget, type SipTransportName } from '../dns/index.js';
+import { CachingDns, resolveSipTargets, type DnsLookups, type SipTarget, type SipTransportName } from '../dns/index.js';
 import { Schedule } from './schedule.js';
 import { SipRegistrationError } from './errors.js';
 
@@ -34,6 +34,7 @@ export interface RegistrationPoolOptions {
   ua: RegistrarClient;
   /** Contact URI registered (a load balancer's address for replicas). Default: ua.contact. */
   contact?: string;
+  /** RFC 3263 look-ups (NAPTR, SRV, A/AAAA). Default: a CachingDns on the system's resolvers. */
   dns?: DnsLookups;
   /** Refresh at this fraction of the granted Expires (default 0.5). */
   refreshFraction?: number;
@@ -178,7 +179,18 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
 
   /** One REGISTER round, answering digest challenges (a stale nonce is retried and not counted). */
   private async exchange(r: Reg, expires: number): Promise<SipResponse> {
-    if (r.targets.length === 0) { r.targets = await resolveSipTargets(r.a.registrar, this.o.dns ?? noDns, this.o.random); r.ti = 0; }
+    // Resolved for every REGISTER (the DNS cache answers within each record's TTL), so a carrier's
+    // DNS change is followed; we stay on the target in use while it is still listed (RFC 3263 §4.3).
+    const cur = r.targets[r.ti];
+    let fresh: SipTarget[];
+    try {
+      fresh = await resolveSipTargets(r.a.registrar, this.o.dns ?? (this.o.dns = new CachingDns()), this.o.random);
+    } catch (err) {
+      if (r.targets.length === 0) throw err;
+      fresh = r.targets; // a DNS outage must not end a registration that works: keep the last targets
+    }
+    r.targets = fresh;
+    r.ti = cur ? Math.max(0, fresh.findIndex((t) => t.address === cur.address && t.port === cur.port && t.transport === cur.transport)) : 0;
     const to = r.targets[r.ti]!;
     let auth: { header: string; value: string } | undefined = r.digest?.preauthorize('REGISTER', `sip:${r.a.domain}`);
     for (let round = 0; round < 4; round++) {
@@ -284,8 +296,3 @@ function sameUri(a: string, b: string): boolean {
   const strip = (u: string) => u.replace(/^<|>$/g, '').split(';')[0]!.toLowerCase();
   return strip(a) === strip(b);
 }
-
-const noDns: DnsLookups = {
-  resolveNaptr: () => Promise.resolve([]), resolveSrv: () => Promise.resolve([]),
-  resolve4: (n) => import('node:dns/promises').then((d) => d.resolve4(n)), resolve6: (n) => import('node:dns/promises').then((d) => d.resolve6(n)),
-};

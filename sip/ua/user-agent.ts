@@ -21,8 +21,13 @@ export interface Refusal {
 export interface UserAgentOptions {
   /** One transport, or several (UDP and TCP on the same port, WS for browsers): the first is the default for requests we originate. */
   transport: Transport | readonly Transport[];
-  /** Host written into Contact (a load balancer's address for replicas). Default: each transport's address. */
+  /** Host written into Contact (a load balancer's address for replicas). Default: `advertise`, else each transport's address. */
   contactHost?: string;
+  /**
+   * Our public address (host or IP) behind NAT or a load balancer: the Via sent-by host and the
+   * Contact host of everything we send, instead of the address the transports are bound to.
+   */
+  advertise?: string;
   /** Port written into the Contact of the first transport. Default: its port. */
   contactPort?: number;
   /** Ports written into the Contact of the other transports, by protocol. Default: each transport's port. */
@@ -78,6 +83,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   /** Call-ID + our tag → call, for in-dialog requests. */
   readonly #dialogs = new Map<string, IncomingCall>();
   readonly #contactHost: string | undefined;
+  readonly #advertise: string | undefined;
   readonly #contactPorts: Partial<Record<TransportProtocol, number>>;
   readonly #contacts = new Map<Transport, string>();
   readonly stats: UserAgentStats = { transactions: 0, calls: 0, drained: 0 };
@@ -93,7 +99,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     this.#timers = o.timers ?? DEFAULT_TIMERS;
     this.#filter = o.inboundFilter;
     this.sessionTimers = Object.freeze({ ...DEFAULT_SESSION_TIMERS, ...o.sessionTimers });
-    this.#contactHost = o.contactHost;
+    this.#advertise = o.advertise || undefined;
+    this.#contactHost = o.contactHost ?? this.#advertise;
     this.#contactPorts = { ...o.contactPorts, ...(o.contactPort !== undefined && { [list[0]!.protocol]: o.contactPort }) };
     for (const t of list) t.setUser({ receive: (m, s, via) => this.#receive(m, s, via) });
   }
@@ -326,7 +333,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   /** Writes our Via (transport, address, a new branch) on top; replaces a `placeholder` one. */
   #topVia(req: SipRequest, transport: Transport): string {
     const branch = newBranch();
-    const via = `SIP/2.0/${transport.protocol} ${viaHost(transport.local.address)}:${transport.local.port};branch=${branch};rport`;
+    const via = `SIP/2.0/${transport.protocol} ${viaHost(this.#advertise ?? transport.local.address)}:${transport.local.port};branch=${branch};rport`;
     if (req.via[0]?.host === 'placeholder') req.setHeader('via', via);
     else req.addHeader('via', via, true);
     return branch;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 import type { UserAgent } from '../../sip/index.js';
 import type { RegistrationSnapshot } from '../../sip/registration/index.js';
+import { CachingDns } from '../../sip/dns/index.js';
 import type { UpstreamName, WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { CapacityGate } from '../pools/index.js';
@@ -122,7 +123,9 @@ export class Coordination {
     const { registerHost, registerPort } = this.#o.config.sip;
     const own = ua.contact;
     const contact = registerHost ? `sip:${registerHost.includes(':') ? `[${registerHost}]` : registerHost}:${registerPort || Number(/:(\d+)$/.exec(own)?.[1] ?? 5060)}` : own;
-    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact } });
+    // One cache for every account: registrars named by host are looked up per RFC 3263 (NAPTR, SRV, A/AAAA).
+    const dns = new CachingDns({ servers: this.#o.config.sip.dnsServers });
+    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact, dns } });
     this.#ownership.on('degraded', () => { this.#ownershipDegraded = true; });
     this.#ownership.on('recovered', () => { this.#ownershipDegraded = false; });
     this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));

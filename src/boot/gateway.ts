@@ -184,6 +184,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
+    ...(config.sip.advertise && { advertise: config.sip.advertise }),
     inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : carrierFilter(req, source)),
     timers: { T1: config.sip.timers.t1Ms, T2: config.sip.timers.t2Ms, T4: config.sip.timers.t4Ms },
     sessionTimers: { minSE: config.sip.minSessionExpiresS },
@@ -192,7 +193,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // The DTLS certificate every browser call presents: made while the pools warm, not in a call's
   // setup; calls are taken only once it exists (it joins `warm` below).
   let webrtc: WebRtcEndpoint | undefined;
-  const webrtcReady = WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.publicAddress, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer })
+  const webrtcReady = WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.advertise, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer })
     .then((e) => { webrtc = e; return e; }, (err: unknown) => {
       // Carrier calls do not depend on it: browsers' offers get 488 and the rest goes on.
       log.error({ err }, 'WebRTC endpoint unavailable: browser calls will be refused');

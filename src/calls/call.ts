@@ -169,7 +169,7 @@ export class Call extends EventEmitter<CallEvents> {
         if (isMediaError(err)) return { status: 503, reason: 'Service Unavailable', warning: err.message };
         throw err;
       }
-      const negotiator = new SdpNegotiator({ address: m.publicAddress || m.host, port, codecs: [...m.codecs] });
+      const negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs] });
       let answer: ReturnType<SdpNegotiator['answer']>;
       try {
         answer = negotiator.answer(offer);

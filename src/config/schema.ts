@@ -11,6 +11,8 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
 const positiveMs = z.number().int().min(1);
+// A host name or an IP address (no port, no scheme); '' means "the bind address".
+const advertise = z.string().refine((h) => h === '' || isIP(h) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(h), 'a host name or an IP address, or empty');
 const url = z.union([z.literal(''), z.url({ protocol: /^(wss?|https?)$/ })]);
 
 const poolSchema = z.strictObject({
@@ -133,6 +135,8 @@ export const configSchema = z.strictObject({
   sip: z.strictObject({
     host: z.string().min(1),
     port,
+    advertise,
+    dnsServers: z.array(z.string().refine((s) => isIP(s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1')) !== 0, 'an IP address, optionally with :port ([v6]:port)')),
     transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
     tls: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
       .refine((t) => !t.enabled || (t.certFile !== '' && t.keyFile !== ''), { message: 'certFile and keyFile when TLS is enabled', path: ['certFile'] }),
@@ -159,7 +163,7 @@ export const configSchema = z.strictObject({
   }),
   media: z.strictObject({
     host: z.string().min(1),
-    publicAddress: z.string(),
+    advertise,
     portMin: z.number().int().min(1024).max(65535),
     portMax: z.number().int().min(1024).max(65535),
     rtpTimeoutMs: ms,
