@@ -24,13 +24,14 @@ export type OpsDecision = { ok: true; who: string } | { ok: false; status: 401 |
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 const DEMO_SESSION = '/demo/session';
+const DASHBOARD_SHELL = new Set(['/dashboard', '/dashboard/', '/dashboard/app.js', '/dashboard/app.css']);
 
 export function isProbePath(path: string): boolean {
   return PROBES.has(path);
 }
 
 /**
- * What needs operations credentials: /api/* (callers' numbers and transcripts), the dashboard, and
+ * What needs operations credentials: /api/* (callers' numbers and transcripts, the dashboard's data), and
  * every method other than GET/HEAD (admin actions). Routes added later through `extra`
  * (the dashboard's, the demo's) are covered by the same rule, so none can be forgotten.
  *
@@ -41,6 +42,10 @@ export function isProbePath(path: string): boolean {
 export function isProtected(method: string, path: string): boolean {
   if (method === 'POST' && path === DEMO_SESSION) return false;
   if (method !== 'GET' && method !== 'HEAD') return true;
+  // The dashboard's shell (its HTML, script and style) holds no data and is public: a browser
+  // cannot send a bearer header when it navigates, so a protected shell could never be opened
+  // beyond loopback. Everything it shows comes from /api/analytics/*, which needs the token.
+  if (DASHBOARD_SHELL.has(path)) return false;
   return path === '/api' || path.startsWith('/api/') || path.startsWith('/dashboard');
 }
 

@@ -15,9 +15,23 @@ const WINDOW_MS = 15 * 60_000;
 const COLORS = ['#2f6fde', '#e0663c', '#2bb37a', '#9b6ce0', '#c9a227', '#d14d8c', '#3bb0c9', '#7a8699'];
 
 const params = new URLSearchParams(location.search);
-const token = params.get('token') ?? sessionStorage.getItem('warmline-token') ?? '';
-if (params.get('token')) sessionStorage.setItem('warmline-token', token);
+let token = params.get('token') ?? sessionStorage.getItem('warmline-token') ?? '';
+if (params.get('token')) {
+  sessionStorage.setItem('warmline-token', token);
+  // The token leaves the address bar (and the browser's history) once it is kept for this tab.
+  history.replaceState(null, '', location.pathname);
+}
 const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+
+/** The data needs the operations token (ops.tokens): ask for it once when the gateway says 401. */
+function askToken(): boolean {
+  const given = prompt('Operations token (ops.tokens) for this dashboard:');
+  if (!given) return false;
+  token = given.trim();
+  sessionStorage.setItem('warmline-token', token);
+  headers.authorization = `Bearer ${token}`;
+  return true;
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -175,7 +189,8 @@ $('calls').addEventListener('click', (e) => {
 
 async function stream(): Promise<void> {
   const res = await fetch('/api/analytics/live', { headers });
-  if (!res.ok || !res.body) throw new Error(`live stream: HTTP ${res.status}`);
+  if (res.status === 401 && askToken()) return;
+  if (!res.ok || !res.body) throw new Error(`live stream: HTTP ${res.status}${res.status === 401 ? ' (an operations token is needed)' : ''}`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {

@@ -61,6 +61,10 @@ describe('http: ops authentication', () => {
 
     it('dashboard routes served through `extra` are behind the same check; other extra routes are not', async () => {
       assert.equal((await fetch(`${server.url}/dashboard/pools`)).status, 401);
+      // The shell (no data) opens without a token: a browser cannot send one when it navigates.
+      assert.equal((await fetch(`${server.url}/dashboard/`)).status, 200);
+      assert.equal((await fetch(`${server.url}/api/analytics/live`)).status, 401);
+      seen.length = 0;
       assert.deepEqual(seen, []);
       const ok = await fetch(`${server.url}/dashboard/pools`, { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(ok.status, 200);
@@ -87,7 +91,7 @@ describe('http: ops authentication', () => {
     });
 
     it('the server exposes its check for routes registered elsewhere (guard answers 401 itself)', () => {
-      assert.deepEqual(server.auth.decide(fakeReq('127.0.0.1', 'GET', `Bearer ${OTHER}`), '/dashboard'), { ok: true, who: 'ci' });
+      assert.deepEqual(server.auth.decide(fakeReq('127.0.0.1', 'GET', `Bearer ${OTHER}`), '/api/analytics/live'), { ok: true, who: 'ci' });
       assert.equal(server.auth.match(TOKEN), 'oncall');
       assert.equal(server.auth.match(TOKEN.toUpperCase()), undefined);
     });
@@ -98,7 +102,7 @@ describe('http: ops authentication', () => {
       const a = new OpsAuth({ tokens: [], probes: 'loopback' });
       assert.deepEqual(a.decide(fakeReq('127.0.0.1'), '/api/calls'), { ok: true, who: 'loopback' });
       assert.deepEqual(a.decide(fakeReq('::ffff:127.0.0.9'), '/api/calls'), { ok: true, who: 'loopback' });
-      assert.deepEqual(a.decide(fakeReq('::1'), '/dashboard'), { ok: true, who: 'loopback' });
+      assert.deepEqual(a.decide(fakeReq('::1'), '/api/analytics/live'), { ok: true, who: 'loopback' });
       assert.equal((a.decide(fakeReq('198.51.100.7'), '/api/calls') as { status: number }).status, 403);
       assert.equal((a.decide(fakeReq('198.51.100.7', 'POST'), '/api/admin/drain') as { status: number }).status, 403);
       // A token presented when none is configured opens nothing.
