@@ -63,6 +63,8 @@ describe('vanish: a peer that disappears at any step leaves the gateway whole', 
       WARMLINE_SIP__TIMERS__T1MS: '20', WARMLINE_SIP__TIMERS__T2MS: '80', WARMLINE_SIP__TIMERS__T4MS: '100',
       WARMLINE_SIP__MINSESSIONEXPIRESS: '1',
       WARMLINE_SIP__WS__ENABLED: 'true', WARMLINE_SIP__WS__PORT: '0',
+      // Over WS the browser demo would ask these peers for credentials (401): here they stand for a carrier's WS leg.
+      WARMLINE_DEMO__ENABLED: 'false',
       WARMLINE_MEDIA__RTPTIMEOUTMS: '2500',
       WARMLINE_POOLS__ASR__MIN: '2',
     }, ['--config', file]);
