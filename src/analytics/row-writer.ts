@@ -61,7 +61,10 @@ export class RowWriter {
 
   start(): void {
     if (this.#timer || this.#closed) return;
-    this.#timer = setInterval(() => { void this.#drain(); }, this.#o.flushMs);
+    // #run() owns store failures; anything else escaping it is a bug, logged, never a crash.
+    this.#timer = setInterval(() => {
+      this.#drain().catch((err: unknown) => this.#log.error({ err, store: this.#store.where }, 'analytics writer failed'));
+    }, this.#o.flushMs);
     this.#timer.unref();
   }
 
