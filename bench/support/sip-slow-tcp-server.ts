@@ -16,5 +16,8 @@ process.on('SIGUSR2', () => {
   process.stdout.write(`${JSON.stringify({ open: tcp.connectionCount, rejections: tcp.stats.rejections, rss_mb: Math.round(m.rss / 104857.6) / 10, external_mb: Math.round(m.external / 104857.6) / 10 })}\n`);
 });
 process.on('SIGTERM', () => {
-  void ua.close().then(() => tcp.close()).then(() => process.exit(0));
+  ua.close().then(() => tcp.close()).then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`close failed: ${String(err)}\n`);
+    process.exit(1);
+  });
 });

@@ -184,7 +184,7 @@ $('calls').addEventListener('click', (e) => {
   const li = (e.target as HTMLElement).closest('li[data-id]') as HTMLElement | null;
   if (!li) return;
   selected = li.dataset.id;
-  void refreshCalls();
+  refreshCalls().catch(() => undefined);
 });
 
 async function stream(): Promise<void> {
@@ -214,7 +214,7 @@ async function stream(): Promise<void> {
       } else if (type === 'event') {
         events.push(msg as LiveEvent);
       } else if (type === 'calls') {
-        void refreshCalls().catch(() => undefined);
+        refreshCalls().catch(() => undefined);
       }
       trim();
       schedule();
@@ -233,6 +233,6 @@ async function connect(): Promise<void> {
   }
 }
 
-void connect();
-void refreshCalls().catch(() => undefined);
-setInterval(() => { void refreshCalls().catch(() => undefined); }, 5000);
+connect().catch((err: unknown) => { $('status').innerHTML = `<span class="bad">stopped: ${esc((err as Error).message)}</span>`; });
+refreshCalls().catch(() => undefined);
+setInterval(() => { refreshCalls().catch(() => undefined); }, 5000);

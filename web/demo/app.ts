@@ -38,6 +38,11 @@ function show(status: string, detail = ''): void {
   $('detail').textContent = detail;
 }
 
+/** A task the page starts without awaiting: its failure is shown or logged, never left unhandled. */
+function run(task: Promise<unknown>, onError: (err: unknown) => void = (err) => console.error('warmline demo:', err)): void {
+  task.catch(onError);
+}
+
 function fail(message: string): void {
   state.state = 'error';
   state.error = message;
@@ -45,7 +50,7 @@ function fail(message: string): void {
   m.textContent = message;
   m.classList.add('show');
   show('Not connected');
-  void teardown();
+  run(teardown());
 }
 
 function clearMessage(): void {
@@ -136,14 +141,14 @@ function onSessionState(s: SessionState): void {
     void audioEl.play().catch(() => undefined);
     // Energy of what actually arrived and decoded (RMS² × seconds): the tests' proof the greeting was heard.
     meter(sdh.remoteMediaStream, 'remote', (rms, dt) => { state.remoteEnergy += rms * rms * dt; });
-    timers.push(window.setInterval(() => void pollStats(sdh.peerConnection), 250));
-    timers.push(window.setInterval(() => void pollCall(), 400));
+    timers.push(window.setInterval(() => run(pollStats(sdh.peerConnection)), 250));
+    timers.push(window.setInterval(() => run(pollCall()), 400));
   } else if (s === SessionState.Terminated) {
     if (state.state !== 'error') {
       state.state = 'ended';
       show('Call ended', 'Press Call to talk again.');
     }
-    void pollCall().finally(() => void teardown());
+    run(pollCall().finally(() => run(teardown())));
   }
 }
 
@@ -226,7 +231,10 @@ function meter(stream: MediaStream, id: string, onLevel: (rms: number, dt: numbe
   const buf = new Float32Array(analyser.fftSize);
   let last = performance.now();
   const tick = () => {
-    if (!mic) return void ctx.close();
+    if (!mic) {
+      run(ctx.close());
+      return;
+    }
     analyser.getFloatTimeDomainData(buf);
     let sum = 0;
     for (const x of buf) sum += x * x;
@@ -272,8 +280,8 @@ async function teardown(): Promise<void> {
 }
 
 callButton.addEventListener('click', () => {
-  if (session || state.state === 'starting') void hangup();
-  else void call();
+  if (session || state.state === 'starting') run(hangup());
+  else run(call(), (err) => fail(`The call could not start: ${err instanceof Error ? err.message : String(err)}`));
 });
 const keypad = $('keypad');
 for (const d of '123456789*0#') {
