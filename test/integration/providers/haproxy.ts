@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '../../support/wait.js';
 
 /**
  * Debian's HAProxy as the idle-cutting middlebox between the pools and the
@@ -57,16 +58,11 @@ export class HaproxyMiddlebox {
   }
 
   async #waitListening(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const ok = await new Promise<boolean>((r) => {
-        const s = connect(Object.values(this.ports)[0]!, '127.0.0.1');
-        s.once('connect', () => { s.destroy(); r(true); });
-        s.once('error', () => r(false));
-      });
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('haproxy did not start listening');
+    await until(() => new Promise<boolean>((r) => {
+      const s = connect(Object.values(this.ports)[0]!, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); r(true); });
+      s.once('error', () => r(false));
+    }), 'haproxy listening', 10_000);
   }
 
   url(name: string, scheme: 'wss' | 'https'): string {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { freeUdpPort } from '../../support/kamailio.js';
 import { freeTcpPort } from '../../support/redis-server.js';
 import { startReplica, type Replica } from '../../support/replica.js';
+import { until } from '../../support/wait.js';
 import { carrierCalls, hostileStreams, rssMb, rssSampler, sippFlood } from '../../../bench/flood-tools.js';
 
 const CARRIER = '127.0.0.2';
@@ -36,7 +37,9 @@ describe('security: floods and hostile streams against a gateway process', funct
     const sampler = rssSampler(gw.child.pid!);
     const [flood, carrier] = await Promise.all([
       sippFlood(gw.sip, { sources: 4, rate: 600, seconds: 4, firstOctet: 20 }),
-      new Promise((r) => setTimeout(r, 500)).then(() => carrierCalls(gw.sip, CARRIER, 5, 2)),
+      // The carrier calls while the flood is on: once the gateway has refused some of it.
+      until(async () => ((await (await fetch(`${gw.url}/api/calls`)).json()) as { totals: { refused: number } }).totals.refused > 0, 'the flood reaching the gateway', 20_000)
+        .then(() => carrierCalls(gw.sip, CARRIER, 5, 2)),
     ]);
     const { peakMb } = sampler.stop();
     assert.equal(carrier.successful, 5, carrier.out.slice(-3000));
