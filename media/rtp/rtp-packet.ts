@@ -143,3 +143,29 @@ export function writeRtpHeader(out: Buffer, pt: number, marker: boolean, seq: nu
   out[10] = (ssrc >>> 8) & 0xff;
   out[11] = ssrc & 0xff;
 }
+
+/**
+ * Where an RTP packet's payload starts, validated in place (the receive paths build no RtpPacket
+ * per datagram): after the fixed header, the CSRCs and any header extension. -1: not version 2,
+ * or truncated.
+ */
+export function rtpPayloadStart(m: Buffer): number {
+  if (m.length < 12 || m[0]! >> 6 !== 2) return -1;
+  let off = 12 + (m[0]! & 0x0f) * 4;
+  if (m[0]! & 0x10) {
+    if (m.length < off + 4) return -1;
+    off += 4 + m.readUInt16BE(off + 2) * 4;
+  }
+  return off;
+}
+
+/** Where the payload ends once padding is removed (RFC 3550 §5.1: a pad count of 0 is invalid); -1: malformed. */
+export function rtpPayloadEnd(m: Buffer, start: number): number {
+  let end = m.length;
+  if (m[0]! & 0x20) {
+    const pad = m[m.length - 1]!;
+    if (pad === 0) return -1;
+    end -= pad;
+  }
+  return end < start ? -1 : end;
+}

@@ -3,7 +3,7 @@ import dns from 'node:dns';
 import { isIP } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { writeRtpHeader } from './rtp-packet.js';
+import { rtpPayloadEnd, rtpPayloadStart, writeRtpHeader } from './rtp-packet.js';
 import { RtcpCompound } from './rtcp.js';
 import type { RtcpPacket } from './rtcp.js';
 import { RtpStatistics, type RtpSessionStats } from './rtp-statistics.js';
@@ -148,20 +148,9 @@ export class RtpSession extends EventEmitter implements PacedSink {
     if (this.closed) return;
     this.o.pacer?.poll();
     // Hot path: validate in place instead of building an RtpPacket per datagram.
-    if (m.length < 12 || m[0]! >> 6 !== 2) return void this.stats.dropped.malformed++;
-    const cc = m[0]! & 0x0f;
-    let off = 12 + cc * 4;
-    if (m[0]! & 0x10) {
-      if (m.length < off + 4) return void this.stats.dropped.malformed++;
-      off += 4 + m.readUInt16BE(off + 2) * 4;
-    }
-    let end = m.length;
-    if (m[0]! & 0x20) {
-      const pad = m[m.length - 1]!;
-      if (pad === 0) return void this.stats.dropped.malformed++;
-      end -= pad;
-    }
-    if (end < off) return void this.stats.dropped.malformed++;
+    const off = rtpPayloadStart(m);
+    const end = off < 0 ? -1 : rtpPayloadEnd(m, off);
+    if (end < 0) return void this.stats.dropped.malformed++;
     const pt = m[1]! & 0x7f;
     const te = this.o.telephoneEventPt ?? null;
     if (pt !== this.o.payloadType && pt !== te) return void this.stats.dropped.wrongPayloadType++;

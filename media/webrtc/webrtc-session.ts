@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { PeerConnection, Track } from 'node-datachannel';
-import { writeRtpHeader } from '../rtp/rtp-packet.js';
+import { rtpPayloadEnd, rtpPayloadStart, writeRtpHeader } from '../rtp/rtp-packet.js';
 import { JitterBuffer } from '../rtp/jitter-buffer.js';
 import { DtmfReceiver, dtmfPackets } from '../rtp/dtmf.js';
 import type { DtmfDigit } from '../rtp/dtmf.js';
@@ -124,15 +124,9 @@ export class WebRtcSession extends EventEmitter implements CallMedia {
     // RFC 5761 §4: with rtcp-mux, payload types 64–95 (second byte 192–223) are RTCP.
     // Receiver reports, NACK, PLI, REMB, transport-cc: none changes what we send, so all are read and let go.
     if (m[1]! >= 192 && m[1]! <= 223) return void this.stats.rtcpReceived++;
-    const cc = m[0]! & 0x0f;
-    let off = 12 + cc * 4;
-    if (m[0]! & 0x10) {
-      if (m.length < off + 4) return void this.stats.dropped.malformed++;
-      off += 4 + m.readUInt16BE(off + 2) * 4;
-    }
-    let end = m.length;
-    if (m[0]! & 0x20) end -= m[m.length - 1]!;
-    if (end < off) return void this.stats.dropped.malformed++;
+    const off = rtpPayloadStart(m);
+    const end = off < 0 ? -1 : rtpPayloadEnd(m, off);
+    if (end < 0) return void this.stats.dropped.malformed++;
     const pt = m[1]! & 0x7f;
     const te = this.#o.telephoneEventPt;
     if (pt !== this.#o.payloadType && pt !== te) return void this.stats.dropped.wrongPayloadType++;
