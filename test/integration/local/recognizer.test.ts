@@ -7,6 +7,8 @@ import { startTestGateway, leasesOut } from '../../support/gateway.js';
 import { RtpPeer } from '../../support/rtp-peer.js';
 import { sipp } from '../../support/sipp.js';
 import { until } from '../../support/wait.js';
+import { recognizeUlaw, wordsHeard } from '../../support/recognize.js';
+import { ulawToPcm } from '../../../media/index.js';
 
 /**
  * The local ASR hears words (issue 11 item 8): with Debian's pocketsphinx and
@@ -20,6 +22,24 @@ const silence = (ms: number) => Buffer.alloc((ms * 8000) / 1000, 0xff);
 
 /** How many of the sentence's content words the recognizer got right. */
 const heard = (text: string) => WORDS.filter((w) => text.toLowerCase().includes(w));
+
+/** The local LLM's deterministic lines (src/local/llm-server.ts): the greeting, and the reply once a booking was made. */
+const GREETING_WORDS = ['hello', 'how', 'can', 'help', 'today'];
+const BOOKED_WORDS = ['booked', 'anything', 'else', 'can', 'help', 'with'];
+const ECHO_WORDS = ['heard', 'local', 'test', 'model', 'only', 'tell', 'long', 'spoke', 'else'];
+
+/** µ-law payloads of the agent's audio the peer received from index `from` on. */
+function agentAudio(peer: RtpPeer, from: number, to = peer.received.length): Buffer {
+  return Buffer.concat(peer.received.slice(from, to).filter((p) => p.payloadType === 0).map((p) => p.payload));
+}
+
+const voiced = (p: { payloadType: number; payload: Buffer }) => p.payloadType === 0 && Math.sqrt(ulawToPcm(p.payload).reduce((a, v) => a + v * v, 0) / p.payload.length) >= 200;
+
+/** The agent spoke after packet `from` and has been quiet (silent packets or none) for `ms` since. */
+function spokeThenQuiet(peer: RtpPeer, from: number, ms: number): boolean {
+  const last = peer.received.slice(from).reverse().find(voiced);
+  return last !== undefined && performance.now() - last.at >= ms;
+}
 
 describe('local ASR: real words from pocketsphinx', function () {
   // The recognizer decodes at about real time on an idle core; a loaded machine is several times slower.
@@ -74,14 +94,24 @@ describe('local ASR: real words from pocketsphinx', function () {
         peer.target('127.0.0.1', g.calls.view().active[0]!.localPort!);
         const quiet = (async () => { while (talking) await peer.send(silence(200)); })();
         await until(() => (g.calls.view().active[0]?.turns.length ?? 0) >= 1, 'the greeting finished', 60_000);
+        await until(() => spokeThenQuiet(peer, 0, 800), 'the greeting played out', 30_000);
         talking = false;
         await quiet;
+        const greeting = agentAudio(peer, 0);
+        const replyFrom = peer.received.length;
         await peer.send(speech);
         talking = true;
         const quiet2 = (async () => { while (talking) await peer.send(silence(200)); })();
         await until(() => (g.calls.view().active[0]?.turns.length ?? 0) >= 2, 'the reply turn', 100_000);
         const turn = g.calls.view().active[0]!.turns[1]!;
         assert.ok(heard(turn.text).length >= 2, `words of "${SENTENCE}" in the turn's transcript "${turn.text}"`);
+        // What the caller heard, recognized from the RTP it received: the agent's words, not just energy.
+        await until(() => g.calls.view().active[0]?.turns.at(-1)?.outcome !== 'open' && spokeThenQuiet(peer, replyFrom, 1500), 'the reply played out', 60_000);
+        const greetingText = await recognizeUlaw(greeting);
+        assert.ok(wordsHeard(greetingText, GREETING_WORDS).length >= 3, `the greeting's words in what the caller heard: "${greetingText}"`);
+        const replyText = await recognizeUlaw(agentAudio(peer, replyFrom));
+        const expected = /book|appointment/.test(turn.text.toLowerCase()) ? BOOKED_WORDS : ECHO_WORDS;
+        assert.ok(wordsHeard(replyText, expected).length >= 3, `the reply's words (${expected.join(', ')}) in what the caller heard: "${replyText}"`);
         talking = false;
         await quiet2;
         assert.equal((await run.done).code, 0);
