@@ -8,6 +8,7 @@ import { ulawToPcm } from '../../../media/index.js';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
 import { until } from '../../support/wait.js';
+import { recognizePcm8k, wordsHeard } from '../../support/recognize.js';
 
 function wav(pcm: Int16Array): Buffer {
   const h = Buffer.alloc(44);
@@ -34,15 +35,16 @@ function peakRms(file: Buffer): number {
  * sentence from a WAV file, records what it hears, and hangs up when the file ends.
  */
 describe('calls: a baresip softphone calls the gateway', function () {
-  this.timeout(60_000);
+  // The local ASR and the check of what baresip heard run pocketsphinx: real time on an idle core, slower on a busy one.
+  this.timeout(180_000);
   let g: Gateway;
   const dir = mkdtempSync(join(tmpdir(), 'wl-baresip-'));
 
   before(async () => {
-    g = await startTestGateway();
-    const speech = await new Synthesizer().synthesize('Hello, I would like to book an appointment please.');
-    // Two seconds of quiet, the sentence, then eight seconds to hear the reply.
-    writeFileSync(join(dir, 'speech.wav'), wav(ulawToPcm(Buffer.concat([Buffer.alloc(16000, 0xff), speech, Buffer.alloc(64000, 0xff)]))));
+    g = await startTestGateway({ local: { asrRecognizer: 'auto' } });
+    const speech = await new Synthesizer().synthesize('I would like to book an appointment for tomorrow morning.');
+    // Two seconds of quiet, the sentence, then fourteen seconds to hear the reply (pocketsphinx hears it first).
+    writeFileSync(join(dir, 'speech.wav'), wav(ulawToPcm(Buffer.concat([Buffer.alloc(16000, 0xff), speech, Buffer.alloc(112000, 0xff)]))));
     writeFileSync(join(dir, 'config'), [
       'sip_listen 127.0.0.1:0',
       `audio_source aufile,${join(dir, 'speech.wav')}`,
@@ -60,12 +62,12 @@ describe('calls: a baresip softphone calls the gateway', function () {
   });
 
   it('is answered in PCMU, its speech gets a reply it hears, its hangup releases everything', async () => {
-    const b = spawn('baresip', ['-f', dir, '-e', `/dial sip:15550001000@127.0.0.1:${g.sip.port}`, '-t', '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const b = spawn('baresip', ['-f', dir, '-e', `/dial sip:15550001000@127.0.0.1:${g.sip.port}`, '-t', '40'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     b.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     b.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     try {
-      await until(() => g.calls.view().recent.length > 0, 'baresip hung up when its file ended', 40_000);
+      await until(() => g.calls.view().recent.length > 0, 'baresip hung up when its file ended', 90_000);
     } finally {
       b.kill('SIGKILL');
     }
@@ -73,12 +75,22 @@ describe('calls: a baresip softphone calls the gateway', function () {
     const c = g.calls.view().recent[0]!;
     assert.equal(c.codec, 'PCMU');
     assert.equal(c.endReason, 'bye');
-    const reply = c.turns.find((t) => t.text.startsWith('[speech'));
-    assert.ok(reply?.marks.firstRtpOut !== undefined, `a reply was sent: ${JSON.stringify(c.turns)}`);
-    // sndfile writes what baresip decoded from our RTP: the agent's voice, not silence.
+    const reply = c.turns.find((t) => t.text !== 'greeting' && t.marks.firstRtpOut !== undefined);
+    assert.ok(reply, `a reply was sent: ${JSON.stringify(c.turns)}`);
+    // The agent heard words, not just energy (issue 11 item 8).
+    const said = wordsHeard(reply.text, ['like', 'book', 'appointment', 'tomorrow', 'morning']);
+    assert.ok(said.length >= 2, `words of baresip's sentence in the turn's transcript "${reply.text}"`);
+    // sndfile writes what baresip decoded from our RTP: the agent's voice, and words can be told in it.
     const heard = readdirSync(dir).find((f) => f.endsWith('-dec.wav'));
     assert.ok(heard, `baresip recorded the call: ${readdirSync(dir).join(', ')}`);
-    assert.ok(peakRms(readFileSync(join(dir, heard))) > 500, 'the recording holds speech');
+    const recording = readFileSync(join(dir, heard));
+    assert.ok(peakRms(recording) > 500, 'the recording holds speech');
+    assert.equal(recording.readUInt32LE(24), 8000, 'baresip recorded at the call\'s 8 kHz');
+    const data = recording.subarray(44);
+    const text = await recognizePcm8k(new Int16Array(data.buffer, data.byteOffset, data.length >> 1));
+    // The local LLM (src/local/llm-server.ts) greets, then books: its lines' words.
+    const agentWords = wordsHeard(text, ['hello', 'how', 'help', 'today', 'booked', 'found', 'details', 'anything', 'else', 'with']);
+    assert.ok(agentWords.length >= 3, `the agent's words in what baresip heard: "${text}"`);
     await until(() => leasesOut(g) === 0, 'every lease returned');
   });
 });
