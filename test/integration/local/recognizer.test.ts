@@ -23,8 +23,8 @@ const silence = (ms: number) => Buffer.alloc((ms * 8000) / 1000, 0xff);
 /** How many of the sentence's content words the recognizer got right. */
 const heard = (text: string) => WORDS.filter((w) => text.toLowerCase().includes(w));
 
-/** The local LLM's deterministic lines (src/local/llm-server.ts): the greeting, and the reply once a booking was made. */
-const GREETING_WORDS = ['hello', 'how', 'can', 'help', 'today'];
+/** The agent's lines: the greeting (config/default.yaml), and the local LLM's (src/local/llm-server.ts) once a booking was made. */
+const GREETING_WORDS = ['thanks', 'calling', 'demo', 'receptionist', 'how', 'can', 'help', 'today'];
 const BOOKED_WORDS = ['booked', 'anything', 'else', 'can', 'help', 'with'];
 const ECHO_WORDS = ['heard', 'local', 'test', 'model', 'only', 'tell', 'long', 'spoke', 'else'];
 
