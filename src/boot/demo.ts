@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Peer, Refusal, SipRequest, Transport } from '../../sip/index.js';
 import type { CallManager } from '../calls/index.js';
-import type { DemoConfig } from '../config/index.js';
+import type { DemoConfig, WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { DemoCredentials, DemoGuard, demoRoutes } from '../demo/index.js';
 
@@ -42,4 +42,22 @@ export function startDemo(config: DemoConfig, o: {
     calls: () => o.calls.view(),
   });
   return { guard, routes };
+}
+
+const LOOPBACK = /^(127\.|::1$|\[::1\]$|localhost$)/;
+
+/**
+ * Says at start what would keep a browser beyond this machine from calling: a page over plain
+ * HTTP gets no microphone (only https:// and loopback are secure contexts), and an https:// page
+ * may not open a plain ws:// SIP WebSocket (mixed content).
+ */
+export function warnInsecureDemo(config: WarmlineConfig, log: Logger): void {
+  if (!config.demo.enabled) return;
+  const https = config.server.certFile !== '';
+  if (!https && !LOOPBACK.test(config.server.host)) {
+    log.warn({ host: config.server.host }, 'the demo page is served over plain HTTP beyond loopback: browsers there refuse the microphone; set server.certFile and server.keyFile');
+  }
+  if (https && config.sip.ws.enabled && config.sip.ws.certFile === '') {
+    log.warn('the demo page is served over HTTPS but sip.ws is plain WS: browsers block ws:// from an https:// page; set sip.ws.certFile and sip.ws.keyFile');
+  }
 }

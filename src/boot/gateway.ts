@@ -13,13 +13,13 @@ import { EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
-import { bindSipTransports } from './sip-transports.js';
+import { bindSipTransports, pem } from './sip-transports.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
-import { startDemo, type Demo } from './demo.js';
+import { startDemo, warnInsecureDemo, type Demo } from './demo.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -87,7 +87,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled);
+  // HTTPS for the ops server: read before anything binds, so a wrong path fails the boot with its key's name.
+  const opsTls = config.server.certFile ? { cert: pem('server.certFile', config.server.certFile), key: pem('server.keyFile', config.server.keyFile) } : undefined;
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled && (opsTls ?? true));
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -239,7 +241,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
     extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
-  }, log.child({ component: 'http' }), config.ops);
+  }, log.child({ component: 'http' }), config.ops, opsTls);
+  warnInsecureDemo(config, log);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 
   async function close(): Promise<void> {

@@ -12,7 +12,8 @@ export const SipCertificateError = defineError<{ key: string; path: string; reas
   (c) => `${c.key} '${c.path}' cannot be read: ${c.reason}`,
 );
 
-function pem(key: string, path: string): string {
+/** A certificate or key file named by config key `key` (the SIP listeners', the ops server's). */
+export function pem(key: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
@@ -33,10 +34,11 @@ function addressInUse(err: unknown): boolean {
  * port 0 the first picks a free port and the other takes the same one; if
  * another process holds it for them, we start over with a new one (bounded).
  * TLS and WebSocket have ports of their own (`demo`: a WebSocket even when
- * sip.ws is off, for the browser demo). Refusals (malformed messages,
+ * sip.ws is off, for the browser demo; WSS with the given certificate when the
+ * page is served over HTTPS, which may not open a plain ws://). Refusals (malformed messages,
  * connection rules) are counted on `registry` and logged on `log`.
  */
-export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}, demo = false): Promise<Transport[]> {
+export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}, demo: boolean | { cert: string; key: string } = false): Promise<Transport[]> {
   const { host } = sip;
   const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p) : TcpTransport.bind(host, p));
   let bound: Transport[] = [];
@@ -60,7 +62,7 @@ export async function bindSipTransports(sip: SipConfig, observe: { registry?: Re
       bound.push(await WsTransport.bind(host, sip.ws.port, tls ? { tls } : {}));
     } else if (demo) {
       // The browser demo needs SIP over WebSocket even where sip.ws is off: a port of the OS's choice.
-      bound.push(await WsTransport.bind(host, 0));
+      bound.push(await WsTransport.bind(host, 0, typeof demo === 'object' ? { tls: demo } : {}));
     }
   } catch (err) {
     await Promise.all(bound.map((t) => t.close()));

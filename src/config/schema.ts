@@ -43,7 +43,10 @@ export const configSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1),
     httpPort: port,
-  }),
+    // HTTPS for the ops server (demo page, dashboard, API): browsers give the microphone only to a secure context.
+    certFile: z.string(),
+    keyFile: z.string(),
+  }).refine((s) => (s.certFile === '') === (s.keyFile === ''), { message: 'both certFile and keyFile (HTTPS), or neither (HTTP)', path: ['certFile'] }),
   ops: z.strictObject({
     tokens: z.array(z.strictObject({
       name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (it names the caller in the logs)'),

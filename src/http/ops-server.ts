@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
@@ -33,6 +34,12 @@ export interface OpsAccess {
   probesPort: number;
 }
 
+/** PEM certificate chain and key: the ops server answers HTTPS (the probes' own listener stays HTTP). */
+export interface OpsTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 export interface OpsServer {
   readonly url: string;
   /** The probes' own listener, when ops.probesPort is set. */
@@ -54,7 +61,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * then), /api/pools and /api/calls as JSON, admin actions under /api/admin/.
  * Every request passes the OpsAuth check first (see auth.ts for who may reach what).
  */
-export async function startOpsServer(host: string, port: number, sources: OpsSources, log: Logger, access: OpsAccess = { tokens: [], probes: 'loopback', probesPort: 0 }): Promise<OpsServer> {
+export async function startOpsServer(host: string, port: number, sources: OpsSources, log: Logger, access: OpsAccess = { tokens: [], probes: 'loopback', probesPort: 0 }, tls?: OpsTls): Promise<OpsServer> {
   const auth = new OpsAuth(access);
   const handler = (probesOnly: boolean) => (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, probesOnly).catch((err: unknown) => {
@@ -63,7 +70,7 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
       else res.destroy();
     });
   };
-  const server: Server = createServer(handler(false));
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler(false)) : createServer(handler(false));
   const probes: Server | undefined = access.probesPort > 0 ? createServer(handler(true)) : undefined;
   let deniedLogged = 0;
 
@@ -121,10 +128,10 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
     }
   }
 
-  const url = await listen(server, port, host);
+  const url = await listen(server, port, host, tls ? 'https' : 'http');
   let probesUrl: string | undefined;
   try {
-    if (probes) probesUrl = await listen(probes, access.probesPort, host);
+    if (probes) probesUrl = await listen(probes, access.probesPort, host, 'http');
   } catch (err) {
     await stop(server);
     throw err;
@@ -137,7 +144,7 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
   };
 }
 
-async function listen(server: Server, port: number, host: string): Promise<string> {
+async function listen(server: Server, port: number, host: string, scheme: 'http' | 'https'): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -147,7 +154,7 @@ async function listen(server: Server, port: number, host: string): Promise<strin
   });
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return `http://${shownHost}:${addr.port}`;
+  return `${scheme}://${shownHost}:${addr.port}`;
 }
 
 function stop(server: Server): Promise<void> {

@@ -77,6 +77,11 @@ async function call(): Promise<void> {
   state.state = 'starting';
   callButton.disabled = true;
   show('Starting…', 'Asking for the microphone');
+  // Plain HTTP beyond loopback: the browser hides mediaDevices altogether, so say why instead of a TypeError.
+  if (!window.isSecureContext || !navigator.mediaDevices) {
+    fail(`The microphone needs a secure page: open the demo over https:// (the gateway's server.certFile and server.keyFile), or at http://127.0.0.1:${location.port || '80'} on the gateway's own machine.`);
+    return;
+  }
   try {
     mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true }, video: false });
   } catch (err) {
