@@ -19,8 +19,13 @@ interface DemoState {
   dtmfSent: string;
   /** RTCInboundRtpStreamStats of the agent's audio, as last polled. */
   inbound: { packetsReceived: number; packetsLost: number; totalAudioEnergy: number } | undefined;
+  /**
+   * From the gateway's first RTP out to the caller's ear, as this browser measures it: half the
+   * ICE round trip, the jitter buffer's mean delay and the audio device's mean playout delay.
+   */
+  toEarMs: number | undefined;
 }
-const state: DemoState = { state: 'idle', error: undefined, callId: undefined, transport: undefined, dtlsState: undefined, srtpCipher: undefined, remoteEnergy: 0, micLevel: 0, view: undefined, dtmfSent: '', inbound: undefined };
+const state: DemoState = { state: 'idle', error: undefined, callId: undefined, transport: undefined, dtlsState: undefined, srtpCipher: undefined, remoteEnergy: 0, micLevel: 0, view: undefined, dtmfSent: '', inbound: undefined, toEarMs: undefined };
 (window as unknown as { warmline: DemoState }).warmline = state;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -161,6 +166,9 @@ function onSessionState(s: SessionState): void {
 async function pollStats(pc: RTCPeerConnection | undefined): Promise<void> {
   if (!pc) return;
   const stats = await pc.getStats();
+  let jitterMs: number | undefined;
+  let oneWayMs = 0;
+  let playoutMs = 0;
   stats.forEach((r: Record<string, unknown>) => {
     if (r.type === 'transport') {
       state.dtlsState = r.dtlsState as string;
@@ -168,8 +176,13 @@ async function pollStats(pc: RTCPeerConnection | undefined): Promise<void> {
     }
     if (r.type === 'inbound-rtp' && r.kind === 'audio') {
       state.inbound = { packetsReceived: r.packetsReceived as number, packetsLost: r.packetsLost as number, totalAudioEnergy: r.totalAudioEnergy as number };
+      const emitted = r.jitterBufferEmittedCount as number | undefined;
+      if (emitted) jitterMs = ((r.jitterBufferDelay as number) / emitted) * 1000;
     }
+    if (r.type === 'candidate-pair' && r.nominated && typeof r.currentRoundTripTime === 'number') oneWayMs = (r.currentRoundTripTime * 1000) / 2;
+    if (r.type === 'media-playout' && (r.totalSamplesCount as number) > 0) playoutMs = ((r.totalPlayoutDelay as number) / (r.totalSamplesCount as number)) * 1000;
   });
+  if (jitterMs !== undefined) state.toEarMs = oneWayMs + jitterMs + playoutMs;
   if (state.dtlsState) $('detail').textContent = `DTLS ${state.dtlsState}, SRTP ${state.srtpCipher ?? '?'}, over ${state.transport}`;
 }
 
@@ -192,20 +205,25 @@ function render(v: CallView): void {
   }));
   list.scrollTop = list.scrollHeight;
   const speech = v.turns.filter((t) => t.text !== 'greeting');
-  const scale = Math.max(1000, ...speech.map((t) => t.marks.firstRtpOut ?? t.marks.done ?? 0));
+  const scale = Math.max(1000, ...speech.map((t) => (t.marks.firstRtpOut ?? t.marks.done ?? 0) + (state.toEarMs ?? 0)));
   $('turns').replaceChildren(...speech.map((t) => turnBar(t, scale)));
 }
 
-/** One turn: end of speech → ASR final → LLM first token → TTS first audio → first audio out. */
+/**
+ * One turn: end of speech → ASR final → LLM first token → TTS first audio → first audio out of the
+ * gateway (all measured there, from the end of speech) → first audio played here (that plus this
+ * browser's own measure of network, jitter buffer and playout delay).
+ */
 function turnBar(t: Turn, scale: number): HTMLElement {
   const el = document.createElement('div');
   el.className = 'turn';
   el.dataset.turn = String(t.turn);
   const m = t.marks;
-  const points: Array<[string, number | undefined]> = [['asr', m.asrFinal], ['llm', m.llmFirstToken], ['tts', m.ttsFirstAudio], ['out', m.firstRtpOut]];
+  const played = m.firstRtpOut !== undefined && state.toEarMs !== undefined ? m.firstRtpOut + state.toEarMs : undefined;
+  const points: Array<[string, number | undefined]> = [['asr', m.asrFinal], ['llm', m.llmFirstToken], ['tts', m.ttsFirstAudio], ['out', m.firstRtpOut], ['played', played]];
   const label = document.createElement('div');
   label.className = 'label';
-  const total = m.firstRtpOut;
+  const total = played ?? m.firstRtpOut;
   label.innerHTML = `<span></span><span>${total === undefined ? t.outcome : `${Math.round(total)} ms`} · connections opened in turn: <b class="opened">${t.connectionsOpened}</b></span>`;
   label.firstElementChild!.textContent = `#${t.turn} “${t.text}”`;
   const bar = document.createElement('div');

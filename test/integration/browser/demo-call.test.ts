@@ -127,6 +127,10 @@ describe('browser: a call from the demo page in real Chromium (sip.js over WSS, 
       return !!v?.turns.some((t) => t.text !== 'greeting' && !t.text.startsWith('[dtmf') && t.marks.asrFinal !== undefined && t.marks.firstRtpOut !== undefined);
     }, 'a spoken turn with its timeline', 90_000);
     await until(async () => (await page.locator('#turns .turn .bar span').count()) >= 3, 'the latency bar drawn');
+    // The bar's last mark is the audio played in the browser: the gateway's first RTP out plus what the page measured.
+    await until(async () => (await page.locator('#turns .turn .bar span.seg-played').count()) >= 1, 'the played mark drawn');
+    const toEar = await page.evaluate('globalThis.warmline.toEarMs') as number;
+    assert.ok(toEar > 0 && toEar < 2000, `network + jitter buffer + playout measured by the browser: ${toEar} ms`);
     s = await read(page);
     const spoken = s.view!.turns.find((t) => t.text !== 'greeting' && !t.text.startsWith('[dtmf'))!;
     assert.equal(spoken.connectionsOpened, 0, 'warm: no connection opened inside the turn');
