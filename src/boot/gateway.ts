@@ -14,6 +14,7 @@ import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
+import { carrierAccounts } from './registration-accounts.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
@@ -86,7 +87,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const registry = options.registry ?? new Registry();
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
-  // SIP first: a port or certificate problem stops the start before anything else is running.
+  // SIP first: a port or certificate problem stops the start before anything else is running
+  // (a TLS registration's CA or client certificate file too: read again when registering starts).
+  carrierAccounts(config.registrations);
   const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled);
 
   let local: LocalUpstreams | undefined;
