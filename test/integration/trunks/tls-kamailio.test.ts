@@ -16,6 +16,7 @@ import { until } from '../../support/wait.js';
 
 const CFG = fileURLToPath(new URL('../../../config/kamailio/registrar-tls.cfg', import.meta.url));
 const SCENARIO = fileURLToPath(new URL('./scenarios/call-via-proxy.xml', import.meta.url));
+const WAIT_BYE = fileURLToPath(new URL('../calls/scenarios/call-wait-bye.xml', import.meta.url));
 
 async function freeTcpPort(): Promise<number> {
   const s = createServer();
@@ -128,5 +129,16 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
     assert.match(k.log, new RegExp(`INVITE for gwuser relayed to sip:127\\.0\\.0\\.1:${listener.port};transport=tls`));
     await until(() => g!.calls.view().recent.length >= 1 && g!.calls.view().active.length === 0, 'the call ended');
     assert.equal(g!.calls.view().recent[0]!.endReason, 'bye');
+  });
+
+  it('(d) the gateway hangs up such a call: its BYE goes over TLS through Kamailio (Route from the Record-Route) and the caller answers it', async () => {
+    const run = sipp({ address: '127.0.0.1', port: k.port }, ['-sf', WAIT_BYE, '-s', 'gwuser', '-key', 'rtp_port', '40010', '-m', '1'], 30);
+    let id: string | undefined;
+    await until(() => { id = g!.calls.view().active.find((c) => c.state === 'active')?.id; return id !== undefined; }, 'the call answered');
+    assert.ok(g!.calls.hangup(id!));
+    const done = await run.done;
+    assert.equal(done.code, 0, done.out.slice(-3000));
+    await until(() => g!.calls.view().active.length === 0, 'the call ended');
+    assert.equal(g!.calls.view().recent[0]!.endReason, 'hangup');
   });
 });
