@@ -9,7 +9,7 @@ import type { CapacityGate } from '../pools/index.js';
 import { MemoryLeaseStore, OwnershipManager, RedisLeaseStore, type LeaseStore } from '../leases/index.js';
 import { createLeaseGate, type LeaseGate } from './lease-gate.js';
 import { OwnedRegistrations } from './owned-registrations.js';
-import { carrierAccounts } from './registration-accounts.js';
+import { carrierAccounts, registeredContact } from './registration-accounts.js';
 import { redisSecurity } from './redis-security.js';
 
 export interface CoordinationOptions {
@@ -122,13 +122,7 @@ export class Coordination {
     // Not the dialogs' Contact: in-dialog requests must reach this replica (the balancer
     // record-routes, so they pass through it on the way).
     const { registerHost, registerPort } = this.#o.config.sip;
-    // Per account transport: a TLS registration registers `;transport=tls` at the TLS listener's port.
-    const contact = (t: 'udp' | 'tcp' | 'tls' | undefined): string => {
-      const own = t ? ua.contactFor(t) : ua.contact;
-      if (!registerHost) return own;
-      const [, ownPort, params] = /:(\d+)((?:;.*)?)$/.exec(own) ?? [];
-      return `sip:${registerHost.includes(':') ? `[${registerHost}]` : registerHost}:${registerPort || Number(ownPort ?? 5060)}${params ?? ''}`;
-    };
+    const contact = registeredContact(ua, registerHost, registerPort);
     // One cache for every account: registrars named by host are looked up per RFC 3263 (NAPTR, SRV, A/AAAA).
     const dns = new CachingDns({ servers: this.#o.config.sip.dnsServers });
     this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact, dns } });

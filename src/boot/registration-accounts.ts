@@ -1,3 +1,4 @@
+import type { SipTransportName } from '../../sip/dns/index.js';
 import type { CarrierAccount } from '../../sip/registration/index.js';
 import type { WarmlineConfig } from '../config/index.js';
 
@@ -24,4 +25,18 @@ export function carrierAccounts(registrations: readonly RegistrationConfig[]): C
       },
     };
   });
+}
+
+/**
+ * The Contact each registration registers, by its transport: ours (`ua.contactFor`: the
+ * advertised host, that transport's port, `;transport=tls` for TLS), or with `registerHost` the
+ * balancer's host at `registerPort` (else our port for that transport), keeping the transport.
+ */
+export function registeredContact(ua: { readonly contact: string; contactFor(t: SipTransportName): string }, registerHost: string, registerPort: number): (t: SipTransportName | undefined) => string {
+  return (t) => {
+    const own = t ? ua.contactFor(t) : ua.contact;
+    if (!registerHost) return own;
+    const [, ownPort, params] = /:(\d+)((?:;.*)?)$/.exec(own) ?? [];
+    return `sip:${registerHost.includes(':') ? `[${registerHost}]` : registerHost}:${registerPort || Number(ownPort ?? 5060)}${params ?? ''}`;
+  };
 }

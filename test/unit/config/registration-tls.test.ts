@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalidError, loadConfig, type DeepPartial, type WarmlineConfig } from '../../../src/config/index.js';
-import { carrierAccounts } from '../../../src/boot/registration-accounts.js';
+import { TlsTransport, UdpTransport, UserAgent } from '../../../sip/index.js';
+import { carrierAccounts, registeredContact } from '../../../src/boot/registration-accounts.js';
+import { TestCa } from '../../support/test-ca.js';
 
 const registrar = { host: 'sip.carrier.test', transport: 'tls' as const };
 const account = { id: 'c1', user: 'u', domain: 'carrier.test', registrar };
@@ -46,6 +48,30 @@ describe('config: TLS registrations (registrations[].tls, sip.tls.caFile)', () =
       assert.throws(() => carrierAccounts(missing.registrations), (err: Error & { code?: string }) => err.code === 'WL_ERR_SIP_CERTIFICATE' && /registrations\[0\]\.tls\.caFile/.test(err.message));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('boot: the Contact a registration registers, by its transport', function () {
+  this.timeout(20_000);
+  it('ours at the TLS listener with transport=tls; with registerHost the balancer, keeping the transport', async () => {
+    const ca = await TestCa.create();
+    const udp = await UdpTransport.bind('127.0.0.1', 0);
+    const tls = await TlsTransport.bind('127.0.0.1', 0, { server: await ca.issue({ ip: ['127.0.0.1'] }) });
+    const ua = new UserAgent({ transport: [udp, tls], advertise: 'gw.example.com' });
+    try {
+      const own = registeredContact(ua, '', 0);
+      assert.equal(own(undefined), `sip:gw.example.com:${udp.local.port}`);
+      assert.equal(own('udp'), `sip:gw.example.com:${udp.local.port}`);
+      assert.equal(own('tls'), `sip:gw.example.com:${tls.local.port};transport=tls`);
+      const lb = registeredContact(ua, 'lb.example.com', 0);
+      assert.equal(lb('tls'), `sip:lb.example.com:${tls.local.port};transport=tls`);
+      assert.equal(registeredContact(ua, '2001:db8::5', 5071)('tls'), 'sip:[2001:db8::5]:5071;transport=tls');
+      assert.equal(registeredContact(ua, 'lb.example.com', 5999)(undefined), 'sip:lb.example.com:5999');
+    } finally {
+      await ua.close();
+      await udp.close();
+      await tls.close();
     }
   });
 });
