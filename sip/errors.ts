@@ -10,6 +10,7 @@ export const sipErrorCodes = {
   SIP_ERR_PARSE: 'a SIP message that cannot be parsed',
   SIP_ERR_LIMIT: 'a SIP message over a configured limit (size, header count, line length)',
   SIP_ERR_TRANSPORT: 'a transport cannot send or listen (connection refused or lost, address in use)',
+  SIP_ERR_TLS_CERTIFICATE: "a TLS peer's certificate failed verification (untrusted issuer, another host name, expired)",
   SIP_ERR_TIMEOUT: 'a transaction or dialog timer fired before the answer came',
   SIP_ERR_STATE: 'an operation a transaction or dialog no longer allows in its state',
   SIP_ERR_CONFIG: 'a user agent built with options it cannot run with',
@@ -84,8 +85,20 @@ export class SipLimitError extends SipError {
 }
 
 export class SipTransportError extends SipError {
+  constructor(reason: string, context: Context = {}, options?: ErrorOptions, code: 'SIP_ERR_TRANSPORT' | 'SIP_ERR_TLS_CERTIFICATE' = 'SIP_ERR_TRANSPORT') {
+    super(code, `SIP transport: ${reason}`, context, options);
+  }
+}
+
+/**
+ * A connection we opened whose peer presented a certificate we refuse (RFC 5922 §7.3): not
+ * signed by a CA we trust, issued for another host name than the one we asked for, expired.
+ * A SipTransportError still (the transaction fails at once, as for a refused connection),
+ * with a code of its own so that logs and status tell a certificate problem from a network one.
+ */
+export class SipTlsCertificateError extends SipTransportError {
   constructor(reason: string, context: Context = {}, options?: ErrorOptions) {
-    super('SIP_ERR_TRANSPORT', `SIP transport: ${reason}`, context, options);
+    super(reason, context, options, 'SIP_ERR_TLS_CERTIFICATE');
   }
 }
 

@@ -7,7 +7,7 @@ export { TlsTransport, type TlsTransportOptions } from './transport/tls-transpor
 export { WsTransport, SIP_WS_PROTOCOL, type WsTransportOptions } from './transport/ws-transport.js';
 export { StreamTransport, type StreamTransportOptions } from './transport/stream-transport.js';
 export { StreamFramer, type Frame } from './transport/stream-framer.js';
-export type { Peer, Destination, Rejection, RejectReason, Transport, TransportProtocol, TransportStats, StreamTransportStats, TransportUser } from './transport/transport.js';
+export type { Peer, Destination, TlsTarget, Rejection, RejectReason, Transport, TransportProtocol, TransportStats, StreamTransportStats, TransportUser } from './transport/transport.js';
 export { ServerTransaction, type ServerState } from './transaction/server-transaction.js';
 export { ClientTransaction, type RequestSender, type ClientTransactionUser } from './transaction/client-transaction.js';
 export { InviteClientTransaction, buildNonSuccessAck, type InviteClientState } from './transaction/invite-client-transaction.js';
@@ -17,4 +17,4 @@ export { serverKey, invitedKey, clientKey, MAGIC_COOKIE } from './transaction/ma
 export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats } from './ua/user-agent.js';
 export { IncomingCall, type CallState, type EndReason, type CallOwner } from './ua/incoming-call.js';
 export { DEFAULT_SESSION_TIMERS, negotiateSession, readSessionExpires, type SessionTimerOptions, type SessionNegotiation } from './ua/session-timer.js';
-export { SipError, SipParseError, SipLimitError, SipTransportError, SipTimeoutError, sipErrorCodes, type SipErrorCode } from './errors.js';
+export { SipError, SipParseError, SipLimitError, SipTransportError, SipTlsCertificateError, SipTimeoutError, sipErrorCodes, type SipErrorCode } from './errors.js';

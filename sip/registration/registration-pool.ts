@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { newBranch, newCallId, newTag, SipRequest, type SipResponse } from '../message/index.js';
 import { DigestClient } from '../digest/index.js';
 import { CachingDns, resolveSipTargets, type DnsLookups, type SipTarget, type SipTransportName } from '../dns/index.js';
+import type { TlsTarget } from '../transport/transport.js';
 import { Schedule } from './schedule.js';
 import { SipRegistrationError } from './errors.js';
 
@@ -19,12 +21,21 @@ export interface CarrierAccount {
   password?: string;
   realm?: string;
   expires?: number;
+  /**
+   * With `registrar.transport: tls`: the host name the registrar's certificate must be valid
+   * for (default: `registrar.host` when it is a name), the CA bundle to trust and our client
+   * certificate (default: the UA's TLS client options).
+   */
+  tls?: TlsTarget;
 }
+
+/** Where one REGISTER (or OPTIONS keepalive) goes. */
+export interface RegistrarDestination { address: string; port: number; transport?: SipTransportName; tls?: TlsTarget }
 
 /** What the pool needs from the UA core (sip/ua's UserAgent fits). */
 export interface RegistrarClient {
   /** `to.transport` is set when the account names one (registrar.transport); otherwise the UA picks its default. */
-  sendRequest(req: SipRequest, to: { address: string; port: number; transport?: SipTransportName }): Promise<SipResponse>;
+  sendRequest(req: SipRequest, to: RegistrarDestination): Promise<SipResponse>;
   readonly contact: string;
   /** Our Contact for a transport (sip/ua's UserAgent.contactFor): an account pinned to TCP registers a `;transport=tcp` Contact. */
   contactFor?(transport: SipTransportName): string;
@@ -32,8 +43,12 @@ export interface RegistrarClient {
 
 export interface RegistrationPoolOptions {
   ua: RegistrarClient;
-  /** Contact URI registered (a load balancer's address for replicas). Default: ua.contact. */
-  contact?: string;
+  /**
+   * Contact URI registered (a load balancer's address for replicas), or one per account
+   * transport (a TLS account registers a `;transport=tls` Contact at the TLS port). Default:
+   * ua.contactFor(the account's transport), else ua.contact.
+   */
+  contact?: string | ((transport: SipTransportName | undefined) => string);
   /** RFC 3263 look-ups (NAPTR, SRV, A/AAAA). Default: a CachingDns on the system's resolvers. */
   dns?: DnsLookups;
   /** Refresh at this fraction of the granted Expires (default 0.5). */
@@ -54,18 +69,22 @@ export interface RegistrationPoolOptions {
 export interface RegistrationSnapshot {
   id: string; state: RegistrationState; lastSuccessAt: number | undefined; failures: number;
   rttMs: number | undefined; expiresAt: number | undefined; cseq: number; callId: string; target: string | undefined; lastStatus: number | undefined;
+  /** Why the last attempt got no response (a refused certificate, a timeout, no DNS answer): its code and message. */
+  lastError: { code: string; message: string } | undefined;
 }
 
 interface Reg {
   a: CarrierAccount; state: RegistrationState; callId: string; tag: string; cseq: number; digest: DigestClient | undefined;
   failures: number; consecutive: number; authFailures: number; lastSuccessAt: number | undefined; rttMs: number | undefined; expiresAt: number | undefined;
-  targets: SipTarget[]; ti: number; lastStatus: number | undefined; inflight: boolean; removed: boolean;
+  targets: SipTarget[]; ti: number; lastStatus: number | undefined; lastError: { code: string; message: string } | undefined; inflight: boolean; removed: boolean;
 }
 
 export interface RegistrationPoolEvents {
   state: [id: string, state: RegistrationState, previous: RegistrationState];
   ready: [];
   unready: [];
+  /** An attempt that got no response at all (the error it failed with); the registration backs off and retries. */
+  failure: [id: string, error: Error];
 }
 
 /**
@@ -75,9 +94,8 @@ export interface RegistrationPoolEvents {
 export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
   private readonly regs = new Map<string, Reg>();
   private readonly sched: Schedule;
-  private readonly o: Required<Omit<RegistrationPoolOptions, 'dns' | 'contact' | 'backoff' | 'batchMs'>> & { dns: DnsLookups | undefined; contact: string; backoff: { baseMs: number; maxMs: number; forbiddenMs: number } };
+  private readonly o: Required<Omit<RegistrationPoolOptions, 'dns' | 'contact' | 'backoff' | 'batchMs'>> & { dns: DnsLookups | undefined; contact: RegistrationPoolOptions['contact']; backoff: { baseMs: number; maxMs: number; forbiddenMs: number } };
   private registered = 0;
-  private readonly explicitContact: boolean;
   private wasReady = false;
   private closing = false;
 
@@ -86,12 +104,11 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     const f = opts.refreshFraction ?? 0.5;
     if (!(f > 0 && f < 1)) throw new SipRegistrationError('SIP_ERR_REG_CONFIG', 'refreshFraction must be between 0 and 1', { refreshFraction: f });
     this.o = {
-      ua: opts.ua, contact: opts.contact ?? opts.ua.contact, dns: opts.dns, refreshFraction: f,
+      ua: opts.ua, contact: opts.contact, dns: opts.dns, refreshFraction: f,
       backoff: { baseMs: opts.backoff?.baseMs ?? 1000, maxMs: opts.backoff?.maxMs ?? 300_000, forbiddenMs: opts.backoff?.forbiddenMs ?? 600_000 },
       keepaliveMs: opts.keepaliveMs ?? 30_000, startSpreadMs: opts.startSpreadMs ?? 0, maxAuthFailures: opts.maxAuthFailures ?? 1,
       now: opts.now ?? Date.now, random: opts.random ?? Math.random,
     };
-    this.explicitContact = opts.contact !== undefined;
     this.sched = new Schedule((k) => this.due(k), this.o.now, opts.batchMs ?? 100);
   }
 
@@ -102,7 +119,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     const r: Reg = {
       a, state: 'idle', callId: newCallId(a.domain), tag: newTag(), cseq: 0,
       digest: a.password !== undefined ? new DigestClient({ username: a.username ?? a.user, password: a.password, ...(a.realm ? { realm: a.realm } : {}) }) : undefined,
-      failures: 0, consecutive: 0, authFailures: 0, lastSuccessAt: undefined, rttMs: undefined, expiresAt: undefined, targets: [], ti: 0, lastStatus: undefined, inflight: false, removed: false,
+      failures: 0, consecutive: 0, authFailures: 0, lastSuccessAt: undefined, rttMs: undefined, expiresAt: undefined, targets: [], ti: 0, lastStatus: undefined, lastError: undefined, inflight: false, removed: false,
     };
     this.regs.set(a.id, r);
     if (this.wasReady) { this.wasReady = false; this.emit('unready'); }
@@ -115,7 +132,7 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     const r = this.regs.get(id);
     if (!r) return undefined;
     const t = r.targets[r.ti];
-    return { id, state: r.state, lastSuccessAt: r.lastSuccessAt, failures: r.failures, rttMs: r.rttMs, expiresAt: r.expiresAt, cseq: r.cseq, callId: r.callId, target: t ? `${t.address}:${t.port}` : undefined, lastStatus: r.lastStatus };
+    return { id, state: r.state, lastSuccessAt: r.lastSuccessAt, failures: r.failures, rttMs: r.rttMs, expiresAt: r.expiresAt, cseq: r.cseq, callId: r.callId, target: t ? `${t.address}:${t.port}` : undefined, lastStatus: r.lastStatus, lastError: r.lastError };
   }
 
   snapshots(): RegistrationSnapshot[] { return [...this.regs.keys()].map((id) => this.snapshot(id)!); }
@@ -165,12 +182,17 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
     try {
       const res = await this.exchange(r, r.a.expires ?? 3600);
       r.lastStatus = res.status;
+      r.lastError = undefined;
       if (res.status >= 200 && res.status < 300) return this.success(r, res);
       if (res.status === 403 || res.status === 401 || res.status === 407) { r.authFailures++; return this.failure(r, this.o.backoff.forbiddenMs, r.authFailures >= this.o.maxAuthFailures); }
       if (res.status === 503 || res.status >= 500) r.ti = (r.ti + 1) % Math.max(1, r.targets.length);
       return this.failure(r, undefined, false);
-    } catch {
+    } catch (err) {
       r.lastStatus = undefined;
+      const e = err instanceof Error ? err : new Error(String(err));
+      const code = (e as Error & { code?: unknown }).code;
+      r.lastError = { code: typeof code === 'string' ? code : 'ERROR', message: e.message };
+      this.emit('failure', r.a.id, e);
       r.ti = (r.ti + 1) % Math.max(1, r.targets.length); // RFC 3263 §4.3: next target on timeout
       if (r.ti === 0) r.targets = []; // all tried: resolve again next time
       return this.failure(r, undefined, false);
@@ -239,7 +261,9 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
   /** The configured Contact wins (a balancer's address); else the UA's, for the account's transport when it names one. */
   private contactOf(r: Reg): string {
     const t = r.a.registrar.transport;
-    return this.explicitContact || !t || !this.o.ua.contactFor ? this.o.contact : this.o.ua.contactFor(t);
+    const c = this.o.contact;
+    if (typeof c === 'function') return c(t);
+    return c ?? (t && this.o.ua.contactFor ? this.o.ua.contactFor(t) : this.o.ua.contact);
   }
 
   private success(r: Reg, res: SipResponse): void {
@@ -287,9 +311,18 @@ export class RegistrationPool extends EventEmitter<RegistrationPoolEvents> {
   }
 }
 
-/** Only an account that names its transport pins it: DNS may offer TCP to a UA that listens on UDP alone. */
-function dest(r: Reg, to: SipTarget): { address: string; port: number; transport?: SipTransportName } {
-  return r.a.registrar.transport ? { address: to.address, port: to.port, transport: to.transport } : { address: to.address, port: to.port };
+/**
+ * Only an account that names its transport pins it: DNS may offer TCP to a UA that listens on
+ * UDP alone. Over TLS the registrar must prove it is the host we were configured with (RFC 5922
+ * §4.1: the domain of the URI, not an SRV target's name nor the address it resolved to).
+ */
+function dest(r: Reg, to: SipTarget): RegistrarDestination {
+  const { registrar, tls } = r.a;
+  if (!registrar.transport) return { address: to.address, port: to.port };
+  if (to.transport !== 'tls') return { address: to.address, port: to.port, transport: to.transport };
+  const host = registrar.host.replace(/^\[(.*)\]$/, '$1');
+  const serverName = tls?.serverName ?? (isIP(host) === 0 ? host : undefined);
+  return { address: to.address, port: to.port, transport: 'tls', tls: { ...tls, ...(serverName !== undefined && { serverName }) } };
 }
 
 function sameUri(a: string, b: string): boolean {

@@ -4,7 +4,7 @@ import type { ParseLimits, SipMessage, SipResponse } from '../message/index.js';
 import { connectionRules, type ConnectionRules } from './connection-rules.js';
 import { ConnectionTransport } from './connection-transport.js';
 import { StreamFramer } from './stream-framer.js';
-import { bareHost, peerKey, reject, type Peer } from './transport.js';
+import { bareHost, peerKey, reject, type Destination, type Peer } from './transport.js';
 
 export interface StreamTransportOptions extends Partial<ConnectionRules> {
   limits?: ParseLimits;
@@ -23,6 +23,8 @@ class Connection {
   prove: () => void = () => {};
   /** When the first byte of the message still being received arrived. */
   partialSince: number | undefined;
+  /** The host name an outbound TLS connection was verified against (undefined: its address). */
+  serverName: string | undefined;
   constructor(readonly socket: Socket, readonly remote: Peer, limits: ParseLimits) {
     this.framer = new StreamFramer(limits);
   }
@@ -54,7 +56,12 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
   /** The port written in Via sent-by when none is given (§18.2.2 falls back to it). */
   protected abstract readonly defaultPort: number;
   /** Opens an outbound connection; the socket may still be connecting (writes are queued by Node). */
-  protected abstract connect(to: Peer): Socket;
+  protected abstract connect(to: Destination): Socket;
+
+  /** Why an outbound connection never came up, from the socket's error (TLS tells certificate failures apart). */
+  protected connectFailure(remote: Peer, failure: Error | undefined): SipTransportError {
+    return new SipTransportError(`cannot connect to ${this.protocol} ${remote.address}:${remote.port}${failure ? `: ${failure.message}` : ''}`, { transport: this.protocol, address: remote.address, port: remote.port }, failure && { cause: failure });
+  }
 
   protected async listen(host: string, port: number): Promise<void> {
     await this.listenOn(this.#server, host, port);
@@ -73,14 +80,16 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
     this.#adopt(socket, remote, true);
   }
 
-  send(message: SipMessage | Buffer, to: Peer, onError?: (err: SipTransportError) => void): void {
+  send(message: SipMessage | Buffer, to: Destination, onError?: (err: SipTransportError) => void): void {
     if (this.#closed) return this.sendFailed(to, 'transport closed', onError);
     let c = this.conns.get(peerKey(to));
-    // A connection we are closing (framing lost, peer gone) takes no more messages.
-    if (c && !c.socket.writable) c = undefined;
+    // A connection we are closing (framing lost, peer gone) takes no more messages; one verified
+    // for another host name does not prove this one (RFC 5922 §4: the identity is per host name).
+    if (c && (!c.socket.writable || (to.tls?.serverName !== undefined && c.serverName !== to.tls.serverName))) c = undefined;
     if (!c) {
       if (this.conns.size >= this.rules.maxConnections) return this.sendFailed(to, `${this.rules.maxConnections} connections open`, onError);
       c = this.#adopt(this.connect(to), { address: to.address, port: to.port }, false);
+      c.serverName = to.tls?.serverName;
       c.waiting = [];
     }
     if (onError && c.waiting) c.waiting.push(onError);
@@ -130,7 +139,7 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
       c.waiting = undefined;
       if (waiting?.length) {
         this.stats.sendFailures++;
-        const err = new SipTransportError(`cannot connect to ${this.protocol} ${remote.address}:${remote.port}${failure ? `: ${failure.message}` : ''}`, { transport: this.protocol, address: remote.address, port: remote.port }, failure && { cause: failure });
+        const err = this.connectFailure(remote, failure);
         for (const w of waiting) w(err);
       }
     });

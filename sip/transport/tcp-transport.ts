@@ -1,5 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
-import type { Peer } from './transport.js';
+import type { Destination } from './transport.js';
 import { StreamTransport, type StreamTransportOptions } from './stream-transport.js';
 
 /** SIP over TCP (RFC 3261 §18), Via `SIP/2.0/TCP`. */
@@ -19,7 +19,7 @@ export class TcpTransport extends StreamTransport {
     return t;
   }
 
-  protected connect(to: Peer): Socket {
+  protected connect(to: Destination): Socket {
     return connect({ host: to.address, port: to.port });
   }
 }

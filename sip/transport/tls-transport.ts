@@ -1,15 +1,25 @@
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { connect, createServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { SipTlsCertificateError, type SipTransportError } from '../errors.js';
 import { DEFAULT_CONNECTION_RULES } from './connection-rules.js';
-import type { Peer } from './transport.js';
+import type { Destination, Peer } from './transport.js';
 import { StreamTransport, type StreamTransportOptions } from './stream-transport.js';
 
 export interface TlsTransportOptions extends StreamTransportOptions {
   /** Server side: key and certificate (PEM), and any other node:tls server option. */
   server: TlsOptions;
-  /** Client side, for connections we open (CA to trust, client certificate, servername). */
+  /**
+   * Client side, for connections we open: the CA bundle to trust (default: Node's), a client
+   * certificate. A destination's `tls` (a registration's own CA, certificate, host name) wins.
+   */
   client?: ConnectionOptions;
 }
+
+/**
+ * Node's codes for a peer certificate it refused: the host-name check (tls.checkServerIdentity)
+ * and OpenSSL's chain verification (X509_V_ERR_* names without the prefix).
+ */
+const CERTIFICATE_FAILURE = /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|UNABLE_TO_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE)$/;
 
 /** SIP over TLS (RFC 3261 §18, §26.3.1), Via `SIP/2.0/TLS`, default port 5061. */
 export class TlsTransport extends StreamTransport {
@@ -33,7 +43,34 @@ export class TlsTransport extends StreamTransport {
     return t;
   }
 
-  protected connect(to: Peer): Socket {
-    return connect({ host: to.address, port: to.port, ...this.#client });
+  /**
+   * RFC 5922 §4.1: the certificate must be valid for the host we were configured with, not the
+   * address DNS resolved it to. Node checks `servername` (also sent as SNI) when it is given,
+   * else the address; an IP is never sent as SNI (RFC 6066 §3).
+   */
+  protected connect(to: Destination): Socket {
+    const t = to.tls;
+    const name = t?.serverName && isIP(t.serverName) === 0 ? t.serverName : undefined;
+    return connect({
+      ...this.#client,
+      host: to.address,
+      port: to.port,
+      ...(t?.ca !== undefined && { ca: typeof t.ca === 'string' ? t.ca : [...t.ca] }),
+      ...(t?.cert !== undefined && { cert: t.cert }),
+      ...(t?.key !== undefined && { key: t.key }),
+      // Verification is never switched off here, whatever the client options say.
+      rejectUnauthorized: true,
+      ...(name && { servername: name }),
+    });
+  }
+
+  protected override connectFailure(remote: Peer, failure: Error | undefined): SipTransportError {
+    const code = (failure as NodeJS.ErrnoException | undefined)?.code;
+    if (!failure || !code || !CERTIFICATE_FAILURE.test(code)) return super.connectFailure(remote, failure);
+    return new SipTlsCertificateError(
+      `the certificate of TLS ${remote.address}:${remote.port} was refused: ${failure.message}`,
+      { transport: this.protocol, address: remote.address, port: remote.port, reason: code },
+      { cause: failure },
+    );
   }
 }

@@ -10,9 +10,29 @@ export interface Peer {
 /** A transport's name as written in Via (RFC 3261 §20.42, RFC 7118 §5.1). */
 export type TransportProtocol = 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
 
+/**
+ * Who a TLS connection we open must be talking to (RFC 5922), and with what: the
+ * transport's own client options apply where these say nothing.
+ */
+export interface TlsTarget {
+  /**
+   * The host name the peer's certificate must be valid for (SNI and the identity check,
+   * SAN dNSName as Node matches it): the configured host, never the address DNS gave for it.
+   * Absent: the address (an IP SAN).
+   */
+  readonly serverName?: string;
+  /** CA certificates (PEM) to trust instead of the transport's (default: Node's bundle). */
+  readonly ca?: string | readonly string[];
+  /** Our client certificate (PEM, chain) and its key, for peers that ask for one. */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 /** A destination with an optional transport choice (a DNS target, a Contact's `;transport=`). */
 export interface Destination extends Peer {
   readonly transport?: TransportProtocol | Lowercase<TransportProtocol>;
+  /** Only read by the TLS transport. */
+  readonly tls?: TlsTarget;
 }
 
 /**
@@ -90,7 +110,7 @@ export interface Transport {
    * message could not be sent (§17.1.4: the transaction then fails at once
    * rather than at Timer F); UDP reports nothing.
    */
-  send(message: SipMessage | Buffer, to: Peer, onError?: (err: SipTransportError) => void): void;
+  send(message: SipMessage | Buffer, to: Destination, onError?: (err: SipTransportError) => void): void;
   /**
    * §18.2.2: a response to a request received from `source`. Stream transports
    * use the connection the request arrived on while it is open.

@@ -9,6 +9,7 @@ import type { CapacityGate } from '../pools/index.js';
 import { MemoryLeaseStore, OwnershipManager, RedisLeaseStore, type LeaseStore } from '../leases/index.js';
 import { createLeaseGate, type LeaseGate } from './lease-gate.js';
 import { OwnedRegistrations } from './owned-registrations.js';
+import { carrierAccounts, registeredContact } from './registration-accounts.js';
 import { redisSecurity } from './redis-security.js';
 
 export interface CoordinationOptions {
@@ -114,15 +115,14 @@ export class Coordination {
 
   /** Starts owning (and refreshing) this replica's share of the carrier registrations. */
   startRegistrations(ua: UserAgent): void {
-    const accounts = this.#o.config.registrations;
+    const accounts = carrierAccounts(this.#o.config.registrations);
     if (accounts.length === 0) return;
     this.#ownership = new OwnershipManager({ store: this.store, replicaId: this.replicaId, keys: accounts.map((a) => a.id), ttlMs: this.#o.config.leases.ttlMs });
     // Registered: the balancer's address, so a carrier's calls reach whichever replica is healthy.
     // Not the dialogs' Contact: in-dialog requests must reach this replica (the balancer
     // record-routes, so they pass through it on the way).
     const { registerHost, registerPort } = this.#o.config.sip;
-    const own = ua.contact;
-    const contact = registerHost ? `sip:${registerHost.includes(':') ? `[${registerHost}]` : registerHost}:${registerPort || Number(/:(\d+)$/.exec(own)?.[1] ?? 5060)}` : own;
+    const contact = registeredContact(ua, registerHost, registerPort);
     // One cache for every account: registrars named by host are looked up per RFC 3263 (NAPTR, SRV, A/AAAA).
     const dns = new CachingDns({ servers: this.#o.config.sip.dnsServers });
     this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact, dns } });
@@ -130,6 +130,7 @@ export class Coordination {
     this.#ownership.on('recovered', () => { this.#ownershipDegraded = false; });
     this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));
     this.#registrations.on('released', (id, reason) => this.#log.info({ id, reason }, 'registration no longer refreshed here'));
+    this.#registrations.on('failure', (id, err) => this.#log.warn({ id, code: (err as { code?: unknown }).code, err: err.message }, 'REGISTER failed, retrying with backoff'));
     this.#registrations.start();
   }
 
@@ -142,7 +143,7 @@ export class Coordination {
 
   /** Why this replica is not ready, as far as coordination goes: an owned registration that is not up. */
   readinessReasons(): string[] {
-    return this.registrations().filter((s) => s.state !== 'registered').map((s) => `registration ${s.id}: ${s.state}${s.lastStatus ? ` (last status ${s.lastStatus})` : ''}`);
+    return this.registrations().filter((s) => s.state !== 'registered').map((s) => `registration ${s.id}: ${s.state}${s.lastStatus ? ` (last status ${s.lastStatus})` : ''}${s.lastError ? ` (${s.lastError.code}: ${s.lastError.message})` : ''}`);
   }
 
   gateStats(): ReturnType<LeaseGate['stats']>[] {

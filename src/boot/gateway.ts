@@ -14,6 +14,7 @@ import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports, pem } from './sip-transports.js';
+import { carrierAccounts } from './registration-accounts.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
@@ -86,7 +87,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const registry = options.registry ?? new Registry();
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
-  // SIP first: a port or certificate problem stops the start before anything else is running.
+  // SIP first: a port or certificate problem stops the start before anything else is running
+  // (a TLS registration's CA or client certificate file too: read again when registering starts).
+  carrierAccounts(config.registrations);
   // HTTPS for the ops server: read before anything binds, so a wrong path fails the boot with its key's name.
   const opsTls = config.server.certFile ? { cert: pem('server.certFile', config.server.certFile), key: pem('server.keyFile', config.server.keyFile) } : undefined;
   const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled && (opsTls ?? true));

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { SipRequest, SipResponse } from '../../sip/index.js';
-import { RegistrationPool, type CarrierAccount, type RegistrarClient, type RegistrationPoolOptions } from '../../sip/registration/index.js';
+import { RegistrationPool, type CarrierAccount, type RegistrarClient, type RegistrarDestination, type RegistrationPoolOptions } from '../../sip/registration/index.js';
 import { LeaseLostError, type OwnershipManager } from '../leases/index.js';
 
 export interface OwnedRegistrationsOptions {
@@ -17,6 +17,8 @@ export interface OwnedRegistrationsEvents {
   registered: [id: string];
   /** This replica stopped refreshing `id`. */
   released: [id: string, reason: string];
+  /** A REGISTER for `id` got no response (the error: a refused certificate, a timeout…); it is retried with backoff. */
+  failure: [id: string, error: Error];
 }
 
 /**
@@ -71,7 +73,8 @@ export class OwnedRegistrations extends EventEmitter<OwnedRegistrationsEvents> {
     let silenced = false;
     const fenced: RegistrarClient = {
       get contact() { return ua.contact; },
-      sendRequest(req: SipRequest, to: { address: string; port: number }): Promise<SipResponse> {
+      ...(ua.contactFor && { contactFor: ua.contactFor.bind(ua) }),
+      sendRequest(req: SipRequest, to: RegistrarDestination): Promise<SipResponse> {
         const grant = ownership.grant(id);
         if (!grant || silenced) return Promise.reject(new LeaseLostError({ key: id, token: 0, reason: 'not the owner of this registration' }));
         return ua.sendRequest(req, to);
@@ -79,6 +82,7 @@ export class OwnedRegistrations extends EventEmitter<OwnedRegistrationsEvents> {
     };
     const pool = new RegistrationPool({ ...this.#o.pool, ua: fenced });
     pool.on('state', (_id, state) => { if (state === 'registered') this.emit('registered', id); });
+    pool.on('failure', (_id, err) => this.emit('failure', id, err));
     this.#pools.set(id, { pool, silence: () => { silenced = true; } });
     pool.add(account);
   }

@@ -12,7 +12,7 @@ export const SipCertificateError = defineError<{ key: string; path: string; reas
   (c) => `${c.key} '${c.path}' cannot be read: ${c.reason}`,
 );
 
-/** A certificate or key file named by config key `key` (the SIP listeners', the ops server's). */
+/** A certificate or key file named by config key `key` (the SIP listeners', the ops server's, a registration's). */
 export function pem(key: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -55,7 +55,8 @@ export async function bindSipTransports(sip: SipConfig, observe: { registry?: Re
   }
   try {
     if (sip.tls.enabled) {
-      bound.push(await TlsTransport.bind(host, sip.tls.port, { server: { cert: pem('sip.tls.certFile', sip.tls.certFile), key: pem('sip.tls.keyFile', sip.tls.keyFile) } }));
+      const client = sip.tls.caFile ? { ca: pem('sip.tls.caFile', sip.tls.caFile) } : {};
+      bound.push(await TlsTransport.bind(host, sip.tls.port, { server: { cert: pem('sip.tls.certFile', sip.tls.certFile), key: pem('sip.tls.keyFile', sip.tls.keyFile) }, client }));
     }
     if (sip.ws.enabled) {
       const tls = sip.ws.certFile ? { cert: pem('sip.ws.certFile', sip.ws.certFile), key: pem('sip.ws.keyFile', sip.ws.keyFile) } : undefined;

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { checkRegistrationTls, registrationTlsSchema, sipTlsSchema } from './schema-tls.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -141,8 +142,7 @@ export const configSchema = z.strictObject({
     advertise,
     dnsServers: z.array(z.string().refine((s) => isIP(s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1')) !== 0, 'an IP address, optionally with :port ([v6]:port)')),
     transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
-    tls: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
-      .refine((t) => !t.enabled || (t.certFile !== '' && t.keyFile !== ''), { message: 'certFile and keyFile when TLS is enabled', path: ['certFile'] }),
+    tls: sipTlsSchema,
     ws: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
       .refine((w) => (w.certFile === '') === (w.keyFile === ''), { message: 'both certFile and keyFile (WSS), or neither (WS)', path: ['certFile'] }),
     registerHost: z.string(),
@@ -207,10 +207,12 @@ export const configSchema = z.strictObject({
     password: z.string().optional(),
     realm: z.string().optional(),
     expires: z.number().int().min(60).optional(),
+    tls: registrationTlsSchema.optional(),
   })).refine((r) => new Set(r.map((a) => a.id)).size === r.length, 'registration ids must be unique'),
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
   routes: z.array(routeSchema).min(1),
 }).superRefine((c, ctx) => {
+  checkRegistrationTls(c, ctx);
   // A CRM has no public default address: a key without a URL cannot be used.
   if (c.upstreams.crm.apiKey !== '' && c.upstreams.crm.baseUrl === '') {
     ctx.addIssue({ code: 'custom', path: ['upstreams', 'crm', 'baseUrl'], message: 'the CRM base URL (CRM_BASE_URL) when upstreams.crm.apiKey is set' });

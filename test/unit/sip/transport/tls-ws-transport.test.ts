@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { generate } from 'selfsigned';
 import { WebSocket } from 'ws';
-import { parseMessage, SIP_WS_PROTOCOL, SipRequest, SipResponse, TlsTransport, UserAgent, WsTransport, type IncomingCall } from '../../../../sip/index.js';
+import { parseMessage, SIP_WS_PROTOCOL, SipRequest, SipResponse, SipTransportError, TlsTransport, UserAgent, WsTransport, type IncomingCall } from '../../../../sip/index.js';
 import { until } from '../../../support/wait.js';
 import { options, SDP, StreamPeer } from './stream-peer.js';
 
@@ -75,7 +75,10 @@ describe('sip/transport: TLS with a self-signed certificate', function () {
       try {
         const req2 = new SipRequest('OPTIONS', `sip:c@127.0.0.1:${c.local.port};transport=tls`);
         for (const [k, v] of [['max-forwards', '70'], ['from', `<${uaA.contact}>;tag=a2`], ['to', `<sip:c@127.0.0.1:${c.local.port}>`], ['call-id', 'tls-out-2'], ['cseq', '1 OPTIONS']] as const) req2.setHeader(k, v);
-        await assert.rejects(uaA.sendRequest(req2, { address: '127.0.0.1', port: c.local.port, transport: 'tls' }), { code: 'SIP_ERR_TRANSPORT' });
+        // Still a transport error (the transaction fails at once), with the certificate's own code.
+        const err = await uaA.sendRequest(req2, { address: '127.0.0.1', port: c.local.port, transport: 'tls' }).then(() => undefined, (e: unknown) => e);
+        assert.ok(err instanceof SipTransportError, String(err));
+        assert.equal(err.code, 'SIP_ERR_TLS_CERTIFICATE');
         assert.equal(c.stats.received, 0);
       } finally {
         await c.close();
