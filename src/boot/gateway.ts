@@ -12,7 +12,7 @@ import { UserAgent } from '../../sip/index.js';
 import { EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
-import type { AgentUpstreams } from '../agent/index.js';
+import { renderApologyClip, type AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
@@ -218,7 +218,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
-  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady]).then(() => {
+  // The apology clip a turn plays when no TTS socket can be had: rendered now, played from memory then.
+  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady, renderApologyClip(log)]).then(() => {
     if (!draining && !closed) ua.draining = false;
   });
   warm.catch(() => undefined);
