@@ -241,7 +241,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
     extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops);
-  analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
+  analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats(), changes: coordination.changes });
 
   async function close(): Promise<void> {
     if (closed) return;

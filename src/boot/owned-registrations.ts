@@ -17,6 +17,8 @@ export interface OwnedRegistrationsEvents {
   registered: [id: string];
   /** This replica stopped refreshing `id`. */
   released: [id: string, reason: string];
+  /** An owned registration's state changed (registering, registered, backoff, failed…): analytics records it. */
+  state: [id: string];
 }
 
 /**
@@ -78,7 +80,7 @@ export class OwnedRegistrations extends EventEmitter<OwnedRegistrationsEvents> {
       },
     };
     const pool = new RegistrationPool({ ...this.#o.pool, ua: fenced });
-    pool.on('state', (_id, state) => { if (state === 'registered') this.emit('registered', id); });
+    pool.on('state', (_id, state) => { if (state === 'registered') this.emit('registered', id); this.emit('state', id); });
     this.#pools.set(id, { pool, silence: () => { silenced = true; } });
     pool.add(account);
   }
