@@ -9,11 +9,12 @@ import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoint
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent } from '../../sip/index.js';
-import { EdgeFilter } from '../../sip/edge/index.js';
+import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
 import { renderApologyClip, type AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
+import { earlyDropMetrics } from './sip-rejections.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
@@ -87,7 +88,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
   // SIP first: a port or certificate problem stops the start before anything else is running.
-  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled);
+  // UDP datagrams the edge would refuse anyway are dropped before parsing (set once the edge exists, below).
+  let early: EarlyDrop | undefined;
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled, { admit: (s, d) => early?.admit(s, d) ?? true });
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -181,6 +184,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
+  early = new EarlyDrop({ isCarrier: (a) => edge.isCarrier(a), trusted: config.sip.balancers, rate: config.sip.rate });
+  earlyDropMetrics(registry, () => early!.stats());
   let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,

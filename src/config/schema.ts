@@ -138,6 +138,7 @@ export const configSchema = z.strictObject({
     advertise,
     dnsServers: z.array(z.string().refine((s) => isIP(s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1')) !== 0, 'an IP address, optionally with :port ([v6]:port)')),
     transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
+    udpReceiveBufferBytes: z.number().int().min(0),
     tls: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
       .refine((t) => !t.enabled || (t.certFile !== '' && t.keyFile !== ''), { message: 'certFile and keyFile when TLS is enabled', path: ['certFile'] }),
     ws: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
