@@ -79,6 +79,13 @@ function poolDrift(g: Gateway): number {
   return drift;
 }
 
+/** Open connections per pool ("asr 2, tts 1…"): fd growth that matches a pool grown to its target is no leak. */
+function poolSizes(g: Gateway): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const set of Object.values(g.pools)) for (const p of set.pools()) sizes[p.name] = (sizes[p.name] ?? 0) + p.stats().size;
+  return sizes;
+}
+
 function leasesOut(g: Gateway): number {
   let n = 0;
   for (const set of Object.values(g.pools)) for (const p of set.pools()) n += p.stats().inUse;
@@ -165,7 +172,7 @@ async function main(): Promise<void> {
     // Warm-up: one call, so that lazily built code paths and caches exist before the baseline.
     await oneCall(g, speech);
     await until(() => leasesOut(g) === 0 && g.calls.activeCount === 0, 'warm-up call over', 30_000);
-    const start = { heapMb: await settledHeapMb(), fds: fds(), census: fdCensus(), drift: poolDrift(g), at: performance.now() };
+    const start = { heapMb: await settledHeapMb(), fds: fds(), census: fdCensus(), sizes: poolSizes(g), drift: poolDrift(g), at: performance.now() };
     const deadline = start.at + args.minutes * 60_000;
     const midway = start.at + args.minutes * 30_000;
 
@@ -202,7 +209,7 @@ async function main(): Promise<void> {
     await sleep(5000);
     await until(() => Object.values(g.pools).every((set) => set.pools().every((p) => p.stats().ready)), 'pools ready', 30_000).catch(() => undefined);
     const chaosCounts = [g.local!.asr, g.local!.tts, g.local!.llm, g.local!.crm].map((s) => s.chaos.counts);
-    const end = { heapMb: await settledHeapMb(), fds: fds(), census: fdCensus(), drift: poolDrift(g) };
+    const end = { heapMb: await settledHeapMb(), fds: fds(), census: fdCensus(), sizes: poolSizes(g), drift: poolDrift(g) };
     const replica = (await (await fetch(`${g.opsUrl}/api/replica`)).json().catch(() => ({}))) as { registrations?: Array<{ state: string }> };
     const failures = results.filter((r) => !r.ok);
     const out = {
@@ -215,6 +222,8 @@ async function main(): Promise<void> {
       // Which kinds of fd changed (tcp →6379 is the Redis client, unix is a worker's channel…): growth that is one
       // lazily opened resource stays put over a longer run; a leak grows with the calls.
       fd_changes: censusDiff(start.census, end.census),
+      // With the local upstreams in this process a pooled connection is two fds (client and server end).
+      pool_sizes: { start: start.sizes, end: end.sizes },
       leaked_leases: leasesOut(g),
       pool_size_drift: end.drift,
       redis_restarted: redisRestarted,
@@ -231,6 +240,7 @@ async function main(): Promise<void> {
       ['heap growth (after GC)', `${out.heap_growth_mb} MB (${start.heapMb.toFixed(1)} → ${end.heapMb.toFixed(1)})`],
       ['fd growth', `${out.fd_growth} (${start.fds} → ${end.fds})`],
       ['fd kinds changed', out.fd_changes.join('; ') || 'none'],
+      ['pool sizes start → end', Object.keys(end.sizes).map((k) => `${k} ${start.sizes[k] ?? 0} → ${end.sizes[k]}`).join(', ')],
       ['leases still out', String(out.leaked_leases)],
       ['pool size drift', `${out.pool_size_drift} (at start ${start.drift})`],
       ['redis restarted midway', String(out.redis_restarted)],
