@@ -12,7 +12,8 @@
 // config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed.
 //   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--json]
 // Every loop is bounded by its deadline; loopback only.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,27 @@ const settle = Math.min(arg('settle', 10), 120);
 const json = process.argv.includes('--json');
 const viaBalancer = process.argv.includes('--via-balancer');
 const CARRIER = '127.0.0.2';
+
+/**
+ * The UDP socket bound to `port` as `ss` sees it: SO_RCVBUF granted (`rb`, bytes) and datagrams the
+ * kernel dropped on that socket alone (`d`), unlike /proc/net/snmp's counter for the whole system.
+ */
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function udpSocket(port: number): { rcvbufBytes: number; drops: number } | undefined {
+  try {
+    const out = execFileSync('ss', ['-lumn', `sport = :${port}`], { encoding: 'utf8' });
+    const m = /rb(\d+),.*?d(\d+)\)/.exec(out);
+    return m ? { rcvbufBytes: Number(m[1]), drops: Number(m[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const wsPort = await freeTcpPort();
 const gw = await startReplica({
@@ -68,6 +90,9 @@ try {
   const sampler = rssSampler(pid);
   const started = Date.now();
   const dropsBefore = udpRcvbufErrors();
+  const gwSocketBefore = udpSocket(gw.sip.port);
+  const cpuBefore = cpuSeconds(pid);
+  const lbSocketBefore = lb ? udpSocket(sipTarget.port) : undefined;
   // The carrier starts a moment into the flood, so its calls meet the flood at full rate.
   const [flood, carrier] = await Promise.all([
     sippFlood(sipTarget, { sources, rate, seconds }),
@@ -75,6 +100,13 @@ try {
   ]);
   const floodWall = (Date.now() - started) / 1000;
   const udpDrops = udpRcvbufErrors() - dropsBefore;
+  const gwSocketAfter = udpSocket(gw.sip.port);
+  // What the flood cost the gateway: CPU seconds during it (the datagrams it read, parsed or dropped early, and answered).
+  const gatewayCpuSeconds = Number((cpuSeconds(pid) - cpuBefore).toFixed(2));
+  const lbSocketAfter = lb ? udpSocket(sipTarget.port) : undefined;
+  const socketFigures = (b: typeof gwSocketBefore, a: typeof gwSocketAfter) => (b && a ? { rcvbufBytes: a.rcvbufBytes, drops: a.drops - b.drops } : undefined);
+  const gatewaySocket = socketFigures(gwSocketBefore, gwSocketAfter);
+  const balancerSocket = socketFigures(lbSocketBefore, lbSocketAfter);
   const aliveAfterFlood = await alive();
   const tcpSlow = await hostileStreams(gw.sip, { count: conns, mode: 'slow', seconds: hostileSeconds });
   const tcpEndless = await hostileStreams(gw.sip, { count: conns, mode: 'endless', seconds: hostileSeconds });
@@ -86,7 +118,7 @@ try {
   const rssAfter = rssMb(pid);
   const out = {
     bench: 'flood', viaBalancer, rate, sources, seconds, floodWallSeconds: floodWall,
-    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops },
+    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops, gatewaySocket, balancerSocket, gatewayCpuSeconds },
     carrier: { placed: calls, succeeded: carrier.successful || 0, failed: carrier.failed || 0, successRate: (carrier.successful || 0) / calls },
     carrierAfterHostile: { placed: 5, succeeded: carrierAfter.successful || 0 },
     hostile: { tcpSlow, tcpEndless, wsSlow, wsEndless, seconds: hostileSeconds },
@@ -98,6 +130,9 @@ try {
   console.log(`flood INVITEs sent                ${flood.sent} from ${sources} sources in ${floodWall.toFixed(1)} s (target ${rate}/s)`);
   console.log(`flood answered / unanswered       ${flood.answered} / ${flood.unanswered}   responses ${JSON.stringify(flood.responses)}`);
   console.log(`kernel UDP receive-buffer drops  ${udpDrops} (system-wide, during the flood)`);
+  console.log(`gateway CPU during the flood      ${gatewayCpuSeconds} s`);
+  if (gatewaySocket) console.log(`gateway UDP socket                SO_RCVBUF ${gatewaySocket.rcvbufBytes} B, ${gatewaySocket.drops} datagrams dropped on it`);
+  if (balancerSocket) console.log(`balancer UDP socket               SO_RCVBUF ${balancerSocket.rcvbufBytes} B, ${balancerSocket.drops} datagrams dropped on it`);
   console.log(`carrier calls during the flood    ${out.carrier.succeeded}/${calls} succeeded (${(out.carrier.successRate * 100).toFixed(1)} %)`);
   console.log(`carrier calls after hostile TCP   ${out.carrierAfterHostile.succeeded}/5`);
   for (const [k, v] of Object.entries(out.hostile)) if (typeof v === 'object') console.log(`${k.padEnd(34)}${v.closedByPeer}/${v.opened} closed by the gateway, ${v.stillOpen} still open after ${hostileSeconds} s, ${(v.bytesSent / 1e6).toFixed(1)} MB sent`);

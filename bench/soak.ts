@@ -33,6 +33,7 @@ import { RedisServer } from '../test/support/redis-server.js';
 import { Kamailio } from '../test/support/kamailio.js';
 import { RtpPeer } from '../test/support/rtp-peer.js';
 import { sipp } from '../test/support/sipp.js';
+import { fdCensus, censusDiff } from './support/fd-census.js';
 import { until, sleep } from '../test/support/wait.js';
 
 const SCENARIO = fileURLToPath(new URL('../test/integration/calls/scenarios/call-wait-bye.xml', import.meta.url));
@@ -76,6 +77,13 @@ function poolDrift(g: Gateway): number {
   let drift = 0;
   for (const set of Object.values(g.pools)) for (const p of set.pools()) drift += Math.abs(p.stats().size - p.stats().target);
   return drift;
+}
+
+/** Open connections per pool ("asr 2, tts 1…"): fd growth that matches a pool grown to its target is no leak. */
+function poolSizes(g: Gateway): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const set of Object.values(g.pools)) for (const p of set.pools()) sizes[p.name] = (sizes[p.name] ?? 0) + p.stats().size;
+  return sizes;
 }
 
 function leasesOut(g: Gateway): number {
@@ -164,7 +172,7 @@ async function main(): Promise<void> {
     // Warm-up: one call, so that lazily built code paths and caches exist before the baseline.
     await oneCall(g, speech);
     await until(() => leasesOut(g) === 0 && g.calls.activeCount === 0, 'warm-up call over', 30_000);
-    const start = { heapMb: await settledHeapMb(), fds: fds(), drift: poolDrift(g), at: performance.now() };
+    const start = { heapMb: await settledHeapMb(), fds: fds(), census: fdCensus(), sizes: poolSizes(g), drift: poolDrift(g), at: performance.now() };
     const deadline = start.at + args.minutes * 60_000;
     const midway = start.at + args.minutes * 30_000;
 
@@ -180,6 +188,11 @@ async function main(): Promise<void> {
       while (performance.now() < deadline) results.push(await oneCall(g, speech));
     });
     let lastReport = performance.now();
+    // fds and heap once a minute: a leak climbs with the calls, a lazily opened resource steps once.
+    const series: Array<{ min: number; calls: number; fds: number; heap_mb: number }> = [];
+    const sampler = setInterval(() => {
+      series.push({ min: Math.round((performance.now() - start.at) / 60_000), calls: results.length, fds: fds(), heap_mb: Number((process.memoryUsage().heapUsed / 1_048_576).toFixed(1)) });
+    }, 60_000);
     const progress = setInterval(() => {
       if (args.json || performance.now() - lastReport < 30_000) return;
       lastReport = performance.now();
@@ -188,6 +201,7 @@ async function main(): Promise<void> {
     }, 1000);
     await Promise.all([...callers, redisChurn]);
     clearInterval(progress);
+    clearInterval(sampler);
 
     // Quiet: every call over, chaos off, pools back at their size, then measure.
     await until(() => g.calls.activeCount === 0, 'calls over', 60_000);
@@ -195,7 +209,7 @@ async function main(): Promise<void> {
     await sleep(5000);
     await until(() => Object.values(g.pools).every((set) => set.pools().every((p) => p.stats().ready)), 'pools ready', 30_000).catch(() => undefined);
     const chaosCounts = [g.local!.asr, g.local!.tts, g.local!.llm, g.local!.crm].map((s) => s.chaos.counts);
-    const end = { heapMb: await settledHeapMb(), fds: fds(), drift: poolDrift(g) };
+    const end = { heapMb: await settledHeapMb(), fds: fds(), census: fdCensus(), sizes: poolSizes(g), drift: poolDrift(g) };
     const replica = (await (await fetch(`${g.opsUrl}/api/replica`)).json().catch(() => ({}))) as { registrations?: Array<{ state: string }> };
     const failures = results.filter((r) => !r.ok);
     const out = {
@@ -205,12 +219,18 @@ async function main(): Promise<void> {
       failed_calls: failures.length,
       heap_growth_mb: Number((end.heapMb - start.heapMb).toFixed(2)),
       fd_growth: end.fds - start.fds,
+      // Which kinds of fd changed (tcp →6379 is the Redis client, unix is a worker's channel…): growth that is one
+      // lazily opened resource stays put over a longer run; a leak grows with the calls.
+      fd_changes: censusDiff(start.census, end.census),
+      // With the local upstreams in this process a pooled connection is two fds (client and server end).
+      pool_sizes: { start: start.sizes, end: end.sizes },
       leaked_leases: leasesOut(g),
       pool_size_drift: end.drift,
       redis_restarted: redisRestarted,
       registrations: args.registrations,
       registrations_registered: (replica.registrations ?? []).filter((r) => r.state === 'registered').length,
       chaos: chaosCounts.reduce((a, c) => ({ drops: a.drops + c.drops, stalls: a.stalls + c.stalls, errors: a.errors + c.errors, refusals: a.refusals + c.refusals }), { drops: 0, stalls: 0, errors: 0, refusals: 0 }),
+      per_minute: series,
       failure_reasons: [...new Set(failures.map((f) => f.reason ?? 'unknown'))].slice(0, 5),
     };
     const rows: Array<[string, string]> = [
@@ -219,6 +239,8 @@ async function main(): Promise<void> {
       ['failed calls', `${out.failed_calls}${out.failure_reasons.length ? ` (${out.failure_reasons.join('; ')})` : ''}`],
       ['heap growth (after GC)', `${out.heap_growth_mb} MB (${start.heapMb.toFixed(1)} → ${end.heapMb.toFixed(1)})`],
       ['fd growth', `${out.fd_growth} (${start.fds} → ${end.fds})`],
+      ['fd kinds changed', out.fd_changes.join('; ') || 'none'],
+      ['pool sizes start → end', Object.keys(end.sizes).map((k) => `${k} ${start.sizes[k] ?? 0} → ${end.sizes[k]}`).join(', ')],
       ['leases still out', String(out.leaked_leases)],
       ['pool size drift', `${out.pool_size_drift} (at start ${start.drift})`],
       ['redis restarted midway', String(out.redis_restarted)],

@@ -6,6 +6,20 @@ import { bareHost, reject, stampReceived, type Peer, type Rejection, type Transp
 
 export type { Peer, TransportStats, TransportUser } from './transport.js';
 
+export interface UdpOptions {
+  /**
+   * SO_RCVBUF in bytes: room for datagrams that arrive while the event loop is busy (a flood).
+   * The kernel caps it at net.core.rmem_max (and doubles what it grants, for its bookkeeping).
+   * Absent: the system default (net.core.rmem_default).
+   */
+  receiveBufferBytes?: number;
+  /**
+   * Looked at before a datagram is parsed: false drops it unparsed and unanswered (counted in
+   * stats.dropped). The edge's cheap early checks (sip/edge/early-drop.ts) go here.
+   */
+  admit?: (source: Peer, datagram: Buffer) => boolean;
+}
+
 
 /**
  * SIP over UDP (RFC 3261 §18). Incoming requests get `received` and, when the
@@ -21,20 +35,22 @@ export class UdpTransport implements Transport {
   onReject: ((r: Rejection) => void) | undefined;
   readonly #socket: Socket;
   readonly #limits: ParseLimits;
+  readonly #admit: UdpOptions['admit'];
   #user: TransportUser | undefined;
   #local: Peer = { address: '', port: 0 };
 
-  private constructor(socket: Socket, limits: ParseLimits) {
+  private constructor(socket: Socket, limits: ParseLimits, admit: UdpOptions['admit']) {
     this.#socket = socket;
     this.#limits = limits;
+    this.#admit = admit;
     socket.on('message', (buf, rinfo) => this.#onDatagram(buf, { address: rinfo.address, port: rinfo.port }));
     // A send error (ICMP unreachable) must not take the stack down.
     socket.on('error', () => {});
   }
 
-  static async bind(host: string, port: number, limits: ParseLimits = DEFAULT_LIMITS): Promise<UdpTransport> {
-    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
-    const t = new UdpTransport(socket, limits);
+  static async bind(host: string, port: number, limits: ParseLimits = DEFAULT_LIMITS, options: UdpOptions = {}): Promise<UdpTransport> {
+    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false, ...(options.receiveBufferBytes !== undefined && { recvBufferSize: options.receiveBufferBytes }) });
+    const t = new UdpTransport(socket, limits, options.admit);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) => reject(new SipTransportError(`cannot bind UDP ${host}:${port}: ${err.message}`, { host, port }, { cause: err })));
       socket.bind(port, host, () => resolve());
@@ -46,6 +62,11 @@ export class UdpTransport implements Transport {
 
   get local(): Peer {
     return this.#local;
+  }
+
+  /** SO_RCVBUF as the kernel granted it (twice what was asked, capped by net.core.rmem_max). */
+  get receiveBufferBytes(): number {
+    return this.#socket.getRecvBufferSize();
   }
 
   setUser(user: TransportUser): void {
@@ -76,6 +97,10 @@ export class UdpTransport implements Transport {
     // RFC 5626 keepalives (CRLF) on UDP are answered by nothing.
     if (buf.length <= 4 && buf.toString('latin1').trim() === '') return;
     this.stats.received++;
+    if (this.#admit && !this.#admit(source, buf)) {
+      this.stats.dropped++;
+      return;
+    }
     let msg: SipMessage;
     try {
       msg = parseMessage(buf, this.#limits);

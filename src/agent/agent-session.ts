@@ -2,11 +2,12 @@ import { EventEmitter } from 'node:events';
 import type { AgentConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Lease, LeaseSource } from '../pools/index.js';
-import type { ChatMessage, CrmSession, DeepgramConnection, ElevenLabsConnection, LlmSession, ToolCall, Transcript, TtsContext } from '../upstreams/index.js';
+import type { ChatMessage, CrmSession, DeepgramConnection, ElevenLabsConnection, LlmSession, ToolCall, Transcript } from '../upstreams/index.js';
 import { CallerAudio } from './caller-audio.js';
 import { TextChunker } from './text-chunker.js';
 import { TOOL_DEFINITIONS, runTool } from './tools.js';
 import { TurnTimeline, type TurnRecord } from './turn-timeline.js';
+import { TurnVoice } from './turn-voice.js';
 
 /** Where one agent gets its connections: in the gateway, the warm pools of its language's ASR and its voice's TTS. */
 export interface AgentUpstreams {
@@ -44,8 +45,8 @@ const MAX_TOOL_ROUNDS = 2;
 interface ActiveTurn {
   readonly timeline: TurnTimeline;
   readonly abort: AbortController;
-  tts?: Lease<ElevenLabsConnection>;
-  ctx?: TtsContext;
+  /** The turn's speech: its TTS lease, replaced if lost mid-turn (turn-voice.ts). */
+  readonly voice: TurnVoice;
   /** Speech the caller may interrupt has started playing. */
   speaking: boolean;
 }
@@ -218,11 +219,8 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     if (this.#turn !== turn) return;
     this.#turn = undefined;
     turn.abort.abort();
-    if (outcome !== 'completed') {
-      turn.ctx?.cancel();
-      this.#o.flushAudio();
-    }
-    turn.tts?.release();
+    turn.voice.close(outcome !== 'completed');
+    if (outcome !== 'completed') this.#o.flushAudio();
     turn.timeline.outcome = outcome;
     turn.timeline.mark('done');
     const record = turn.timeline.toJSON();
@@ -236,10 +234,10 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     const turn = await this.#beginTurn(kind, performance.now());
     if (!turn) return;
     try {
-      turn.ctx!.speak(text);
+      turn.voice.speak(text);
       await this.#finishSpeech(turn);
-      this.#history.push({ role: 'assistant', content: text });
-      this.#finishTurn(turn, 'completed');
+      if (!turn.voice.fellBack) this.#history.push({ role: 'assistant', content: text });
+      this.#finishTurn(turn, turn.voice.fellBack ? 'failed' : 'completed');
     } catch (err) {
       this.#log.warn({ err }, `${kind} could not be spoken`);
       this.#finishTurn(turn, 'failed');
@@ -249,34 +247,20 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   async #beginTurn(text: string, speechEndAt: number): Promise<ActiveTurn | undefined> {
     if (this.#ended) return undefined;
     if (this.#turn) this.#finishTurn(this.#turn, 'barged-in');
-    const turn: ActiveTurn = { timeline: new TurnTimeline(++this.#turns, speechEndAt), abort: new AbortController(), speaking: false };
+    const abort = new AbortController();
+    const timeline = new TurnTimeline(++this.#turns, speechEndAt);
+    const onAudio = (buf: Buffer) => {
+      if (this.#turn !== turn) return;
+      turn.timeline.mark('ttsFirstAudio');
+      turn.speaking = true;
+      this.#o.playAudio(buf);
+    };
+    const turn: ActiveTurn = { timeline, abort, speaking: false, voice: new TurnVoice({ tts: this.#o.upstreams.tts, signal: abort.signal, timeline, log: this.#log, onAudio }) };
     turn.timeline.text = text;
     this.#turn = turn;
-    try {
-      const tts = await this.#o.upstreams.tts.acquire({ signal: turn.abort.signal });
-      turn.timeline.acquired('tts', tts.acquireMs, tts.waited);
-      if (this.#turn !== turn) {
-        tts.release();
-        return undefined;
-      }
-      turn.tts = tts;
-      const ctx = tts.conn.context(tts.id);
-      turn.ctx = ctx;
-      ctx.on('audio', (buf) => {
-        if (this.#turn !== turn) return;
-        turn.timeline.mark('ttsFirstAudio');
-        turn.speaking = true;
-        this.#o.playAudio(buf);
-      });
-      tts.on('lost', () => this.#turn === turn && this.#finishTurn(turn, 'failed'));
-      return turn;
-    } catch (err) {
-      if (this.#turn === turn) {
-        this.#log.error({ err }, 'no TTS connection for the turn');
-        this.#finishTurn(turn, 'failed');
-      }
-      return undefined;
-    }
+    // No socket at all for the turn: the voice has played the apology clip (fellBack) and the turn says nothing more.
+    await turn.voice.open();
+    return this.#turn === turn ? turn : undefined;
   }
 
   /**
@@ -285,11 +269,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
    */
   async #finishSpeech(turn: ActiveTurn): Promise<void> {
     const aborted = new Promise<void>((resolve) => turn.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
-    const synthesized = new Promise<void>((resolve) => {
-      turn.ctx!.once('done', () => resolve());
-      turn.ctx!.flush();
-    });
-    await Promise.race([synthesized, aborted]);
+    await Promise.race([turn.voice.flush(), aborted]);
     if (!turn.abort.signal.aborted) await Promise.race([this.#o.playbackDone(), aborted]);
   }
 
@@ -302,14 +282,14 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     let spoken = '';
     const say = (chunks: string[]) => {
       for (const c of chunks) {
-        turn.ctx!.speak(c);
+        turn.voice.speak(c);
         spoken += `${c} `;
       }
     };
     let failures = 0;
     let toolRounds = 0;
     // One retry on another session, then an apology: the caller never hears silence.
-    while (!turn.abort.signal.aborted) {
+    while (!turn.abort.signal.aborted && !turn.voice.fellBack) {
       const lease = await this.#o.upstreams.llm.acquire({ signal: turn.abort.signal }).catch((err: unknown) => {
         this.#log.warn({ err }, 'no LLM session for the turn');
         return undefined;
@@ -355,9 +335,10 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
       }
     }
     if (turn.abort.signal.aborted) return;
-    if (spoken) this.#history.push({ role: 'assistant', content: spoken.trim() });
+    // A reply the caller never heard (the clip played instead) stays out of the history.
+    if (spoken && !turn.voice.fellBack) this.#history.push({ role: 'assistant', content: spoken.trim() });
     await this.#finishSpeech(turn);
-    this.#finishTurn(turn, failures > 1 ? 'failed' : 'completed');
+    this.#finishTurn(turn, failures > 1 || turn.voice.fellBack ? 'failed' : 'completed');
   }
 
   async #callTool(turn: ActiveTurn, call: ToolCall): Promise<string> {

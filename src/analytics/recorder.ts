@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { PoolBase, PooledConnection, PoolStats } from '../pools/index.js';
-import type { Call, CallsView } from '../calls/index.js';
+import type { Call, CallSnapshot, CallsView } from '../calls/index.js';
 import type { TurnRecord } from '../agent/index.js';
 import type { LeaseGateStats } from '../boot/lease-gate.js';
+import type { CoordinationChanges } from '../boot/coordination.js';
 import type { RegistrationSnapshot } from '../../sip/registration/index.js';
 import type { RowWriter } from './row-writer.js';
 import type { Row, TableName } from './tables.js';
@@ -17,6 +19,8 @@ export interface RecorderSources {
   calls(): CallsView;
   registrations(): readonly RegistrationSnapshot[];
   gates(): readonly LeaseGateStats[];
+  /** Registration and cap changes as they happen: each is a row at once (the 1 s sample only feeds the live charts). */
+  changes?: EventEmitter<CoordinationChanges>;
 }
 
 const num = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) ? null : v);
@@ -26,8 +30,11 @@ const num = (v: number | undefined): number | null => (v === undefined || Number
  * it ends and per turn when it is done (from the Call's own events), a pool
  * snapshot every `snapshotMs`, and an event row whenever a pool is exhausted or
  * replaces a connection, its slow-acquire alarm flips, a registration changes
- * state, or a provider-cap gate changes mode or slot count. All of it costs a
- * `push()` on the caller's side; the writer does the I/O later.
+ * state, or a provider-cap gate changes mode or slot count or refuses a slot
+ * (cap hit). Registration and cap rows are written when the change happens
+ * (from the coordination's events), so a flap shorter than the 1 s sample is
+ * still a row. All of it costs a `push()` on the caller's side; the writer
+ * does the I/O later.
  */
 export class Recorder {
   readonly live = new LiveWindow();
@@ -127,6 +134,12 @@ export class Recorder {
   start(sources: RecorderSources): void {
     this.#sources = sources;
     for (const p of sources.pools()) this.watchPool(p);
+    // What was already there before the recorder listened, then every change as it happens.
+    for (const r of sources.registrations()) this.registrationChanged(r);
+    for (const g of sources.gates()) this.gateChanged(g, 'start');
+    sources.changes?.on('registration', (r) => this.registrationChanged(r));
+    sources.changes?.on('released', (id) => this.#registrationReleased(id));
+    sources.changes?.on('gate', (g, kind) => this.gateChanged(g, kind));
     this.sample();
     this.#timer = setInterval(() => this.sample(), 1000);
     this.#timer.unref();
@@ -162,11 +175,12 @@ export class Recorder {
       };
     });
     const registrations = src.registrations().map((r): RegistrationPoint => {
-      this.#registrationEvent(r, t, replica);
+      // Without a change feed (tests that drive sample() by hand), a changed state seen here is the event.
+      if (!src.changes) this.registrationChanged(r, t);
       return { id: r.id, state: r.state, lastStatus: r.lastStatus ?? null, rttMs: r.rttMs ?? null, failures: r.failures };
     });
     const gates = src.gates().map((g): GatePoint => {
-      this.#gateEvent(g, t, replica);
+      if (!src.changes) this.gateChanged(g, this.#gates.has(g.provider) ? 'held' : 'start', t);
       return { provider: g.provider, mode: g.mode, held: g.held, limit: g.limit, localCap: g.localCap, replicas: g.replicas, fairShare: g.fairShare };
     });
     const w = this.#writer.stats();
@@ -193,30 +207,48 @@ export class Recorder {
     this.#poolEvent(p, t, replica, kind, `acquire p95 ${s.acquireP95Ms.toFixed(2)} ms`);
   }
 
-  #registrationEvent(r: RegistrationSnapshot, t: number, replica: string): void {
+  /** A registration's state as it changed: a row unless it is the state already recorded. */
+  registrationChanged(r: RegistrationSnapshot, t = Date.now()): void {
     const previous = this.#registrations.get(r.id);
     if (previous === r.state) return;
     this.#registrations.set(r.id, r.state);
     this.#push('registration_events', {
-      id: randomUUID(), at: t, replica, registration: r.id, state: r.state, previous: previous ?? null,
+      id: randomUUID(), at: t, replica: this.#replica(), registration: r.id, state: r.state, previous: previous ?? null,
       last_status: r.lastStatus ?? null, failures: r.failures, rtt_ms: r.rttMs ?? null,
     });
   }
 
-  #gateEvent(g: LeaseGateStats, t: number, replica: string): void {
+  /** Ownership moved to another replica (or drain): this replica no longer refreshes it (the reason is in the log). */
+  #registrationReleased(id: string): void {
+    const previous = this.#registrations.get(id);
+    this.#registrations.delete(id);
+    this.#push('registration_events', {
+      id: randomUUID(), at: Date.now(), replica: this.#replica(), registration: id, state: 'released', previous: previous ?? null,
+      last_status: null, failures: null, rtt_ms: null,
+    });
+  }
+
+  /**
+   * A provider-cap gate as it changed: a slot taken or given back ('held'; skipped when the
+   * count and mode are those already recorded), its mode flipped, or a take refused ('cap-hit').
+   */
+  gateChanged(g: LeaseGateStats, kind: 'start' | 'held' | 'mode' | 'cap-hit', t = Date.now()): void {
     const state = `${g.mode}/${g.held}`;
     const previous = this.#gates.get(g.provider);
-    if (previous === state) return;
+    if (previous === state && kind !== 'cap-hit') return;
     this.#gates.set(g.provider, state);
-    const kind = previous === undefined ? 'start' : previous.split('/')[0] !== g.mode ? 'mode' : 'held';
+    const recorded = previous === undefined ? 'start' : kind === 'held' && previous.split('/')[0] !== g.mode ? 'mode' : kind;
     this.#push('lease_events', {
-      id: randomUUID(), at: t, replica, provider: g.provider, kind, mode: g.mode, held: g.held, cap: g.limit, local_cap: g.localCap, replicas: g.replicas,
+      id: randomUUID(), at: t, replica: this.#replica(), provider: g.provider, kind: recorded, mode: g.mode, held: g.held, cap: g.limit, local_cap: g.localCap, replicas: g.replicas,
     });
   }
 }
 
-/** Calls from the browser demo arrive over SIP-over-WebSocket; everything else is a carrier trunk. */
-function transportOf(s: ReturnType<Call['snapshot']>): string {
-  const t = (s as { transport?: unknown }).transport;
-  return typeof t === 'string' ? t : 'sip';
+/**
+ * `webrtc` for a browser's leg (SIP over WebSocket, DTLS-SRTP media); otherwise `sip/` and the SIP
+ * transport the INVITE came over (`sip/udp`, `sip/tcp`, `sip/tls`, `sip/ws`, `sip/wss`), so
+ * `transport LIKE 'sip/%'` selects the carriers' calls.
+ */
+export function transportOf(s: Pick<CallSnapshot, 'media' | 'sipTransport'>): string {
+  return s.media === 'webrtc' ? 'webrtc' : `sip/${s.sipTransport.toLowerCase()}`;
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 import type { UserAgent } from '../../sip/index.js';
@@ -7,7 +8,7 @@ import type { UpstreamName, WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { CapacityGate } from '../pools/index.js';
 import { MemoryLeaseStore, OwnershipManager, RedisLeaseStore, type LeaseStore } from '../leases/index.js';
-import { createLeaseGate, type LeaseGate } from './lease-gate.js';
+import { createLeaseGate, type LeaseGate, type LeaseGateStats } from './lease-gate.js';
 import { OwnedRegistrations } from './owned-registrations.js';
 import { carrierAccounts, registeredContact } from './registration-accounts.js';
 import { redisSecurity } from './redis-security.js';
@@ -18,6 +19,14 @@ export interface CoordinationOptions {
   registry: Registry;
   /** Closes up to n idle connections of an upstream (all its keyed pools); returns how many. */
   closeIdle(upstream: UpstreamName, n: number): number;
+}
+
+/** Registration and provider-cap changes as they happen, for analytics (recorded per event, not sampled). */
+export interface CoordinationChanges {
+  registration: [snapshot: RegistrationSnapshot];
+  /** `released`: this replica stopped refreshing it (ownership moved or drain). */
+  released: [id: string, reason: string];
+  gate: [stats: LeaseGateStats, kind: 'held' | 'mode' | 'cap-hit'];
 }
 
 /**
@@ -36,6 +45,7 @@ export class Coordination {
   #ownership: OwnershipManager | undefined;
   /** The ownership manager saw the store fail and has not seen it answer since. */
   #ownershipDegraded = false;
+  readonly changes = new EventEmitter<CoordinationChanges>();
 
   constructor(o: CoordinationOptions) {
     this.#o = o;
@@ -61,6 +71,7 @@ export class Coordination {
       });
       // The gate itself logs the outage loudly (error level) and the recovery.
       this.#gates.set(name, gate);
+      gate.on('changed', (kind) => this.changes.emit('gate', gate.stats(), kind));
     }
     this.#metrics(o.registry);
   }
@@ -129,8 +140,15 @@ export class Coordination {
     this.#ownership.on('degraded', () => { this.#ownershipDegraded = true; });
     this.#ownership.on('recovered', () => { this.#ownershipDegraded = false; });
     this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));
-    this.#registrations.on('released', (id, reason) => this.#log.info({ id, reason }, 'registration no longer refreshed here'));
     this.#registrations.on('failure', (id, err) => this.#log.warn({ id, code: (err as { code?: unknown }).code, err: err.message }, 'REGISTER failed, retrying with backoff'));
+    this.#registrations.on('released', (id, reason) => {
+      this.#log.info({ id, reason }, 'registration no longer refreshed here');
+      this.changes.emit('released', id, reason);
+    });
+    this.#registrations.on('state', (id) => {
+      const s = this.#registrations?.pool(id)?.snapshots().find((x) => x.id === id);
+      if (s) this.changes.emit('registration', s);
+    });
     this.#registrations.start();
   }
 

@@ -9,12 +9,13 @@ import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoint
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent } from '../../sip/index.js';
-import { EdgeFilter } from '../../sip/edge/index.js';
+import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, type Route } from '../calls/index.js';
-import type { AgentUpstreams } from '../agent/index.js';
+import { renderApologyClip, type AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports, pem } from './sip-transports.js';
 import { carrierAccounts } from './registration-accounts.js';
+import { earlyDropMetrics } from './sip-rejections.js';
 import { Coordination } from './coordination.js';
 import { Analytics } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
@@ -92,7 +93,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   carrierAccounts(config.registrations);
   // HTTPS for the ops server: read before anything binds, so a wrong path fails the boot with its key's name.
   const opsTls = config.server.certFile ? { cert: pem('server.certFile', config.server.certFile), key: pem('server.keyFile', config.server.keyFile) } : undefined;
-  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled && (opsTls ?? true));
+  // UDP datagrams the edge would refuse anyway are dropped before parsing (set once the edge exists, below).
+  let early: EarlyDrop | undefined;
+  const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled && (opsTls ?? true), { admit: (s, d) => early?.admit(s, d) ?? true });
 
   let local: LocalUpstreams | undefined;
   if (upstreamNames.some((n) => needsLocal(config, n))) {
@@ -186,6 +189,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
+  early = new EarlyDrop({ isCarrier: (a) => edge.isCarrier(a), trusted: config.sip.balancers, rate: config.sip.rate });
+  earlyDropMetrics(registry, () => early!.stats());
   let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
@@ -223,7 +228,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
-  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady]).then(() => {
+  // The apology clip a turn plays when no TTS socket can be had: rendered now, played from memory then.
+  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady, renderApologyClip(log)]).then(() => {
     if (!draining && !closed) ua.draining = false;
   });
   warm.catch(() => undefined);
@@ -246,7 +252,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops, opsTls);
   warnInsecureDemo(config, log);
-  analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
+  analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats(), changes: coordination.changes });
 
   async function close(): Promise<void> {
     if (closed) return;

@@ -55,6 +55,11 @@ export interface LeaseGateEvents {
   recovered: [info: { provider: string; reacquired: number; lost: number }];
   /** Other replicas wait and this one held more than its fair share: `closed` idle connections gave their slots back. */
   reclaim: [info: { provider: string; surplus: number; closed: number }];
+  /**
+   * As it happens (analytics records it): a slot taken or given back ('held'), the mode flipped
+   * ('mode'), or a take refused because the cap is full ('cap-hit', once until a slot frees).
+   */
+  changed: [kind: 'held' | 'mode' | 'cap-hit'];
 }
 
 interface Slot {
@@ -100,6 +105,8 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
   #seq = 0;
   #degradations = 0;
   #reclaimed = 0;
+  /** A take was refused for want of room and no slot has been given back since: one 'cap-hit' per episode. */
+  #atCap = false;
 
   constructor(options: LeaseGateOptions) {
     super();
@@ -136,7 +143,7 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
       try {
         const { grant, view } = await store.semaphoreTake(provider, limit, replicaId, ttlMs, false);
         this.#see(view);
-        if (!grant) return undefined;
+        if (!grant) return this.#capHit();
         if (this.#closed || signal?.aborted) { store.semaphoreRelease(grant).catch(() => false); return undefined; }
         return this.#add(grant.token, grant.localDeadline);
       } catch (err) {
@@ -144,8 +151,16 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
       }
     }
     // Degraded: the local share of the cap, counted over every slot this replica holds.
-    if (this.#slots.size >= this.localCap) return undefined;
+    if (this.#slots.size >= this.localCap) return this.#capHit();
     return this.#add(undefined, Infinity);
+  }
+
+  #capHit(): undefined {
+    if (!this.#atCap) {
+      this.#atCap = true;
+      this.emit('changed', 'cap-hit');
+    }
+    return undefined;
   }
 
   /**
@@ -219,6 +234,7 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
       if (recovering) {
         this.#o.logger.warn({ provider, reacquired, lost, held: this.#slots.size }, 'lease store reachable again: slots re-established against the global cap');
         this.emit('recovered', { provider, reacquired, lost });
+        this.emit('changed', 'mode');
       }
       this.#reclaimSurplus();
     } finally {
@@ -253,12 +269,14 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
     this.#o.logger.error({ provider: info.provider, err: error.message, localCap: info.localCap, held: info.held },
       'LEASE STORE UNREACHABLE: provider cap enforced locally only (open connections keep their slots)');
     this.emit('degraded', info);
+    this.emit('changed', 'mode');
   }
 
   #add(token: number | undefined, deadline: number): CapacitySlot {
     const slot: Slot = { id: `${this.#o.provider}@${this.#o.replicaId}-${++this.#seq}`, token, deadline, timer: undefined, done: false, listeners: [] };
     this.#slots.add(slot);
     if (token !== undefined) this.#arm(slot, deadline);
+    this.emit('changed', 'held');
     const { store, provider, replicaId } = this.#o;
     return {
       id: slot.id,
@@ -289,6 +307,8 @@ export class LeaseGate extends EventEmitter<LeaseGateEvents> implements Capacity
     slot.done = true;
     clearTimeout(slot.timer);
     this.#slots.delete(slot);
+    this.#atCap = false;
+    if (!this.#closed) this.emit('changed', 'held');
   }
 
   #lose(slot: Slot, reason: string): void {

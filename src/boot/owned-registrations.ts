@@ -19,6 +19,8 @@ export interface OwnedRegistrationsEvents {
   released: [id: string, reason: string];
   /** A REGISTER for `id` got no response (the error: a refused certificate, a timeout…); it is retried with backoff. */
   failure: [id: string, error: Error];
+  /** An owned registration's state changed (registering, registered, backoff, failed…): analytics records it. */
+  state: [id: string];
 }
 
 /**
@@ -81,7 +83,7 @@ export class OwnedRegistrations extends EventEmitter<OwnedRegistrationsEvents> {
       },
     };
     const pool = new RegistrationPool({ ...this.#o.pool, ua: fenced });
-    pool.on('state', (_id, state) => { if (state === 'registered') this.emit('registered', id); });
+    pool.on('state', (_id, state) => { if (state === 'registered') this.emit('registered', id); this.emit('state', id); });
     pool.on('failure', (_id, err) => this.emit('failure', id, err));
     this.#pools.set(id, { pool, silence: () => { silenced = true; } });
     pool.add(account);

@@ -1,5 +1,6 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Rejection, Transport } from '../../sip/index.js';
+import type { EarlyDropStats } from '../../sip/edge/index.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -36,4 +37,16 @@ export class SipRejections {
     this.#lastLog.set(r.reason, { at: now, suppressed: 0 });
     this.#log.warn({ reason: r.reason, transport: r.transport, source: `${r.source.address}:${r.source.port}`, detail: r.detail, alsoSinceLastLine: last?.suppressed ?? 0 }, 'SIP refused');
   }
+}
+
+/** The edge's early drops (UDP datagrams refused before parsing), read at scrape time. */
+export function earlyDropMetrics(registry: Registry, stats: () => EarlyDropStats): void {
+  new Gauge({
+    name: 'warmline_sip_early_dropped_total', help: 'UDP requests the edge dropped unparsed and unanswered: past twice the per-source rate, or a non-carrier\'s INVITE past one answer a second', labelNames: ['reason'], registers: [registry],
+    collect() {
+      const s = stats();
+      this.set({ reason: 'rate' }, s.droppedRate);
+      this.set({ reason: 'refused' }, s.droppedRefused);
+    },
+  });
 }

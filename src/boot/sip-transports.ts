@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { TcpTransport, TlsTransport, UdpTransport, WsTransport, type Transport } from '../../sip/index.js';
+import type { UdpOptions } from '../../sip/transport/udp-transport.js';
 import type { SipConfig } from '../config/index.js';
 import { defineError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -38,9 +39,11 @@ function addressInUse(err: unknown): boolean {
  * page is served over HTTPS, which may not open a plain ws://). Refusals (malformed messages,
  * connection rules) are counted on `registry` and logged on `log`.
  */
-export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}, demo: boolean | { cert: string; key: string } = false): Promise<Transport[]> {
+export async function bindSipTransports(sip: SipConfig, observe: { registry?: Registry; log?: Logger } = {}, demo: boolean | { cert: string; key: string } = false, udp: Pick<UdpOptions, 'admit'> = {}): Promise<Transport[]> {
   const { host } = sip;
-  const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p) : TcpTransport.bind(host, p));
+  // 0: the system's default SO_RCVBUF (net.core.rmem_default).
+  const udpOptions: UdpOptions = { ...udp, ...(sip.udpReceiveBufferBytes > 0 && { receiveBufferBytes: sip.udpReceiveBufferBytes }) };
+  const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p, undefined, udpOptions) : TcpTransport.bind(host, p));
   let bound: Transport[] = [];
   for (let attempt = 1; ; attempt++) {
     const [first, ...rest] = sip.transports;

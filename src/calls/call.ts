@@ -51,6 +51,8 @@ export interface CallSnapshot {
   transcript: Array<{ from: 'caller' | 'agent'; text: string }>;
   /** 'webrtc' for a browser's DTLS-SRTP leg, 'rtp' for a carrier's. */
   media: 'rtp' | 'webrtc';
+  /** The SIP transport the INVITE came over (a browser's is WS or WSS). */
+  sipTransport: 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
   endReason: CallEndReason | undefined;
 }
 
@@ -357,6 +359,7 @@ export class Call extends EventEmitter<CallEvents> {
       turns: this.#agent ? [...this.#agent.records] : [],
       transcript: this.#agent?.transcript ?? [],
       media: this.#negotiator || !this.#answerSdp ? 'rtp' : 'webrtc',
+      sipTransport: this.#sip.transport.protocol,
       endReason: this.#endReason,
     };
   }

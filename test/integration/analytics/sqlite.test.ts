@@ -75,7 +75,7 @@ describe('analytics: SQLite store', function () {
       assert.equal(call!.did, '15550001000');
       assert.equal(call!.agent, 'receptionist');
       assert.equal(call!.codec, 'PCMA');
-      assert.equal(call!.transport, 'sip');
+      assert.equal(call!.transport, 'sip/udp');
       assert.equal(call!.end_reason, 'bye');
       assert.ok(Number(call!.answered_at) >= Number(call!.started_at) && Number(call!.ended_at) > Number(call!.answered_at), JSON.stringify(call));
       assert.ok(Number(call!.rtp_received) > 50 && call!.rtp_sent !== null, JSON.stringify(call));

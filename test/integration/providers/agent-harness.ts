@@ -1,7 +1,7 @@
 import type { LocalUpstreams } from '../../../src/local/index.js';
 import { ExclusivePool, MultiplexedPool, type PoolBase } from '../../../src/pools/index.js';
 import { createCrmFactory, createDeepgramFactory, createElevenLabsFactory, createLlmFactory, type CrmSession, type DeepgramConnection, type ElevenLabsConnection, type LlmSession } from '../../../src/upstreams/index.js';
-import { AgentSession } from '../../../src/agent/agent-session.js';
+import { AgentSession, type AgentUpstreams } from '../../../src/agent/agent-session.js';
 import { createLogger } from '../../../src/log.js';
 import type { TurnRecord } from '../../../src/agent/turn-timeline.js';
 
@@ -62,7 +62,7 @@ export interface TestCall {
 
 const log = createLogger((process.env.WARMLINE_TEST_LOG as 'silent' | undefined) ?? 'silent');
 
-export function startCall(pools: AgentPools, id: string, greeting = ''): TestCall {
+export function startCall(pools: AgentPools, id: string, greeting = '', upstreams: AgentUpstreams = pools): TestCall {
   const played: Buffer[] = [];
   let playingUntil = 0;
   let waiters: Array<() => void> = [];
@@ -72,7 +72,7 @@ export function startCall(pools: AgentPools, id: string, greeting = ''): TestCal
     callId: id,
     callerNumber: '+15551230001',
     profile: { greeting, systemPrompt: 'You are a test.', voiceId: '', language: '', tools: ['lookup_caller', 'book_appointment'] },
-    upstreams: pools,
+    upstreams,
     log,
     playAudio: (b) => {
       played.push(b);
