@@ -62,7 +62,7 @@ export type TransferOutcome =
   | { ok: true; via: 'refer' | 'bridge'; target: string }
   | { ok: false; code: 'transfer-failed'; target: string; refer: string; fallback: string };
 
-const SORRY = "I'm sorry, I couldn't connect you right now. Is there anything else I can help you with?";
+const SORRY = "I'm sorry, I couldn't connect you.";
 /** The turn that called the tool normally ends in seconds; a stuck one must not hold the transfer forever. */
 const TURN_WAIT_MS = 20_000;
 
