@@ -174,6 +174,10 @@ describe('transfer: to a person, against sipp carriers', function () {
         assert.equal(live.state, 'active', 'the caller is still on the line, now with a person');
         assert.equal(live.leasesHeld, 0, 'the agent left: its leases are back');
         assert.equal(leasesOut(g), 0, 'and no pool has any out');
+        const view = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: unknown[]; held: Held };
+        assert.equal(view.active.length, 1, '/api/calls: the call is still up');
+        assert.equal(view.held.leases, 0, '/api/calls: no upstream lease held while the caller talks to a person');
+        assert.equal(view.held.pacerStreams, 0, 'the agent\'s playout left the pacer');
         // The caller's µ-law reaches the person as A-law, and back.
         const tone = Buffer.alloc(160 * 10, 0x25);
         await phone.send(tone);
@@ -200,8 +204,9 @@ describe('transfer: to a person, against sipp carriers', function () {
       dialer.answer = false;
       const { run, call } = await carrierCall(g, 'refer-busy.xml');
       try {
-        const r = await transferApi(g, call.id, { target: 'front-desk' });
+        const r = await transferApi(g, call.id, { target: 'front-desk', say: 'One moment please.' });
         assert.equal(r.status, 502);
+        assert.ok(g.calls.find(call.id)!.snapshot().transcript.some((t) => t.from === 'agent' && t.text === 'One moment please.'), 'the line asked for was spoken before the REFER');
         assert.match(String(r.body.refer), /486 Busy Here/);
         assert.match(String(r.body.fallback), /failed: .*486 Busy Here/);
         assert.equal(g.calls.find(call.id)?.state, 'active');
