@@ -12,7 +12,7 @@ import { CallLeases } from './call-leases.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
-import type { TransferableCall, Transfers } from './transfer.js';
+import type { TransferableCall, Transfers, TransferStatus } from './transfer.js';
 
 /** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
 export type CallEndReason =
@@ -55,6 +55,8 @@ export interface CallSnapshot {
   /** 'webrtc' for a browser's DTLS-SRTP leg, 'rtp' for a carrier's. */
   media: 'rtp' | 'webrtc';
   endReason: CallEndReason | undefined;
+  /** A transfer to a person, once one was asked for: where to and how far it got. */
+  transfer?: TransferStatus;
 }
 
 export interface CallEvents {
@@ -98,6 +100,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   #port: number | undefined;
   #bye: Promise<void> = Promise.resolve();
   readonly #leases: CallLeases;
+  transfer: TransferStatus | undefined;
 
   constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
     super();
@@ -379,6 +382,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       transcript: this.#agent?.transcript ?? [],
       media: this.#negotiator || !this.#answerSdp ? 'rtp' : 'webrtc',
       endReason: this.#endReason,
+      ...(this.transfer && { transfer: { ...this.transfer } }),
     };
   }
 }

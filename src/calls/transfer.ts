@@ -42,6 +42,14 @@ export interface Dialer {
   dial(target: string, o: DialOptions): Promise<DialedLeg>;
 }
 
+/** How far a call's transfer got, shown in /api/calls. */
+export interface TransferStatus {
+  target: string;
+  state: 'announcing' | 'referring' | 'dialing' | 'bridged' | 'transferred' | 'failed';
+  /** Why it failed, when it did. */
+  detail?: string;
+}
+
 /** What a transfer needs of the call it moves (Call provides it; tests may too). */
 export interface TransferableCall {
   readonly id: string;
@@ -50,6 +58,7 @@ export interface TransferableCall {
   readonly state: string;
   readonly dialog: ReferDialog & { readonly state: string };
   readonly media: BridgeLeg | undefined;
+  transfer: TransferStatus | undefined;
   readonly agent: { say(text: string): Promise<void>; inform(note: string): void; readonly ended: boolean } | undefined;
   /** The agent leaves: every upstream lease goes back, its audio stops; the dialog and RTP stay. */
   releaseAgent(): void;
@@ -133,13 +142,16 @@ export class Transfers {
     this.#running.add(call.id);
     const log = this.#log.child({ call: call.id, target: target.name });
     try {
+      call.transfer = { target: target.name, state: 'announcing' };
       if (o.say && call.agent && !call.agent.ended) await call.agent.say(o.say);
+      call.transfer = { target: target.name, state: 'referring' };
       const refer = await sendRefer(call.dialog, {
         target: target.uri, notifyTimeoutMs: this.#config.notifyTimeoutMs, answerTimeoutMs: this.#config.answerTimeoutMs,
         onProgress: (s) => log.debug({ status: s.status }, 'transfer progress'),
       });
       if (refer.ok) {
         log.info({ status: refer.status }, 'transferred by REFER: the agent leaves the call');
+        call.transfer = { target: target.name, state: 'transferred' };
         call.releaseAgent();
         call.end('transferred');
         return { ok: true, via: 'refer', target: target.name };
@@ -162,6 +174,7 @@ export class Transfers {
     const abort = new AbortController();
     call.once('ended', () => abort.abort(new Error('the call ended')));
     let leg: DialedLeg;
+    call.transfer = { target: target.name, state: 'dialing' };
     try {
       const codecs: G711[] = caller.codec === 'PCMA' ? ['PCMA', 'PCMU'] : ['PCMU', 'PCMA'];
       leg = await this.#dialer.dial(target.uri, { from: call.caller, codecs, timeoutMs: this.#config.answerTimeoutMs, signal: abort.signal });
@@ -172,6 +185,7 @@ export class Transfers {
       await leg.hangup().catch(() => undefined);
       return 'not used: the call ended while the target answered';
     }
+    call.transfer = { target: target.name, state: 'bridged' };
     call.releaseAgent();
     const bridge = new RtpBridge(caller, { media: leg.media, codec: leg.codec });
     log.info({ codecs: `${caller.codec}/${leg.codec}`, transcoding: bridge.stats.transcoding }, 'transferred by bridging: the agent leaves the call');
@@ -193,6 +207,7 @@ export class Transfers {
   #failed(call: TransferableCall, target: TransferTargetConfig, refer: Extract<ReferOutcome, { ok: false }>, fallback: string, log: Logger): TransferOutcome {
     const failure = new TransferFailedError({ callId: call.id, target: target.name, refer: `${refer.why}: ${refer.detail}`, fallback });
     log.warn({ err: failure }, 'transfer failed: the call stays with the agent');
+    call.transfer = { target: target.name, state: 'failed', detail: failure.message };
     if (call.state === 'active' && call.agent && !call.agent.ended) {
       call.agent.inform(`The transfer to ${target.name} failed (${refer.detail}); the caller is still with you.`);
       call.agent.say(SORRY).catch(() => undefined);

@@ -86,6 +86,7 @@ describe('transfer: to a person, against sipp carriers', function () {
         await until(() => ended(g, call.id) !== undefined, 'the call ended');
         const done = ended(g, call.id)!;
         assert.equal(done.endReason, 'transferred');
+        assert.deepEqual(done.transfer, { target: 'front-desk', state: 'transferred' });
         assert.ok(done.transcript.some((t) => t.from === 'agent' && /Connecting you now/.test(t.text)), `the agent said its line first: ${JSON.stringify(done.transcript)}`);
         await settled(g, 'after REFER');
       } finally {
@@ -130,6 +131,7 @@ describe('transfer: to a person, against sipp carriers', function () {
           assert.match(String(r.body.fallback), /no outbound dialer/);
           const live = g.calls.find(call.id);
           assert.equal(live?.state, 'active', 'the call goes on');
+          assert.equal(live.snapshot().transfer?.state, 'failed');
           assert.ok(live.leasesHeld >= 1, 'the agent still holds its ASR socket');
           await until(() => (g.calls.find(call.id)?.snapshot().transcript ?? []).some((t) => /couldn't connect you/.test(t.text)), 'the agent tells the caller', 30_000);
           assert.ok(g.calls.hangup(call.id));
@@ -176,6 +178,7 @@ describe('transfer: to a person, against sipp carriers', function () {
         assert.equal(leasesOut(g), 0, 'and no pool has any out');
         const view = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: unknown[]; held: Held };
         assert.equal(view.active.length, 1, '/api/calls: the call is still up');
+        assert.deepEqual((view.active[0] as CallSnapshot).transfer, { target: 'front-desk', state: 'bridged' });
         assert.equal(view.held.leases, 0, '/api/calls: no upstream lease held while the caller talks to a person');
         assert.equal(view.held.pacerStreams, 0, 'the agent\'s playout left the pacer');
         // The caller's µ-law reaches the person as A-law, and back.
