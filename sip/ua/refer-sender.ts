@@ -28,6 +28,7 @@ export interface ReferOptions {
 export type ReferFailure = 'refused' | 'target-failed' | 'no-notify' | 'no-answer' | 'subscription-ended' | 'dialog-ended' | 'unreachable';
 
 export type ReferOutcome =
+  /** `status`: the final sipfrag's, or 0 when the carrier hung up on us after accepting the REFER. */
   | { ok: true; status: number }
   | { ok: false; why: ReferFailure; status?: number; detail: string };
 
@@ -48,6 +49,8 @@ export function sendRefer(dialog: ReferDialog, o: ReferOptions): Promise<ReferOu
   return new Promise<ReferOutcome>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    /** The REFER got its 2xx: the carrier took the transfer on. */
+    let accepted = false;
     const arm = (ms: number, why: ReferFailure, detail: string) => {
       clearTimeout(timer);
       timer = setTimeout(() => settle({ ok: false, why, detail }), ms);
@@ -66,7 +69,8 @@ export function sendRefer(dialog: ReferDialog, o: ReferOptions): Promise<ReferOu
       }
       if (sub?.state === 'terminated') settle({ ok: false, why: 'subscription-ended', detail: `the refer subscription ended (${sub.reason ?? 'no reason'}) before a final status` });
     };
-    const onEnded = (reason: string) => settle({ ok: false, why: 'dialog-ended', detail: `the call ended (${reason}) during the transfer` });
+    // RFC 5589 §6: the transferee ends our dialog once the transfer is done; its BYE may overtake the final NOTIFY.
+    const onEnded = (reason: string) => settle(accepted && reason === 'bye' ? { ok: true, status: 0 } : { ok: false, why: 'dialog-ended', detail: `the call ended (${reason}) during the transfer` });
     const settle = (outcome: ReferOutcome) => {
       if (settled) return;
       settled = true;
@@ -81,6 +85,7 @@ export function sendRefer(dialog: ReferDialog, o: ReferOptions): Promise<ReferOu
     arm(o.notifyTimeoutMs, 'no-notify', `no NOTIFY within ${o.notifyTimeoutMs} ms of the REFER`);
     const referredBy = `<${dialog.invite.to.uri}>`;
     dialog.request('REFER', { 'refer-to': `<${o.target}>`, 'referred-by': referredBy }).then((res) => {
+      accepted = res.status < 300;
       if (res.status >= 300) settle({ ok: false, why: 'refused', status: res.status, detail: `REFER answered ${res.status} ${res.reason}`.trim() });
     }, (err: unknown) => {
       settle({ ok: false, why: 'unreachable', detail: `REFER got no answer: ${err instanceof Error ? err.message : String(err)}` });

@@ -94,6 +94,20 @@ describe('transfer: to a person, against sipp carriers', function () {
       }
     });
 
+    it('(a) the carrier hangs up after accepting the REFER, before a final NOTIFY: the transfer counts as done', async () => {
+      const { run, call } = await carrierCall(g, 'refer-accept-bye.xml');
+      try {
+        const r = await transferApi(g, call.id, { target: 'front-desk' });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.deepEqual(r.body, { ok: true, via: 'refer', target: 'front-desk' });
+        const { code, out } = await run.done;
+        assert.equal(code, 0, out.slice(-3000));
+      } finally {
+        cleanups.splice(0).forEach((c) => c());
+      }
+      await settled(g, 'after the carrier\'s BYE');
+    });
+
     it('refuses a target off the allowlist, an unknown call and a bad body, sending nothing', async () => {
       const { run, call } = await carrierCall(g, 'refer-refuse.xml');
       try {
