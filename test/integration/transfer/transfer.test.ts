@@ -133,6 +133,7 @@ describe('transfer: to a person, against sipp carriers', function () {
       ['refer-refuse.xml', '(b) REFER refused with 603', /refused: REFER answered 603/],
       ['refer-busy.xml', '(c) NOTIFY 486 Busy Here', /target-failed: the transfer target answered 486 Busy Here/],
       ['refer-silent.xml', '(d) no NOTIFY at all', /no-notify: no NOTIFY within 1500 ms/],
+      ['refer-odd-notify.xml', 'a NOTIFY of another package (489), then the subscription ended on 100 Trying', /subscription-ended: the refer subscription ended \(timeout\)/],
     ] as const) {
       it(`${what}: transfer-failed, the call stays with its agent, which is told; nothing leaks`, async () => {
         const { run, call } = await carrierCall(g, scenario);
