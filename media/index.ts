@@ -21,3 +21,4 @@ export { WebRtcEndpoint } from './webrtc/webrtc-endpoint.js';
 export type { WebRtcEndpointOptions, WebRtcAnswer } from './webrtc/webrtc-endpoint.js';
 export { WebRtcSession } from './webrtc/webrtc-session.js';
 export type { WebRtcSessionStats } from './webrtc/webrtc-session.js';
+export { RtpBridge, type BridgeLeg, type RtpBridgeStats, type RtpBridgeEvents, type G711 } from './rtp/rtp-bridge.js';

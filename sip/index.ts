@@ -18,3 +18,5 @@ export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats } f
 export { IncomingCall, type CallState, type EndReason, type CallOwner } from './ua/incoming-call.js';
 export { DEFAULT_SESSION_TIMERS, negotiateSession, readSessionExpires, type SessionTimerOptions, type SessionNegotiation } from './ua/session-timer.js';
 export { SipError, SipParseError, SipLimitError, SipTransportError, SipTlsCertificateError, SipTimeoutError, sipErrorCodes, type SipErrorCode } from './errors.js';
+export { sendRefer, type ReferDialog, type ReferOptions, type ReferOutcome, type ReferFailure } from './ua/refer-sender.js';
+export { parseSipfrag, parseSubscriptionState, type SipfragStatus, type SubscriptionState } from './ua/sipfrag.js';

@@ -21,6 +21,8 @@ export interface IncomingCallEvents {
    * previous offer unchanged (same o= line) is answered without this event.
    */
   reinvite: [offer: string | undefined, answer: (sdp: string) => void];
+  /** A NOTIFY in this dialog (a refer subscription's progress, RFC 3515): `respond` answers it. */
+  notify: [req: SipRequest, respond: (status: number) => void];
   ended: [reason: EndReason];
 }
 
@@ -215,8 +217,11 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
       case 'UPDATE':
         this.#update(req, tx);
         return;
-      default:
-        tx.respond(createResponse(req, 501));
+      case 'NOTIFY': // a REFER of ours subscribed us (refer-sender.ts listens); else 481 (RFC 6665 §4.1.3)
+        if (!this.emit('notify', req, (status) => tx.respond(createResponse(req, status)))) tx.respond(createResponse(req, 481));
+        return;
+      default: // a REFER too: we transfer calls, we are never transferred (603 says so)
+        tx.respond(req.method === 'REFER' ? createResponse(req, 603, { reason: 'Decline (this gateway does not accept REFER)' }) : createResponse(req, 501));
     }
   }
 
@@ -339,6 +344,13 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     req.setHeader('cseq', `${ackSeq ?? ++this.#localCSeq} ${method}`);
     if (this.invite.recordRoute.length) req.setHeader('route', ...this.invite.recordRoute.map(String));
     return req;
+  }
+
+  /** Sends a request in this dialog (REFER) and resolves with its final response. */
+  request(method: string, headers: Record<string, string>): Promise<SipResponse> {
+    const req = this.#inDialog(method);
+    for (const [n, v] of Object.entries({ ...headers, contact: `<${this.#owner.contactFor(this.transport)}>` })) req.setHeader(n, v);
+    return this.#owner.sendRequest(req, this.source, this.transport);
   }
 
   async #sendBye(): Promise<void> {

@@ -5,7 +5,7 @@ import type { Lease, LeaseSource } from '../pools/index.js';
 import type { ChatMessage, CrmSession, DeepgramConnection, ElevenLabsConnection, LlmSession, ToolCall, Transcript } from '../upstreams/index.js';
 import { CallerAudio } from './caller-audio.js';
 import { TextChunker } from './text-chunker.js';
-import { TOOL_DEFINITIONS, runTool } from './tools.js';
+import { TOOL_DEFINITIONS, runTool, transferTarget } from './tools.js';
 import { TurnTimeline, type TurnRecord } from './turn-timeline.js';
 import { TurnVoice } from './turn-voice.js';
 
@@ -30,6 +30,8 @@ export interface AgentSessionOptions {
   flushAudio(): void;
   /** Resolves when everything handed to playAudio() has been played out: the agent is still talking until then. */
   playbackDone(): Promise<void>;
+  /** The `transfer_call` tool: the call checks the target and answers with the JSON the model reads. */
+  transfer?(target: string | undefined): string;
 }
 
 export interface AgentSessionEvents {
@@ -117,6 +119,16 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     if (this.#ended) return;
     this.#bargeIn('dtmf');
     this.#own(this.#runTurn(`[dtmf ${digit}]`, performance.now()));
+  }
+
+  /** Speaks a line of the call's own (a transfer's announcement): resolves once it has been heard. */
+  say(text: string): Promise<void> {
+    return this.#speakTurn(text, 'announcement');
+  }
+
+  /** Tells the model what happened outside its turns (a transfer that failed), for its next reply. */
+  inform(note: string): void {
+    this.#history.push({ role: 'system', content: note });
   }
 
   /** The pacer sent the first frame of the agent's audio for this turn. */
@@ -342,6 +354,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   }
 
   async #callTool(turn: ActiveTurn, call: ToolCall): Promise<string> {
+    if (call.name === 'transfer_call') return this.#o.transfer?.(transferTarget(call.arguments)) ?? JSON.stringify({ error: 'transfers are not available on this call' });
     const lease = await this.#o.upstreams.crm.acquire({ signal: turn.abort.signal }).catch(() => undefined);
     if (!lease) return JSON.stringify({ error: 'the CRM is not reachable' });
     turn.timeline.acquired('crm', lease.acquireMs, lease.waited);

@@ -1,7 +1,7 @@
 import type { CrmSession, ToolCall, ToolDefinition } from '../upstreams/index.js';
 
 /** The tools an agent profile may offer the LLM, served by the CRM pool. */
-export type ToolName = 'lookup_caller' | 'book_appointment';
+export type ToolName = 'lookup_caller' | 'book_appointment' | 'transfer_call';
 
 export const TOOL_DEFINITIONS: Record<ToolName, ToolDefinition> = {
   lookup_caller: {
@@ -18,7 +18,25 @@ export const TOOL_DEFINITIONS: Record<ToolName, ToolDefinition> = {
       required: ['contactId', 'start'],
     },
   },
+  transfer_call: {
+    name: 'transfer_call',
+    description: 'Hand the caller to a person. Name one of the configured transfer targets (for example "front-desk"). Say one short line first; the transfer starts when you have finished speaking.',
+    parameters: { type: 'object', properties: { target: { type: 'string', description: 'the name of a transfer target' } }, required: ['target'] },
+  },
 };
+
+/**
+ * The target a `transfer_call` names, read from the model's arguments: it is
+ * run by the call (not the CRM), which checks it against the allowlist.
+ */
+export function transferTarget(args: string): string | undefined {
+  try {
+    const target = (JSON.parse(args || '{}') as { target?: unknown }).target;
+    return typeof target === 'string' && target.trim() ? target.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Runs one tool call against the CRM and returns the JSON text the LLM reads

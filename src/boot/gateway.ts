@@ -11,7 +11,7 @@ import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent } from '../../sip/index.js';
 import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
-import { CallManager, type Route } from '../calls/index.js';
+import { CallManager, Transfers, type Dialer, type Route } from '../calls/index.js';
 import { renderApologyClip, type AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports, pem } from './sip-transports.js';
 import { carrierAccounts } from './registration-accounts.js';
@@ -35,6 +35,8 @@ export interface GatewayOptions {
   agentUpstreams?: (route: Route) => AgentUpstreams;
   /** An ops drain request (POST /api/admin/drain): the CLI exits as on SIGTERM. Default: drain(). */
   onDrainRequest?: () => Promise<unknown>;
+  /** Places the fallback transfer's call to the target (outbound calling); absent: REFER only. */
+  dialer?: Dialer;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -210,7 +212,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       return undefined;
     });
   const ports = new PortAllocator(config.media.portMin, config.media.portMax);
+  const transfers = new Transfers({ config: config.transfer, dialer: options.dialer, log });
   const calls = new CallManager({
+    transfers,
     ua,
     routes: config.routes,
     agents: config.agents,
@@ -247,6 +251,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations(),
       sip: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     }),
+    transfer: { transfer: async (id, target, say) => { const c = calls.find(id); return c && transfers.run(c, target, { ...(say && { say }) }); } },
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
     extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),

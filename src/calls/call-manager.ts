@@ -116,6 +116,11 @@ export class CallManager {
     if (this.#active.size === 0) for (const w of this.#idle.splice(0)) w();
   }
 
+  /** One active call by its id (the transfer API). */
+  find(id: string): Call | undefined {
+    return this.#active.get(id);
+  }
+
   /** Hangs up one call (ops, tests); false when no such call is active. */
   hangup(id: string): boolean {
     const call = this.#active.get(id);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingCall } from '../../sip/index.js';
 import {
   RtpSession, SdpNegotiator, alawToUlaw, isMediaError, isWebRtcOffer, parseSdp,
-  type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats, type WebRtcEndpoint,
+  type BridgeLeg, type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats, type WebRtcEndpoint,
 } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -12,11 +12,12 @@ import { CallLeases } from './call-leases.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
+import type { TransferableCall, Transfers, TransferStatus } from './transfer.js';
 
 /** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
 export type CallEndReason =
   | 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'session-expired'
-  | 'rtp-timeout' | 'shutdown' | 'setup-failed' | 'agent-failed';
+  | 'rtp-timeout' | 'shutdown' | 'setup-failed' | 'agent-failed' | 'transferred';
 
 export type CallState = 'setup' | 'active' | 'ended';
 
@@ -29,6 +30,8 @@ export interface CallDeps {
   log: Logger;
   /** Browsers' DTLS-SRTP media; absent: WebRTC offers get 488. */
   webrtc?: WebRtcEndpoint;
+  /** Transfer to a person (the transfer_call tool); absent: the tool answers that it is unavailable. */
+  transfers?: Transfers;
 }
 
 /** What /api/calls shows for one call. */
@@ -54,6 +57,8 @@ export interface CallSnapshot {
   /** The SIP transport the INVITE came over (a browser's is WS or WSS). */
   sipTransport: 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
   endReason: CallEndReason | undefined;
+  /** A transfer to a person, once one was asked for: where to and how far it got. */
+  transfer?: TransferStatus;
 }
 
 export interface CallEvents {
@@ -77,7 +82,7 @@ export interface SetupRefusal {
  * agent), and is idempotent, so racing endings (a BYE arriving while the RTP
  * timeout fires) release once.
  */
-export class Call extends EventEmitter<CallEvents> {
+export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
   readonly did: string;
@@ -97,6 +102,7 @@ export class Call extends EventEmitter<CallEvents> {
   #port: number | undefined;
   #bye: Promise<void> = Promise.resolve();
   readonly #leases: CallLeases;
+  transfer: TransferStatus | undefined;
 
   constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
     super();
@@ -238,7 +244,8 @@ export class Call extends EventEmitter<CallEvents> {
     // A lost frame becomes 20 ms of silence so the recognizer's clock keeps step with the call's.
     const silence = Buffer.alloc(160, 0xff);
     rtp.on('audio', (payload: Buffer | null) => {
-      if (!this.#agent) return;
+      // PCMA is converted in place below: once the agent has left, a bridge reads the payload as it came.
+      if (!this.#agent || this.#agent.ended) return;
       if (payload === null) this.#agent.pushCallerAudio(silence);
       else this.#agent.pushCallerAudio(alaw ? alawToUlaw(payload, payload) : payload);
     });
@@ -264,6 +271,7 @@ export class Call extends EventEmitter<CallEvents> {
       playAudio: (ulaw) => playout.enqueue(ulaw),
       flushAudio: () => playout.flush(),
       playbackDone: () => playout.drained(),
+      transfer: (target) => this.#deps.transfers?.fromTool(this, target) ?? JSON.stringify({ error: 'transfers are not configured' }),
     });
     this.#agent = agent;
     agent.on('turn', (t) => this.emit('turn', t));
@@ -331,6 +339,22 @@ export class Call extends EventEmitter<CallEvents> {
     this.emit('ended', reason);
   }
 
+  get agentName(): string { return this.#route.agent; }
+  get dialog(): IncomingCall { return this.#sip; }
+  get agent(): AgentSession | undefined { return this.#agent; }
+  /** The caller's media and its G.711 law, for a transfer's bridge (a browser's leg too). */
+  get media(): BridgeLeg | undefined {
+    const codec = this.#negotiated?.codec.encoding.toUpperCase();
+    return this.#rtp && (codec === 'PCMU' || codec === 'PCMA') ? { media: this.#rtp, codec } : undefined;
+  }
+
+  /** A transfer took the call: the agent leaves now (its leases go back, its audio stops); the dialog and RTP stay. */
+  releaseAgent(): void {
+    this.#agent?.end('transferred');
+    this.#leases.close();
+    if (this.#playout) this.#deps.pacer.remove(this.#playout.stream);
+  }
+
   /** Upstream leases this call holds now (0 once it has ended). */
   get leasesHeld(): number {
     return this.#leases.held;
@@ -361,6 +385,7 @@ export class Call extends EventEmitter<CallEvents> {
       media: this.#negotiator || !this.#answerSdp ? 'rtp' : 'webrtc',
       sipTransport: this.#sip.transport.protocol,
       endReason: this.#endReason,
+      ...(this.transfer && { transfer: { ...this.transfer } }),
     };
   }
 }

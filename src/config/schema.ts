@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkRegistrationTls, registrationTlsSchema, sipTlsSchema } from './schema-tls.js';
+import { transferSchema } from './schema-transfer.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -32,7 +33,7 @@ const agentSchema = z.strictObject({
   systemPrompt: z.string().min(1),
   voiceId: z.string(),
   language: z.string(),
-  tools: z.array(z.enum(['lookup_caller', 'book_appointment'])),
+  tools: z.array(z.enum(['lookup_caller', 'book_appointment', 'transfer_call'])),
 });
 
 const routeSchema = z.strictObject({
@@ -212,6 +213,7 @@ export const configSchema = z.strictObject({
   })).refine((r) => new Set(r.map((a) => a.id)).size === r.length, 'registration ids must be unique'),
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
   routes: z.array(routeSchema).min(1),
+  transfer: transferSchema,
 }).superRefine((c, ctx) => {
   checkRegistrationTls(c, ctx);
   // A CRM has no public default address: a key without a URL cannot be used.

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { OpsAuth, deny, isProbePath, type ProbeAccess, type OpsToken } from './auth.js';
 import { handleAdmin, type OpsAdmin } from './admin.js';
+import { handleTransfer, type TransferApi } from './transfer-api.js';
 
 /** What the ops endpoints read; the gateway supplies it, tests can too. */
 export interface OpsSources {
@@ -19,6 +20,8 @@ export interface OpsSources {
   replica?(): unknown;
   /** Admin actions (POST /api/admin/…): hang up a call, drain, resize a pool floor. */
   admin?: OpsAdmin;
+  /** POST /api/calls/{id}/transfer (transfer-api.ts). */
+  transfer?: TransferApi;
   /**
    * Extra routes (the demo page, static files, the dashboard): return true when handled.
    * Called after the auth check, which covers /api/*, /dashboard* and every non-GET method.
@@ -88,6 +91,7 @@ export async function startOpsServer(host: string, port: number, sources: OpsSou
         return;
       }
       if (await handleAdmin(req, res, path, d.who, sources.admin, log)) return;
+      if (await handleTransfer(req, res, path, d.who, sources.transfer, log)) return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (sources.extra && (await sources.extra(req, res))) return;

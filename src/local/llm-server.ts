@@ -54,6 +54,8 @@ export function composeReply(messages: ChatMessage[], tools: unknown): Reply {
   if (lastRole === 'tool' || lastRole === 'user' && Array.isArray(messages[messages.length - 1]?.content) && /tool_result/.test(JSON.stringify(messages[messages.length - 1]?.content))) {
     const result = JSON.stringify(messages[messages.length - 1]?.content ?? '');
     const text = /slot_taken|already booked/.test(result) ? 'That time is already taken. Would another time work?'
+      : /transferring/.test(result) ? 'Connecting you now.'
+      : /transfer target/.test(result) ? 'I cannot transfer you there, sorry.'
       : /appointment/.test(result) ? 'You are booked. Is there anything else I can help you with?'
       : /contact/.test(result) ? 'I found your details. Is there anything else I can help you with?'
       : 'Thanks, I have that now. Is there anything else I can help you with?';
@@ -65,6 +67,8 @@ export function composeReply(messages: ChatMessage[], tools: unknown): Reply {
     return { kind: 'tool', name: 'book_appointment', args: { contactId: 'c_1', start: '2026-11-26T09:00:00Z', durationMin: 30 } };
   }
   if (dtmf?.[1] === '2' && offered.has('lookup_caller')) return { kind: 'tool', name: 'lookup_caller', args: { phone: '+15551230001' } };
+  // 0, or asking for a person: the transfer tool, to the target named "front-desk".
+  if ((dtmf?.[1] === '0' || /\b(a person|human|operator)\b/i.test(heard)) && offered.has('transfer_call')) return { kind: 'tool', name: 'transfer_call', args: { target: 'front-desk' } };
   if (dtmf) return { kind: 'text', text: `You pressed ${dtmf[1]}. Press 1 to book an appointment, or 2 to hear your details.` };
   if (/\b(book|appointment|schedule)\b/i.test(heard) && offered.has('book_appointment')) {
     return { kind: 'tool', name: 'book_appointment', args: { contactId: 'c_1', start: '2026-11-26T09:00:00Z', durationMin: 30 } };

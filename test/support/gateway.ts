@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig, type DeepPartial, type WarmlineConfig } from '../../src/config/index.js';
-import { startGateway, type Gateway } from '../../src/boot/gateway.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/boot/gateway.js';
 import { createLogger } from '../../src/log.js';
 
 let nextRange = 0;
@@ -12,7 +12,7 @@ let nextRange = 0;
  * and ephemeral ports: SIP and HTTP on port 0, and an RTP range of its own
  * per gateway so several can run in one test process.
  */
-export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = {}): Promise<Gateway> {
+export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = {}, options: Omit<Partial<GatewayOptions>, 'log' | 'registry'> = {}): Promise<Gateway> {
   const base = 31000 + ((process.pid * 7 + nextRange++ * 400) % 20000);
   const config = loadConfig({
     env: {},
@@ -28,7 +28,7 @@ export async function startTestGateway(overrides: DeepPartial<WarmlineConfig> = 
       analytics: { dataDir: join(tmpdir(), 'warmline-test-analytics'), ...overrides.analytics },
     },
   });
-  const gateway = await startGateway(config, { log: createLogger(config.log.level), registry: new Registry() });
+  const gateway = await startGateway(config, { ...options, log: createLogger(config.log.level), registry: new Registry() });
   await gateway.whenReady();
   return gateway;
 }
