@@ -18,17 +18,36 @@ export function generateKeyingMaterial(suite: SrtpSuiteName): SrtpKeyingMaterial
   return { suite, masterKey: raw.subarray(0, s.keyLength), masterSalt: raw.subarray(s.keyLength) };
 }
 
+const sameKey = (a: SrtpKeyingMaterial, b: SrtpKeyingMaterial): boolean =>
+  a.suite === b.suite && a.masterKey.equals(b.masterKey) && a.masterSalt.equals(b.masterSalt);
+
 /** SRTP and SRTCP in both directions for one RTP session. */
 export class SrtpSession {
-  readonly rtpOut: SrtpContext;
-  readonly rtpIn: SrtpContext;
-  readonly rtcpOut: SrtcpContext;
-  readonly rtcpIn: SrtcpContext;
+  rtpOut!: SrtpContext;
+  rtpIn!: SrtpContext;
+  rtcpOut!: SrtcpContext;
+  rtcpIn!: SrtcpContext;
+  #keys: SrtpSessionKeys | null = null;
 
   constructor(keys: SrtpSessionKeys) {
-    this.rtpOut = new SrtpContext(keys.local);
-    this.rtpIn = new SrtpContext(keys.remote);
-    this.rtcpOut = new SrtcpContext(keys.local);
-    this.rtcpIn = new SrtcpContext(keys.remote);
+    this.rekey(keys);
+  }
+
+  /**
+   * New keys from a re-INVITE. A direction whose key is unchanged keeps its contexts: starting
+   * a fresh context under the same key would restart ROC and SRTCP index, and so repeat the
+   * keystream (RFC 3711 §9.1: a two-time pad).
+   */
+  rekey(keys: SrtpSessionKeys): void {
+    const old = this.#keys;
+    if (!old || !sameKey(old.local, keys.local)) {
+      this.rtpOut = new SrtpContext(keys.local);
+      this.rtcpOut = new SrtcpContext(keys.local);
+    }
+    if (!old || !sameKey(old.remote, keys.remote)) {
+      this.rtpIn = new SrtpContext(keys.remote);
+      this.rtcpIn = new SrtcpContext(keys.remote);
+    }
+    this.#keys = keys;
   }
 }
