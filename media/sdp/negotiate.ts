@@ -67,6 +67,13 @@ export class SdpNegotiator {
     }
     // Before codecs: never answer RTP/SAVP without a=crypto (RFC 4568 §7.1.2).
     const srtp = answerSrtp(a, this.#srtpOptions, this.current?.srtp ?? null);
+    if (this.current && (this.current.srtp ?? null) === null && srtp !== null) {
+      // The RTP session was opened plain; switching it to SRTP mid-call is not supported.
+      throw new MediaError('MEDIA_ERR_SDP_SRTP_POLICY', `re-offer switches the call from RTP/AVP to ${a.proto}`, { proto: a.proto });
+    }
+    if (this.current?.srtp && srtp === null) {
+      throw new MediaError('MEDIA_ERR_SDP_SRTP_POLICY', `re-offer switches the call from RTP/SAVP to ${a.proto}`, { proto: a.proto });
+    }
     const prefs = this.local.codecs ?? ['PCMU', 'PCMA'];
     let codec: RtpMap | undefined;
     for (const name of prefs) {
