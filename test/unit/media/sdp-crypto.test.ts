@@ -102,3 +102,14 @@ describe('SDES a=crypto (RFC 4568) in offer/answer', () => {
     assert.throws(() => plain.acceptAnswer(parseSdp(sdp)), (e) => isMediaError(e, 'MEDIA_ERR_SDP_SRTP_POLICY'));
   });
 });
+
+describe('SDES across re-INVITEs', () => {
+  it('a re-offer may not switch a call between RTP/AVP and RTP/SAVP', () => {
+    const plain = new SdpNegotiator({ address: '127.0.0.1', port: 20000 });
+    plain.answer(parseSdp(offer('RTP/AVP')));
+    assert.throws(() => plain.answer(parseSdp(offer('RTP/SAVP', [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`]))), (e) => isMediaError(e, 'MEDIA_ERR_SDP_SRTP_POLICY'));
+    const secure = new SdpNegotiator({ address: '127.0.0.1', port: 20000 });
+    secure.answer(parseSdp(offer('RTP/SAVP', [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`])));
+    assert.throws(() => secure.answer(parseSdp(offer('RTP/AVP'))), (e) => isMediaError(e, 'MEDIA_ERR_SDP_SRTP_POLICY'));
+  });
+});
