@@ -4,7 +4,8 @@ import type { PacedSink } from './pacer.js';
 /** Counters both media transports keep, in RTP terms (after SRTP on a WebRTC leg). */
 export interface CallMediaStats {
   received: number;
-  dropped: { malformed: number; wrongPayloadType: number; wrongSource: number };
+  /** srtpAuth/srtpReplay: SDES-SRTP packets refused (carrier legs with RTP/SAVP only). */
+  dropped: { malformed: number; wrongPayloadType: number; wrongSource: number; srtpAuth?: number; srtpReplay?: number };
   lost: number;
   sent: number;
 }

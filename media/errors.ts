@@ -14,6 +14,8 @@ export const mediaErrorCodes = {
   MEDIA_ERR_PORT_RANGE: 'an RTP port range that holds no even/odd pair',
   MEDIA_ERR_SDP_MALFORMED: 'an SDP body that cannot be parsed',
   MEDIA_ERR_SDP_NO_COMMON_CODEC: 'an offer with no audio stream, transport or codec we can answer',
+  MEDIA_ERR_SDP_NO_COMMON_CRYPTO: 'an RTP/SAVP offer (or answer) whose a=crypto lines name no suite, key or parameters we can honour',
+  MEDIA_ERR_SDP_SRTP_POLICY: "an offer whose transport the trunk's SRTP policy refuses (RTP/SAVP with policy off, RTP/AVP with policy required)",
   MEDIA_ERR_WEBRTC_NO_CANDIDATE: "a browser call's port could not be bound for ICE (the call takes the next port)",
 } as const;
 

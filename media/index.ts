@@ -8,6 +8,8 @@ export { TelephoneEvent, DTMF_DIGITS } from './rtp/telephone-event.js';
 export { ulawToPcm, pcmToUlaw, alawToPcm, pcmToAlaw, alawToUlaw, ulawToAlaw, pcmToUlawInto, pcmToAlawInto, ulawEnergy, ULAW_SILENCE } from './codec/g711.js';
 export { PortAllocator } from './ports.js';
 export * from './sdp/index.js';
+export { SrtpSession, SrtpContext, SrtcpContext, SRTP_SUITES, SRTP_MALFORMED, SRTP_AUTH_FAILED, SRTP_REPLAYED, generateKeyingMaterial, isSrtpSuiteName } from './srtp/index.js';
+export type { SrtpSuiteName, SrtpKeyingMaterial, SrtpSessionKeys } from './srtp/index.js';
 export { JitterBuffer } from './rtp/jitter-buffer.js';
 export type { JitterStats } from './rtp/jitter-buffer.js';
 export { DtmfReceiver, dtmfPackets } from './rtp/dtmf.js';

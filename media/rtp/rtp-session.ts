@@ -11,6 +11,7 @@ import { JitterBuffer } from './jitter-buffer.js';
 import { DtmfReceiver, dtmfPackets } from './dtmf.js';
 import type { DtmfDigit } from './dtmf.js';
 import type { PacedSink, Pacer } from '../pacer.js';
+import { SrtpSession, SRTP_AUTH_FAILED, SRTP_REPLAYED, type SrtpSessionKeys } from '../srtp/index.js';
 
 export interface RtpSessionOptions {
   port: number;
@@ -30,6 +31,8 @@ export interface RtpSessionOptions {
   /** SO_RCVBUF / SO_SNDBUF for the RTP socket; the OS default (~208 KiB) when absent */
   recvBufferSize?: number;
   sendBufferSize?: number;
+  /** SDES-SRTP keys (RTP/SAVP): everything sent is protected, everything received must authenticate. */
+  srtp?: SrtpSessionKeys | null;
 }
 
 export type { RtpSessionStats } from './rtp-statistics.js';
@@ -76,7 +79,8 @@ export class RtpSession extends EventEmitter implements PacedSink {
    * when the socket's send queue is full does it keep our buffer for later, and a ring of 8 at
    * 20 ms spacing leaves such a packet 140 ms to leave before its buffer is written again.
    */
-  private readonly ring = Array.from({ length: 8 }, () => Buffer.allocUnsafe(12 + 160));
+  private readonly srtp: SrtpSession | null;
+  private readonly ring: Buffer[];
   private ringAt = 0;
   private remote: { address: string; port: number; rtcpPort: number };
   private latched: { address: string; port: number; ssrc: number; at: number } | null = null;
@@ -88,7 +92,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
   private timedOut = false;
   private closed = false;
   readonly stats: RtpSessionStats = {
-    received: 0, dropped: { malformed: 0, wrongPayloadType: 0, wrongSource: 0 }, lost: 0, jitter: 0,
+    received: 0, dropped: { malformed: 0, wrongPayloadType: 0, wrongSource: 0, srtpAuth: 0, srtpReplay: 0 }, lost: 0, jitter: 0,
     sent: 0, sentOctets: 0, rtcpReceived: 0, lastRemoteReport: null,
   };
   /** Receiver statistics and RTCP reports (rtp-statistics.ts); the sockets stay here. */
@@ -96,6 +100,11 @@ export class RtpSession extends EventEmitter implements PacedSink {
 
   private constructor(private readonly o: RtpSessionOptions, private readonly onClose: () => void) {
     super();
+    this.srtp = o.srtp ? new SrtpSession(o.srtp) : null;
+    // With SRTP each buffer has room for the tag, so protect() works in place and dgram still
+    // gets the whole buffer.
+    const tag = this.srtp?.rtpOut.overhead ?? 0;
+    this.ring = Array.from({ length: 8 }, () => Buffer.allocUnsafe(12 + 160 + tag));
     const type = o.bindAddress.includes(':') ? 'udp6' : 'udp4';
     this.rtp = dgram.createSocket({ type, lookup: ipLiteralLookup });
     this.rtcp = dgram.createSocket({ type, lookup: ipLiteralLookup });
@@ -144,9 +153,24 @@ export class RtpSession extends EventEmitter implements PacedSink {
     return { address: this.remote.address, port: this.remote.port };
   }
 
+  /**
+   * New SDES keys after a re-INVITE. Only a direction whose key changed gets a new context; a
+   * session opened without SRTP stays plain (a change of transport needs a new session).
+   */
+  rekey(keys: SrtpSessionKeys): void {
+    this.srtp?.rekey(keys);
+  }
+
   private onRtp(m: Buffer, r: dgram.RemoteInfo): void {
     if (this.closed) return;
     this.o.pacer?.poll();
+    if (this.srtp) {
+      // Authenticate before anything else looks at the packet: no latching, statistics or
+      // playout for what did not authenticate (RFC 3711 §3.3 step 5).
+      const n = this.srtp.rtpIn.unprotect(m);
+      if (n < 0) return void this.countSrtpDrop(n);
+      m = m.subarray(0, n);
+    }
     // Hot path: validate in place instead of building an RtpPacket per datagram.
     const off = rtpPayloadStart(m);
     const end = off < 0 ? -1 : rtpPayloadEnd(m, off);
@@ -199,12 +223,25 @@ export class RtpSession extends EventEmitter implements PacedSink {
   /** Sends an SR (if we have sent) or RR, plus SDES CNAME. */
   sendReport(): void {
     if (this.closed) return;
-    const buf = this.rtcpStats.report(this.latched?.ssrc ?? null, this.ts, this.o.cname ?? 'warmline');
-    this.rtcp.send(buf, this.remote.rtcpPort, this.remote.address);
+    const plain = this.rtcpStats.report(this.latched?.ssrc ?? null, this.ts, this.o.cname ?? 'warmline');
+    const buf = this.srtp ? this.srtp.rtcpOut.protect(plain) : plain;
+    if (buf) this.rtcp.send(buf, this.remote.rtcpPort, this.remote.address);
+  }
+
+  private countSrtpDrop(reason: number): void {
+    const d = this.stats.dropped;
+    if (reason === SRTP_AUTH_FAILED) d.srtpAuth = (d.srtpAuth ?? 0) + 1;
+    else if (reason === SRTP_REPLAYED) d.srtpReplay = (d.srtpReplay ?? 0) + 1;
+    else d.malformed++;
   }
 
   private onRtcp(m: Buffer): void {
     if (this.closed) return;
+    if (this.srtp) {
+      const n = this.srtp.rtcpIn.unprotect(m);
+      if (n < 0) return void this.countSrtpDrop(n);
+      m = m.subarray(0, n);
+    }
     let pkts: RtcpPacket[];
     try {
       pkts = RtcpCompound.deSerialize(m);
@@ -231,6 +268,7 @@ export class RtpSession extends EventEmitter implements PacedSink {
       // once per frame per call.
       if (frame.length === 160) pkt.set(frame, 12);
       else frame.copy(pkt, 12, 0, 160);
+      this.srtp?.rtpOut.protect(pkt, 172);
       // The whole buffer, no offset/length: that form makes dgram slice a new Buffer per send.
       this.rtp.send(pkt, this.remote.port, this.remote.address);
       this.seq = (this.seq + 1) & 0xffff;
@@ -248,9 +286,10 @@ export class RtpSession extends EventEmitter implements PacedSink {
     const start = this.ts;
     for (const p of pk) {
       if (this.closed) return;
-      const b = Buffer.allocUnsafe(16);
+      const b = Buffer.allocUnsafe(16 + (this.srtp?.rtpOut.overhead ?? 0));
       writeRtpHeader(b, te, p.marker, this.seq, start, this.ssrc);
       p.payload.copy(b, 12);
+      this.srtp?.rtpOut.protect(b, 16);
       this.rtp.send(b, this.remote.port, this.remote.address);
       this.seq = (this.seq + 1) & 0xffff;
       await new Promise((r) => setTimeout(r, 20));

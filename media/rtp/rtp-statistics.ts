@@ -3,7 +3,8 @@ import type { ReportBlock, RtcpPacket } from './rtcp.js';
 
 export interface RtpSessionStats {
   received: number;
-  dropped: { malformed: number; wrongPayloadType: number; wrongSource: number };
+  /** srtpAuth: SRTP/SRTCP packets whose tag did not verify; srtpReplay: replayed or too old (RFC 3711 §3.3.2). */
+  dropped: { malformed: number; wrongPayloadType: number; wrongSource: number; srtpAuth?: number; srtpReplay?: number };
   lost: number;
   jitter: number;
   sent: number;

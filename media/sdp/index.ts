@@ -4,3 +4,7 @@ export { SdpNegotiator } from './negotiate.js';
 export type { LocalMedia, Negotiated } from './negotiate.js';
 export { isWebRtcOffer, planWebRtcAnswer, addHostCandidate, addSsrc } from './webrtc-offer.js';
 export type { WebRtcOfferPlan } from './webrtc-offer.js';
+export { parseCryptoAttribute, formatCryptoAttribute, isCryptoAttribute } from './crypto-attribute.js';
+export type { CryptoAttribute, CryptoSkip } from './crypto-attribute.js';
+export { DEFAULT_SRTP_SUITES } from './srtp-negotiation.js';
+export type { SrtpPolicy, SrtpOptions, NegotiatedSrtp } from './srtp-negotiation.js';

@@ -13,6 +13,7 @@ import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
 import type { TransferableCall, Transfers, TransferStatus } from './transfer.js';
+import { SrtpPolicies } from './srtp-policy.js';
 
 /** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
 export type CallEndReason =
@@ -150,7 +151,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       () => this.#log.debug('call confirmed'),
       () => undefined, // an ACK that never comes ends the dialog, and 'ended' ends us.
     );
-    this.#log.info({ codec: this.#negotiated!.codec.encoding, remote: `${this.#negotiated!.remoteAddress}:${this.#negotiated!.remotePort}` }, 'call answered');
+    this.#log.info({ codec: this.#negotiated!.codec.encoding, srtp: this.#negotiated!.srtp?.suite ?? null, remote: `${this.#negotiated!.remoteAddress}:${this.#negotiated!.remotePort}` }, 'call answered');
   }
 
   async #setup(): Promise<SetupRefusal | undefined> {
@@ -177,7 +178,8 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
         if (isMediaError(err)) return { status: 503, reason: 'Service Unavailable', warning: err.message };
         throw err;
       }
-      const negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs] });
+      const srtp = srtpPolicies(m).for(this.#sip.source.address);
+      const negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs], srtp });
       let answer: ReturnType<SdpNegotiator['answer']>;
       try {
         answer = negotiator.answer(offer);
@@ -195,6 +197,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
           payloadType: n.codec.payloadType,
           telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
           remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
+          srtp: n.srtp ? { local: n.srtp.local, remote: n.srtp.remote } : null,
           timeoutMs: m.rtpTimeoutMs,
           cname: `warmline-${this.id.slice(0, 8)}`,
           // Each arriving packet lets the shared pacer send what is due: under load, libuv serves
@@ -310,6 +313,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       const { sdp, negotiated } = this.#negotiator.answer(parseSdp(offer));
       if (this.#playout) this.#playout.sending = negotiated.direction === 'sendrecv' || negotiated.direction === 'sendonly';
       this.#negotiated = negotiated;
+      if (negotiated.srtp && this.#rtp instanceof RtpSession) this.#rtp.rekey({ local: negotiated.srtp.local, remote: negotiated.srtp.remote });
       answer(sdp);
     } catch (err) {
       // Keep the call on its current media; the peer's new offer is refused by answering the old one.
@@ -388,4 +392,12 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       ...(this.transfer && { transfer: { ...this.transfer } }),
     };
   }
+}
+
+const policiesByConfig = new WeakMap<MediaConfig['srtp'], SrtpPolicies>();
+/** One SrtpPolicies per (frozen) configuration, built on first use. */
+function srtpPolicies(m: MediaConfig): SrtpPolicies {
+  let p = policiesByConfig.get(m.srtp);
+  if (!p) policiesByConfig.set(m.srtp, (p = new SrtpPolicies(m.srtp)));
+  return p;
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkRegistrationTls, registrationTlsSchema, sipTlsSchema } from './schema-tls.js';
 import { transferSchema } from './schema-transfer.js';
+import { srtpSchema } from './schema-srtp.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -173,6 +174,7 @@ export const configSchema = z.strictObject({
     portMax: z.number().int().min(1024).max(65535),
     rtpTimeoutMs: ms,
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1),
+    srtp: srtpSchema,
   }).refine((m) => m.portMax > m.portMin, { message: 'portMax must be above portMin', path: ['portMax'] }),
   calls: z.strictObject({
     maxConcurrent: z.number().int().min(1),
