@@ -129,7 +129,10 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
     c.prove = this.idleRules(socket, remote, !inbound, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.#onData(c, chunk));
     // TLS sockets are usable after the handshake, plain ones after connect.
-    socket.once(this.protocol === 'TLS' ? 'secureConnect' : 'connect', () => { c.waiting = undefined; });
+    // TLS: not at 'secureConnect' but at the peer's first bytes. With TLS 1.3 the server checks
+    // our certificate after our side of the handshake is done: its refusal (an alert, then close)
+    // must fail what we sent at once, not at Timer F.
+    socket.once(this.protocol === 'TLS' && !inbound ? 'data' : this.protocol === 'TLS' ? 'secureConnect' : 'connect', () => { c.waiting = undefined; });
     let failure: Error | undefined;
     socket.on('error', (err) => { failure = err; });
     socket.on('close', () => {

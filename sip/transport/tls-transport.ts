@@ -17,9 +17,10 @@ export interface TlsTransportOptions extends StreamTransportOptions {
 
 /**
  * Node's codes for a peer certificate it refused: the host-name check (tls.checkServerIdentity)
- * and OpenSSL's chain verification (X509_V_ERR_* names without the prefix).
+ * and OpenSSL's chain verification (X509_V_ERR_* names without the prefix). Not the peer's
+ * alerts (ERR_SSL_*ALERT_BAD_CERTIFICATE: it refused ours), which stay transport errors.
  */
-const CERTIFICATE_FAILURE = /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|UNABLE_TO_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE)$/;
+const CERTIFICATE_FAILURE = /^(?!ERR_SSL_)(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|UNABLE_TO_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE)$/;
 
 /** SIP over TLS (RFC 3261 §18, §26.3.1), Via `SIP/2.0/TLS`, default port 5061. */
 export class TlsTransport extends StreamTransport {

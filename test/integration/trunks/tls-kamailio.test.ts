@@ -46,6 +46,11 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
   const logs = capturedLogger('info');
   const replica = async () => (await (await fetch(`${g!.opsUrl}/api/replica`)).json()) as { registrations: Snapshot[] };
   const snapshot = async (id: string) => (await replica()).registrations.find((r) => r.id === id);
+  /** Waits for a registration's state to satisfy `ok`; a timeout says where it was (state, failures, last error). */
+  const registration = async (id: string, ok: (s: Snapshot | undefined) => boolean, what: string) => {
+    let last: Snapshot | undefined;
+    await until(async () => ok((last = await snapshot(id))), what, 40_000).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}\n${k.log.slice(-1500)}`); });
+  };
 
   before(async () => {
     const ca = await TestCa.create();
@@ -72,7 +77,8 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
         server: { httpPort: 0 },
         log: { level: 'info' },
         local: { asrRecognizer: 'vad' },
-        media: { portMin: 45600, portMax: 45799 },
+        // An RTP range of its own (as startTestGateway picks them), away from other test processes'.
+        media: { portMin: 31000 + ((process.pid * 7 + 7000) % 20000), portMax: 31000 + ((process.pid * 7 + 7000) % 20000) + 199 },
         analytics: { enabled: false },
         sip: { port: 0, dnsServers: [dns.server], tls: { enabled: true, port: 0, certFile: gwCert, keyFile: gwKey } },
         registrations: [
@@ -93,7 +99,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
   });
 
   it('(a) registers over TLS to the configured host name; the location table holds a transport=tls Contact at the TLS listener', async () => {
-    await until(async () => (await snapshot('tls-good'))?.state === 'registered', 'tls-good registered', 20_000);
+    await registration('tls-good', (r) => r?.state === 'registered', 'tls-good registered');
     const listener = g!.sipListeners.find((l) => l.protocol === 'TLS')!;
     const bindings = await k.bindings('gwuser', 'registrar.test');
     assert.equal(bindings.length, 1, bindings.join('\n'));
@@ -102,7 +108,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
   });
 
   it('(b) a registrar whose certificate names another host is refused: SIP_ERR_TLS_CERTIFICATE in status, readiness, logs and metrics; retried with backoff', async () => {
-    await until(async () => ((await snapshot('tls-wrong'))?.failures ?? 0) >= 2, 'tls-wrong failed twice', 20_000);
+    await registration('tls-wrong', (r) => (r?.failures ?? 0) >= 2, 'tls-wrong failed twice');
     const s = (await snapshot('tls-wrong'))!;
     assert.equal(s.lastError?.code, 'SIP_ERR_TLS_CERTIFICATE');
     assert.match(s.lastError!.message, /wrong\.test/);
@@ -122,7 +128,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
   });
 
   it('(c) a call Kamailio routes to the registered TLS Contact is answered and ends cleanly with the caller\'s BYE', async () => {
-    await until(async () => (await snapshot('tls-good'))?.state === 'registered', 'tls-good registered', 20_000);
+    await registration('tls-good', (r) => r?.state === 'registered', 'tls-good registered');
     const run = await sipp({ address: '127.0.0.1', port: k.port }, ['-sf', SCENARIO, '-s', 'gwuser', '-m', '1'], 30).done;
     assert.equal(run.code, 0, run.out.slice(-3000));
     const listener = g!.sipListeners.find((l) => l.protocol === 'TLS')!;

@@ -91,3 +91,34 @@ describe('sip/transport: TLS host-name verification of the peers we connect to',
     assert.equal(err.code, 'SIP_ERR_TLS_CERTIFICATE');
   });
 });
+
+describe('sip/transport: TLS client certificates', function () {
+  this.timeout(20_000);
+
+  it('a peer that requires one refuses us without it at once (not at Timer F), and answers with it', async () => {
+    const ca = await TestCa.create();
+    const strict = await TlsTransport.bind('127.0.0.1', 0, { server: { ...(await ca.issue({ dns: ['edge.carrier.test'] })), requestCert: true, rejectUnauthorized: true, ca: ca.root.cert } });
+    const strictUa = new UserAgent({ transport: strict });
+    const us = await TlsTransport.bind('127.0.0.1', 0, { server: await ca.issue({ ip: ['127.0.0.1'] }) });
+    // Timer F of 64 s: a refusal seen only at Timer F would fail this test by its timeout.
+    const ua = new UserAgent({ transport: us, timers: { T1: 1000, T2: 4000, T4: 5000 } });
+    const request = (n: number, tls: Destination['tls']) => {
+      const req = new SipRequest('OPTIONS', `sip:edge.carrier.test:${strict.local.port};transport=tls`);
+      for (const [k, v] of [['max-forwards', '70'], ['from', `<${ua.contact}>;tag=c${n}`], ['to', '<sip:edge.carrier.test>'], ['call-id', `client-cert-${n}`], ['cseq', '1 OPTIONS']] as const) req.setHeader(k, v);
+      return ua.sendRequest(req, { address: '127.0.0.1', port: strict.local.port, transport: 'tls', tls });
+    };
+    try {
+      const err = await request(1, { serverName: 'edge.carrier.test', ca: ca.root.cert }).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof SipTransportError, String(err));
+      assert.equal(err.code, 'SIP_ERR_TRANSPORT', 'their refusal of our (missing) certificate is not a certificate of theirs we refused');
+      const client = await ca.issue({ dns: ['gw.example.test'] });
+      const res = await request(2, { serverName: 'edge.carrier.test', ca: ca.root.cert, cert: client.cert, key: client.key });
+      assert.equal(res.status, 200);
+    } finally {
+      await ua.close();
+      await us.close();
+      await strictUa.close();
+      await strict.close();
+    }
+  });
+});
