@@ -5,13 +5,15 @@
  *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE]
  *
  * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
- * default log level), pinned with taskset to core 0 when the machine has two or more; its upstreams
- * are the local protocol-compatible servers, run in this harness process on the other core with
- * sipp, so that their CPU (TLS, TTS synthesis) is not counted as the gateway's. Each call is what a
+ * default log level), pinned with taskset to core 0 when the machine has two or more, sipp on core 1;
+ * its upstreams are the local protocol-compatible servers, run in this harness process (not pinned:
+ * on a shared machine one core is not enough for them and sipp), so that their CPU (TLS, TTS
+ * synthesis, the recogniser) is not counted as the gateway's. The pools' keepalive timeout is
+ * 10 s here: a local upstream slowed by the machine's load must not look like a dead connection. Each call is what a
  * carrier sends (bench/calls-uac.xml): INVITE with a PCMU offer → edge filter, call manager, RTP port,
  * SDP answer, the agent's ASR lease and its greeting's TTS context from the warm pools → 200, ACK,
  * 0.6 s of caller audio (sipp rtp_stream, PT 0), hold --hold-ms, BYE → agent ended, leases back,
- * port freed. The pools are sized for the concurrent calls (rate × (hold + audio + 1 s)).
+ * port freed. The pools are sized for the concurrent calls (rate × (hold + audio + 3 s)).
  *
  * Reported: the calls per second achieved (successful calls over the placing window, wall clock,
  * noisy on a shared machine), failed calls, the gateway's CPU time per completed call (the honest
@@ -23,7 +25,7 @@
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canPin, cpuMs, loadAverage, pin, startGateway, startUpstreams, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
+import { canPin, cpuMs, loadAverage, startGateway, startUpstreams, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
 import { placeCalls, writeCallerAudio, writeScenario } from './support/calls-sipp.js';
 
 const args = process.argv.slice(2);
@@ -44,8 +46,9 @@ if (!(rate > 0 && rate <= 2000) || !(calls > 0 && calls <= 100_000) || !(holdMs 
 }
 const AUDIO_S = 0.6;
 const pinned = !args.includes('--no-pin') && availableParallelism() >= 2 && canPin();
-if (pinned) pin(process.pid, '1');
-const concurrency = Math.ceil(rate * (holdMs / 1000 + AUDIO_S + 1));
+// A call holds its ASR socket for its length, and the socket is back in the pool once its Finalize is
+// answered (up to 2 s on a loaded machine): the pools cover rate × (length + 3 s).
+const concurrency = Math.ceil(rate * (holdMs / 1000 + AUDIO_S + 3));
 
 interface ModeResult {
   cps: number | null;
@@ -59,6 +62,10 @@ interface ModeResult {
   cpu_ms_per_call: number | null;
   cps_per_core: number | null;
   held_after: HeldNow;
+  /** The local upstreams' process (this one): if it is starved, calls fail for reasons not the gateway's. */
+  harness_cpu_core_fraction: number;
+  /** Upstream connections opened, replaced, keepalives failed and acquisitions timed out during the run. */
+  pools: Record<string, { opens: number; replacements: number; keepaliveFailures: number; exhausted: number }>;
   ended: Record<string, number>;
 }
 
@@ -76,11 +83,21 @@ async function settled(gw: BenchGateway): Promise<HeldNow> {
 async function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
   const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S));
   const before = await gw.held();
+  const pools0 = await gw.pools();
   const cpu0 = cpuMs(gw.pid);
+  const harness0 = process.cpuUsage();
   const r = await placeCalls(gw.sip, { scenario, rate, calls, holdMs, cpus: pinned ? '1' : undefined });
   const cpu = cpuMs(gw.pid) - cpu0;
+  const h = process.cpuUsage(harness0);
+  const harnessFraction = (h.user + h.system) / 1000 / r.wallMs;
   const held = await settled(gw);
   const after = await gw.held();
+  const pools1 = await gw.pools();
+  const pools: ModeResult['pools'] = {};
+  for (const [k, v] of Object.entries(pools1)) {
+    const b = pools0[k] ?? { opens: 0, replacements: 0, keepaliveFailures: 0, exhausted: 0 };
+    pools[k] = { opens: v.opens - b.opens, replacements: v.replacements - b.replacements, keepaliveFailures: v.keepaliveFailures - b.keepaliveFailures, exhausted: v.exhausted - b.exhausted };
+  }
   const ended: Record<string, number> = {};
   for (const [k, n] of Object.entries(after.totals.ended)) ended[k] = n - (before.totals.ended[k] ?? 0);
   if (r.code !== 0) process.stderr.write(`sipp: ${r.out.slice(-6000, -2000)}\n`);
@@ -95,7 +112,7 @@ async function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
     cpu_ms: Math.round(cpu), cpu_core_fraction: Math.round((cpu / r.wallMs) * 1000) / 1000,
     cpu_ms_per_call: done ? Math.round((cpu / done) * 1000) / 1000 : null,
     cps_per_core: done && cpu ? Math.round(1000 / (cpu / done)) : null,
-    held_after: held, ended,
+    held_after: held, pools, ended, harness_cpu_core_fraction: Math.round(harnessFraction * 1000) / 1000,
   };
 }
 
@@ -116,7 +133,7 @@ try {
   const leaked = result.held_after.leases;
   const out = {
     bench: 'calls', rate, calls, hold_ms: holdMs, caller_audio_s: AUDIO_S, concurrency_sized_for: concurrency,
-    pinned: pinned ? 'gateway on cpu 0, sipp and the local upstreams on cpu 1 (taskset)' : 'not pinned',
+    pinned: pinned ? 'gateway on cpu 0, sipp on cpu 1 (taskset); the local upstreams (this process) not pinned' : 'not pinned',
     log_level: logLevel,
     cps_inbound: result.cps, ...(result.reason && { cps_inbound_reason: result.reason }),
     cps_outbound: null, cps_outbound_reason: outboundReason,
@@ -124,10 +141,12 @@ try {
     cpu_core_fraction: result.cpu_core_fraction,
     cpu_ms_per_call: result.cpu_ms_per_call,
     cps_per_core: result.cps_per_core,
+    harness_cpu_core_fraction: result.harness_cpu_core_fraction,
     idle_cpu_core_fraction: Math.round(idleFraction * 1000) / 1000,
     leaked_leases: leaked,
     held_after: result.held_after,
     ended: result.ended,
+    upstream_connections_during_run: result.pools,
     wall_s: result.wall_s,
     loadavg_before: load0, loadavg_after: load1,
   };
@@ -137,7 +156,7 @@ try {
     `${name.padEnd(9)}  ${String(cps ?? '—').padStart(10)}  ${String(r?.failed ?? '—').padStart(6)}  ${String(r?.cpu_ms_per_call ?? '—').padStart(11)}  ${String(r?.cps_per_core ?? '—').padStart(14)}  ${String(r?.cpu_core_fraction ?? '—').padStart(13)}  ${String(r?.held_after.leases ?? '—').padStart(17)}  ${String(r?.held_after.rtpPorts ?? '—').padStart(20)}\n`);
   row('inbound', result.cps, result);
   row('outbound', null, undefined);
-  process.stdout.write(`outbound: ${outboundReason}\nended: ${JSON.stringify(result.ended)}  idle gateway CPU ${out.idle_cpu_core_fraction} core  load average ${load0} → ${load1}\n`);
+  process.stdout.write(`outbound: ${outboundReason}\nended: ${JSON.stringify(result.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core, local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exitCode = result.failed === 0 && leaked === 0 && result.held_after.rtpPorts === 0 ? 0 : 1;
 } finally {

@@ -29,11 +29,6 @@ export function canPin(): boolean {
   }
 }
 
-/** Pins a running process (the harness itself) to `cpus` ("1"). */
-export function pin(pid: number, cpus: string): void {
-  execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
-}
-
 function productionFlags(): string[] {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
   const start = pkg.scripts.start!.split(/\s+/);
@@ -48,6 +43,8 @@ export interface BenchGateway {
   url: string;
   sip: { address: string; port: number };
   held(): Promise<{ held: HeldNow; totals: CallsTotals; active: number }>;
+  /** Per upstream: connections opened, replaced, keepalives failed since start (/api/pools). */
+  pools(): Promise<Record<string, { opens: number; replacements: number; keepaliveFailures: number; exhausted: number }>>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +87,7 @@ export async function startGateway(up: LocalUpstreams, o: GatewayRun): Promise<B
     WARMLINE_POOLS__ASR__MIN: String(asr), WARMLINE_POOLS__ASR__MAX: String(asr * 2),
     WARMLINE_POOLS__TTS__MIN: String(tts), WARMLINE_POOLS__TTS__MAX: String(tts * 2),
     WARMLINE_POOLS__LLM__MIN: '2', WARMLINE_POOLS__CRM__MIN: '1',
+    ...Object.fromEntries(['ASR', 'TTS', 'LLM', 'CRM'].map((n) => [`WARMLINE_POOLS__${n}__KEEPALIVETIMEOUTMS`, '10000'])),
     ...Object.fromEntries((['asr', 'tts', 'llm', 'crm'] as const).flatMap((n) => [
       [`WARMLINE_UPSTREAMS__${n.toUpperCase()}__BASEURL`, up[n].url],
       [`WARMLINE_UPSTREAMS__${n.toUpperCase()}__APIKEY`, 'local-dev-key'],
@@ -122,6 +120,15 @@ export async function startGateway(up: LocalUpstreams, o: GatewayRun): Promise<B
     async held() {
       const v = await (await fetch(`${url}/api/calls`)).json() as { held: HeldNow; totals: CallsTotals; active: unknown[] };
       return { held: v.held, totals: v.totals, active: v.active.length };
+    },
+    async pools() {
+      const list = await (await fetch(`${url}/api/pools`)).json() as Array<{ name: string; opens: number; replacements: number; keepaliveFailures: number; exhausted: number }>;
+      const out: Record<string, { opens: number; replacements: number; keepaliveFailures: number; exhausted: number }> = {};
+      for (const p of list) {
+        const o = (out[p.name] ??= { opens: 0, replacements: 0, keepaliveFailures: 0, exhausted: 0 });
+        o.opens += p.opens; o.replacements += p.replacements; o.keepaliveFailures += p.keepaliveFailures; o.exhausted += p.exhausted;
+      }
+      return out;
     },
     async stop() {
       if (child.exitCode !== null) return;
