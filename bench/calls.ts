@@ -3,6 +3,7 @@
  *
  *   npm run bench:calls [-- --json] [--rate 200] [--calls 2000] [--hold-ms 500] [--no-pin]
  *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE]
+ *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)]
  *
  * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
  * default log level), pinned with taskset to core 0 when the machine has two or more, sipp on core 1;
@@ -39,6 +40,8 @@ const calls = Number(arg('--calls', '2000'));
 const holdMs = Number(arg('--hold-ms', '500'));
 const logLevel = arg('--log-level', 'info');
 const logFile = args.includes('--gateway-log') ? arg('--gateway-log', 'gateway.log') : undefined;
+// '' for Node's defaults; default: npm start's flags.
+const nodeFlags = args.includes('--server-flags') ? arg('--server-flags', '').split(/\s+/).filter(Boolean) : undefined;
 const cpuProfDir = args.includes('--cpu-prof') ? arg('--cpu-prof', 'cpu-prof') : undefined;
 if (!(rate > 0 && rate <= 2000) || !(calls > 0 && calls <= 100_000) || !(holdMs >= 0 && holdMs <= 60_000)) {
   process.stderr.write('bench:calls: --rate 1–2000, --calls 1–100000, --hold-ms 0–60000\n');
@@ -123,24 +126,29 @@ let gw: BenchGateway | undefined;
 let result: ModeResult | undefined;
 const load0 = loadAverage();
 try {
-  gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }) });
+  gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }) });
+  // What the gateway spends with no call (pool keepalives, timers, analytics snapshots): at a low
+  // rate it is a large part of the CPU per call, so the figure net of it is given too.
   const idle0 = cpuMs(gw.pid);
-  await new Promise((r) => setTimeout(r, 2000));
-  const idleFraction = (cpuMs(gw.pid) - idle0) / 2000;
+  await new Promise((r) => setTimeout(r, 5000));
+  const idleFraction = (cpuMs(gw.pid) - idle0) / 5000;
   result = await inbound(gw, dir);
+  const netMsPerCall = result.successful ? Math.max(0, (result.cpu_ms - idleFraction * result.wall_s * 1000) / result.successful) : null;
   const load1 = loadAverage();
   const outboundReason = 'the gateway cannot dial yet (issue 12 item 1: POST /api/calls / dial() in src/calls)';
   const leaked = result.held_after.leases;
   const out = {
     bench: 'calls', rate, calls, hold_ms: holdMs, caller_audio_s: AUDIO_S, concurrency_sized_for: concurrency,
     pinned: pinned ? 'gateway on cpu 0, sipp on cpu 1 (taskset); the local upstreams (this process) not pinned' : 'not pinned',
-    log_level: logLevel,
+    log_level: logLevel, node_flags: nodeFlags ?? 'npm start',
     cps_inbound: result.cps, ...(result.reason && { cps_inbound_reason: result.reason }),
     cps_outbound: null, cps_outbound_reason: outboundReason,
     failed_calls: result.failed,
     cpu_core_fraction: result.cpu_core_fraction,
     cpu_ms_per_call: result.cpu_ms_per_call,
     cps_per_core: result.cps_per_core,
+    cpu_ms_per_call_net_of_idle: netMsPerCall === null ? null : Math.round(netMsPerCall * 1000) / 1000,
+    cps_per_core_net_of_idle: netMsPerCall ? Math.round(1000 / netMsPerCall) : null,
     harness_cpu_core_fraction: result.harness_cpu_core_fraction,
     idle_cpu_core_fraction: Math.round(idleFraction * 1000) / 1000,
     leaked_leases: leaked,
@@ -156,7 +164,7 @@ try {
     `${name.padEnd(9)}  ${String(cps ?? '—').padStart(10)}  ${String(r?.failed ?? '—').padStart(6)}  ${String(r?.cpu_ms_per_call ?? '—').padStart(11)}  ${String(r?.cps_per_core ?? '—').padStart(14)}  ${String(r?.cpu_core_fraction ?? '—').padStart(13)}  ${String(r?.held_after.leases ?? '—').padStart(17)}  ${String(r?.held_after.rtpPorts ?? '—').padStart(20)}\n`);
   row('inbound', result.cps, result);
   row('outbound', null, undefined);
-  process.stdout.write(`outbound: ${outboundReason}\nended: ${JSON.stringify(result.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core, local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
+  process.stdout.write(`outbound: ${outboundReason}\nended: ${JSON.stringify(result.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exitCode = result.failed === 0 && leaked === 0 && result.held_after.rtpPorts === 0 ? 0 : 1;
 } finally {

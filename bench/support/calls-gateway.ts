@@ -58,6 +58,8 @@ export interface GatewayRun {
   /** Writes a V8 CPU profile of the gateway into this directory at its exit. */
   cpuProfDir: string | undefined;
   env?: Record<string, string>;
+  /** V8 flags instead of `npm start`'s (package.json). */
+  nodeFlags?: string[];
   /** The gateway's log (its stdout) goes here; default: discarded. */
   logFile?: string;
 }
@@ -94,7 +96,7 @@ export async function startGateway(up: LocalUpstreams, o: GatewayRun): Promise<B
     ])),
     ...o.env,
   };
-  const node = [...productionFlags(), ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []), '--import', 'tsx', 'src/cli/main.ts'];
+  const node = [...(o.nodeFlags ?? productionFlags()), ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []), '--import', 'tsx', 'src/cli/main.ts'];
   const stdout = o.logFile ? openSync(o.logFile, 'w') : 'ignore';
   // taskset execs node: the child's pid is the gateway's.
   const child: ChildProcess = o.cpus
