@@ -119,6 +119,14 @@ async function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
   };
 }
 
+/*
+ * Outbound, once src/calls exports dial() / the gateway answers POST /api/calls: a mode of the same
+ * shape as inbound() — sipp as the UAS on cpu 1 (`-sn uas`, or a scenario answering with PCMU and
+ * playing the same rtp_stream), and the gateway dialing it `calls` times at `rate` per second through
+ * POST /api/calls (to: the UAS's address; one fetch per call, paced by this process) — measured the
+ * same way: the gateway's CPU around the run, `held` and the pools after it. Its ModeResult fills
+ * cps_outbound and the table's outbound row.
+ */
 const dir = mkdtempSync(join(tmpdir(), 'wl-bench-calls-'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 const up = await startUpstreams(concurrency);
