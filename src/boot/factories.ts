@@ -35,6 +35,8 @@ export function createUpstreamFactories(config: WarmlineConfig, endpoints: Recor
     baseUrl: endpoints.asr.baseUrl, apiKey: endpoints.asr.apiKey, ca: endpoints.asr.ca,
     model: asr.model, language, endpointingMs: asr.endpointingMs, utteranceEndMs: asr.utteranceEndMs,
     keepaliveMs: config.pools.asr.keepaliveMs || 4000,
+    // The keepalive's WebSocket pong gets the pool's keepalive timeout, not a fixed 2 s of its own.
+    pongTimeoutMs: config.pools.asr.keepaliveTimeoutMs,
   }));
   const ttsFactory = memo((voiceId) => createElevenLabsFactory({
     baseUrl: endpoints.tts.baseUrl, apiKey: endpoints.tts.apiKey, ca: endpoints.tts.ca,

@@ -1,0 +1,182 @@
+/**
+ * bench:calls — full calls per second through the whole gateway, and what each costs it in CPU.
+ *
+ *   npm run bench:calls [-- --json] [--rate 200] [--calls 2000] [--hold-ms 500] [--no-pin]
+ *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE]
+ *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)]
+ *
+ * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
+ * default log level), pinned with taskset to core 0 when the machine has two or more, sipp on core 1;
+ * its upstreams are the local protocol-compatible servers, run in this harness process (not pinned:
+ * on a shared machine one core is not enough for them and sipp), so that their CPU (TLS, TTS
+ * synthesis, the recogniser) is not counted as the gateway's. The pools' keepalive timeout is
+ * 10 s here: a local upstream slowed by the machine's load must not look like a dead connection. Each call is what a
+ * carrier sends (bench/calls-uac.xml): INVITE with a PCMU offer → edge filter, call manager, RTP port,
+ * SDP answer, the agent's ASR lease and its greeting's TTS context from the warm pools → 200, ACK,
+ * 0.6 s of caller audio (sipp rtp_stream, PT 0), hold --hold-ms, BYE → agent ended, leases back,
+ * port freed. The pools are sized for the concurrent calls (rate × (hold + audio + 3 s)).
+ *
+ * Reported: the calls per second achieved (successful calls over the placing window, wall clock,
+ * noisy on a shared machine), failed calls, the gateway's CPU time per completed call (the honest
+ * capacity figure under load: cps_per_core = 1000 / cpu_ms_per_call), the CPU it used as a fraction
+ * of one core, and what it still holds afterwards (leases, RTP ports: leaked_leases must be 0).
+ * Outbound (the gateway dialing a sipp UAS) is a mode to add once the gateway can dial; until then
+ * cps_outbound is null with the reason.
+ */
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canPin, cpuMs, loadAverage, startGateway, startUpstreams, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
+import { placeCalls, writeCallerAudio, writeScenario } from './support/calls-sipp.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const rate = Number(arg('--rate', '200'));
+const calls = Number(arg('--calls', '2000'));
+const holdMs = Number(arg('--hold-ms', '500'));
+const logLevel = arg('--log-level', 'info');
+const logFile = args.includes('--gateway-log') ? arg('--gateway-log', 'gateway.log') : undefined;
+// '' for Node's defaults; default: npm start's flags.
+const nodeFlags = args.includes('--server-flags') ? arg('--server-flags', '').split(/\s+/).filter(Boolean) : undefined;
+const cpuProfDir = args.includes('--cpu-prof') ? arg('--cpu-prof', 'cpu-prof') : undefined;
+if (!(rate > 0 && rate <= 2000) || !(calls > 0 && calls <= 100_000) || !(holdMs >= 0 && holdMs <= 60_000)) {
+  process.stderr.write('bench:calls: --rate 1–2000, --calls 1–100000, --hold-ms 0–60000\n');
+  process.exit(64);
+}
+const AUDIO_S = 0.6;
+const pinned = !args.includes('--no-pin') && availableParallelism() >= 2 && canPin();
+// A call holds its ASR socket for its length, and the socket is back in the pool once its Finalize is
+// answered (up to 2 s on a loaded machine): the pools cover rate × (length + 3 s).
+const concurrency = Math.ceil(rate * (holdMs / 1000 + AUDIO_S + 3));
+
+interface ModeResult {
+  cps: number | null;
+  reason?: string;
+  placed: number;
+  successful: number;
+  failed: number;
+  wall_s: number;
+  cpu_ms: number;
+  cpu_core_fraction: number;
+  cpu_ms_per_call: number | null;
+  cps_per_core: number | null;
+  held_after: HeldNow;
+  /** The local upstreams' process (this one): if it is starved, calls fail for reasons not the gateway's. */
+  harness_cpu_core_fraction: number;
+  /** Upstream connections opened, replaced, keepalives failed and acquisitions timed out during the run. */
+  pools: Record<string, { opens: number; replacements: number; keepaliveFailures: number; exhausted: number }>;
+  ended: Record<string, number>;
+}
+
+async function settled(gw: BenchGateway): Promise<HeldNow> {
+  const deadline = Date.now() + 15_000;
+  let v = await gw.held();
+  while ((v.active > 0 || v.held.leases > 0 || v.held.rtpPorts > 0) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    v = await gw.held();
+  }
+  return v.held;
+}
+
+/** sipp's UAC calls into the gateway. */
+async function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
+  const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S));
+  const before = await gw.held();
+  const pools0 = await gw.pools();
+  const cpu0 = cpuMs(gw.pid);
+  const harness0 = process.cpuUsage();
+  const r = await placeCalls(gw.sip, { scenario, rate, calls, holdMs, cpus: pinned ? '1' : undefined });
+  const cpu = cpuMs(gw.pid) - cpu0;
+  const h = process.cpuUsage(harness0);
+  const harnessFraction = (h.user + h.system) / 1000 / r.wallMs;
+  const held = await settled(gw);
+  const after = await gw.held();
+  const pools1 = await gw.pools();
+  const pools: ModeResult['pools'] = {};
+  for (const [k, v] of Object.entries(pools1)) {
+    const b = pools0[k] ?? { opens: 0, replacements: 0, keepaliveFailures: 0, exhausted: 0 };
+    pools[k] = { opens: v.opens - b.opens, replacements: v.replacements - b.replacements, keepaliveFailures: v.keepaliveFailures - b.keepaliveFailures, exhausted: v.exhausted - b.exhausted };
+  }
+  const ended: Record<string, number> = {};
+  for (const [k, n] of Object.entries(after.totals.ended)) ended[k] = n - (before.totals.ended[k] ?? 0);
+  if (r.code !== 0) process.stderr.write(`sipp: ${r.out.slice(-6000, -2000)}\n`);
+  const wall = r.wallMs / 1000;
+  // Calls were placed over the run less the last call's length (its hold and audio).
+  const window = Math.max(0.001, wall - holdMs / 1000 - AUDIO_S);
+  const done = r.successful;
+  return {
+    cps: r.failed === 0 && done === calls ? Math.round((done / window) * 10) / 10 : null,
+    ...(r.failed !== 0 || done !== calls ? { reason: `${r.failed} failed, ${done}/${calls} successful (sipp exit ${r.code})` } : {}),
+    placed: calls, successful: done, failed: r.failed || calls - done, wall_s: Math.round(wall * 100) / 100,
+    cpu_ms: Math.round(cpu), cpu_core_fraction: Math.round((cpu / r.wallMs) * 1000) / 1000,
+    cpu_ms_per_call: done ? Math.round((cpu / done) * 1000) / 1000 : null,
+    cps_per_core: done && cpu ? Math.round(1000 / (cpu / done)) : null,
+    held_after: held, pools, ended, harness_cpu_core_fraction: Math.round(harnessFraction * 1000) / 1000,
+  };
+}
+
+/*
+ * Outbound, once src/calls exports dial() / the gateway answers POST /api/calls: a mode of the same
+ * shape as inbound() — sipp as the UAS on cpu 1 (`-sn uas`, or a scenario answering with PCMU and
+ * playing the same rtp_stream), and the gateway dialing it `calls` times at `rate` per second through
+ * POST /api/calls (to: the UAS's address; one fetch per call, paced by this process) — measured the
+ * same way: the gateway's CPU around the run, `held` and the pools after it. Its ModeResult fills
+ * cps_outbound and the table's outbound row.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'wl-bench-calls-'));
+if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+const up = await startUpstreams(concurrency);
+let gw: BenchGateway | undefined;
+let result: ModeResult | undefined;
+const load0 = loadAverage();
+try {
+  gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }) });
+  // What the gateway spends with no call (pool keepalives, timers, analytics snapshots): at a low
+  // rate it is a large part of the CPU per call, so the figure net of it is given too.
+  const idle0 = cpuMs(gw.pid);
+  await new Promise((r) => setTimeout(r, 5000));
+  const idleFraction = (cpuMs(gw.pid) - idle0) / 5000;
+  result = await inbound(gw, dir);
+  const netMsPerCall = result.successful ? Math.max(0, (result.cpu_ms - idleFraction * result.wall_s * 1000) / result.successful) : null;
+  const load1 = loadAverage();
+  const outboundReason = 'the gateway cannot dial yet (issue 12 item 1: POST /api/calls / dial() in src/calls)';
+  const leaked = result.held_after.leases;
+  const out = {
+    bench: 'calls', rate, calls, hold_ms: holdMs, caller_audio_s: AUDIO_S, concurrency_sized_for: concurrency,
+    pinned: pinned ? 'gateway on cpu 0, sipp on cpu 1 (taskset); the local upstreams (this process) not pinned' : 'not pinned',
+    log_level: logLevel, node_flags: nodeFlags ?? 'npm start',
+    cps_inbound: result.cps, ...(result.reason && { cps_inbound_reason: result.reason }),
+    cps_outbound: null, cps_outbound_reason: outboundReason,
+    failed_calls: result.failed,
+    cpu_core_fraction: result.cpu_core_fraction,
+    cpu_ms_per_call: result.cpu_ms_per_call,
+    cps_per_core: result.cps_per_core,
+    cpu_ms_per_call_net_of_idle: netMsPerCall === null ? null : Math.round(netMsPerCall * 1000) / 1000,
+    cps_per_core_net_of_idle: netMsPerCall ? Math.round(1000 / netMsPerCall) : null,
+    harness_cpu_core_fraction: result.harness_cpu_core_fraction,
+    idle_cpu_core_fraction: Math.round(idleFraction * 1000) / 1000,
+    leaked_leases: leaked,
+    held_after: result.held_after,
+    ended: result.ended,
+    upstream_connections_during_run: result.pools,
+    wall_s: result.wall_s,
+    loadavg_before: load0, loadavg_after: load1,
+  };
+  process.stdout.write(`bench:calls  ${calls} calls at ${rate}/s, hold ${holdMs} ms + ${AUDIO_S} s caller audio; pools sized for ${concurrency} concurrent calls; ${out.pinned}; log ${logLevel}\n`);
+  process.stdout.write('mode       cps (wall)  failed  CPU ms/call  cps/core (CPU)  core fraction  leases held after  RTP ports held after\n');
+  const row = (name: string, cps: number | null, r: ModeResult | undefined) => process.stdout.write(
+    `${name.padEnd(9)}  ${String(cps ?? '—').padStart(10)}  ${String(r?.failed ?? '—').padStart(6)}  ${String(r?.cpu_ms_per_call ?? '—').padStart(11)}  ${String(r?.cps_per_core ?? '—').padStart(14)}  ${String(r?.cpu_core_fraction ?? '—').padStart(13)}  ${String(r?.held_after.leases ?? '—').padStart(17)}  ${String(r?.held_after.rtpPorts ?? '—').padStart(20)}\n`);
+  row('inbound', result.cps, result);
+  row('outbound', null, undefined);
+  process.stdout.write(`outbound: ${outboundReason}\nended: ${JSON.stringify(result.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exitCode = result.failed === 0 && leaked === 0 && result.held_after.rtpPorts === 0 ? 0 : 1;
+} finally {
+  await gw?.stop();
+  await up.close();
+  rmSync(dir, { recursive: true, force: true });
+}
