@@ -15,7 +15,7 @@ import { openWebRtcLeg } from './webrtc-leg.js';
 
 /** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
 export type CallEndReason =
-  | 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'session-expired'
+  | 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'prack-timeout' | 'session-expired'
   | 'rtp-timeout' | 'shutdown' | 'setup-failed' | 'agent-failed';
 
 export type CallState = 'setup' | 'active' | 'ended';
