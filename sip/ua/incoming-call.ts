@@ -174,7 +174,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
       },
     });
     const ack = await this.#ackWait.start();
-    return ack.body.length && /application\/sdp/i.test(ack.contentType ?? '') ? ack.body.toString('utf8') : undefined;
+    const answer = ack.body.length && /application\/sdp/i.test(ack.contentType ?? '') ? ack.body.toString('utf8') : undefined;
+    // The answer to our delayed offer: a later re-INVITE repeating its o= line is a refresh.
+    if (this.offer === undefined) this.#remoteOrigin = originLine(answer);
+    return answer;
   }
 
   /** RFC 3262 §3: "If a reliable provisional response is retransmitted for 64*T1 seconds without reception of a corresponding PRACK, the UAS SHOULD reject the original request with a 5xx response." */
