@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { SipError, SipTimeoutError } from '../errors.js';
-import { createResponse, newBranch, SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { Peer, Transport } from '../transport/transport.js';
@@ -8,6 +8,7 @@ import { AckWait } from './ack-wait.js';
 import { parseInfoDtmf } from './info-dtmf.js';
 import { ReliableProvisional, takes100rel } from './reliable-provisional.js';
 import { SessionRefresh } from './session-refresh.js';
+import { uasDialogRequest } from './uas-dialog-request.js';
 import { negotiateSession, type SessionNegotiation, type SessionTimerOptions } from './session-timer.js';
 
 export type CallState = 'offered' | 'early' | 'answered' | 'confirmed' | 'ended';
@@ -337,22 +338,9 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     return true;
   }
 
-  /**
-   * A request inside our dialog (§12.2.1.1): the remote target is the
-   * INVITE's Contact, the route set its Record-Route. An ACK reuses the
-   * CSeq number of its INVITE and the To of the 2xx it acknowledges.
-   */
+  /** A request inside our dialog (uas-dialog-request.ts); an ACK passes its INVITE's CSeq and the 2xx it acknowledges. */
   #inDialog(method: string, ackSeq?: number, res?: SipResponse): SipRequest {
-    const target = this.invite.contact[0]?.uri ?? this.invite.from.uri;
-    const req = new SipRequest(method, target);
-    req.setHeader('via', `SIP/2.0/${this.transport.protocol} placeholder;branch=${newBranch()}`);
-    req.setHeader('max-forwards', '70');
-    req.setHeader('from', `${String(this.invite.to)};tag=${this.localTag}`);
-    req.setHeader('to', res ? String(res.to) : String(this.invite.from));
-    req.setHeader('call-id', this.callId);
-    req.setHeader('cseq', `${ackSeq ?? ++this.#localCSeq} ${method}`);
-    if (this.invite.recordRoute.length) req.setHeader('route', ...this.invite.recordRoute.map(String));
-    return req;
+    return uasDialogRequest(this.invite, this.localTag, this.transport.protocol, method, ackSeq ?? ++this.#localCSeq, res);
   }
 
   async #sendBye(): Promise<void> {
