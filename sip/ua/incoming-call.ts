@@ -1,14 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { SipTimeoutError } from '../errors.js';
-import { createResponse, newBranch, SipRequest, type SipResponse } from '../message/index.js';
+import { SipError, SipTimeoutError } from '../errors.js';
+import { createResponse, type SipRequest, type SipResponse } from '../message/index.js';
 import type { InviteClientTransaction } from '../transaction/invite-client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { Peer, Transport } from '../transport/transport.js';
+import { AckWait } from './ack-wait.js';
+import { parseInfoDtmf } from './info-dtmf.js';
+import { ReliableProvisional, takes100rel } from './reliable-provisional.js';
 import { SessionRefresh } from './session-refresh.js';
+import { uasDialogRequest } from './uas-dialog-request.js';
 import { negotiateSession, type SessionNegotiation, type SessionTimerOptions } from './session-timer.js';
 
 export type CallState = 'offered' | 'early' | 'answered' | 'confirmed' | 'ended';
-export type EndReason = 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'shutdown' | 'session-expired';
+export type EndReason = 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'prack-timeout' | 'shutdown' | 'session-expired';
 
 export interface IncomingCallEvents {
   /** The caller confirmed the answer with ACK. */
@@ -40,7 +44,8 @@ export interface CallOwner {
   readonly sessionTimers: Required<SessionTimerOptions>;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK';
+const SUPPORTED = 'timer, 100rel';
 
 /**
  * A call offered to us (UAS side of an INVITE dialog, RFC 3261 §12–13). The
@@ -49,6 +54,10 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
  * With RFC 4028 session timers, the session is refreshed by us (UPDATE when
  * the caller allows it, else re-INVITE) or must be refreshed by the caller
  * before it expires, else we send BYE and end with 'session-expired'.
+ * An INVITE without SDP (delayed offer) gets our offer in the 2xx; the
+ * answer comes in the ACK (RFC 3264 §5), which answer() resolves with.
+ * When the caller takes `100rel`, provisional responses go out reliably
+ * (RFC 3262, ReliableProvisional) and the 2xx waits for their PRACK.
  */
 export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   readonly invite: SipRequest;
@@ -61,11 +70,13 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   readonly #tx: ServerTransaction;
   readonly #owner: CallOwner;
   #answer: SipResponse | undefined;
-  #retransmit: NodeJS.Timeout | undefined;
-  #ackWait: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #ackWait: AckWait | undefined;
+  /** RFC 3262, when the INVITE allows it. */
+  readonly #reliable: ReliableProvisional | undefined;
   #localCSeq = 1;
   #remoteCSeq: number;
-  #pendingReinvite: NodeJS.Timeout | undefined;
+  /** The 2xx of a re-INVITE, retransmitted until its ACK. */
+  #reinviteAck: AckWait | undefined;
   /** What the INVITE asked of session timers (RFC 4028), applied when we answer. */
   readonly #negotiated: SessionNegotiation;
   readonly #refresh: SessionRefresh;
@@ -85,6 +96,9 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.offer = invite.body.length && /application\/sdp/i.test(invite.contentType ?? '') ? invite.body.toString('utf8') : undefined;
     this.#remoteOrigin = originLine(this.offer);
     this.#negotiated = negotiateSession(invite, owner.sessionTimers);
+    this.#reliable = takes100rel(invite)
+      ? new ReliableProvisional({ invite, t1: owner.t1, send: (res) => tx.respond(res), timedOut: () => this.#prackTimedOut() })
+      : undefined;
     const call = this;
     this.#refresh = new SessionRefresh({
       invite, source, transport, owner,
@@ -114,52 +128,67 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     return this.#refresh.timer;
   }
 
-  /** 180 Ringing or 183 Session Progress (with early-media SDP). */
+  /** Does the caller take reliable provisional responses (RFC 3262 `100rel` in Supported or Require)? */
+  get reliableProvisionals(): boolean {
+    return this.#reliable !== undefined;
+  }
+
+  /** 180 Ringing or 183 Session Progress (with early-media SDP); reliable (RFC 3262) when the caller takes 100rel. */
   progress(status: 180 | 183, sdp?: string): void {
     if (this.#state !== 'offered' && this.#state !== 'early') return;
     this.#state = 'early';
-    this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, headers: { contact: `<${this.#owner.contactFor(this.transport)}>` }, ...(sdp && { body: sdp, contentType: 'application/sdp' }) }));
+    const res = createResponse(this.invite, status, { toTag: this.localTag, headers: { contact: `<${this.#owner.contactFor(this.transport)}>` }, ...(sdp && { body: sdp, contentType: 'application/sdp' }) });
+    if (this.#reliable) this.#reliable.send(res);
+    else this.#tx.respond(res);
   }
 
-  /** 200 OK with our SDP; resolves when the ACK arrives, rejects (and sends BYE) if it never does. */
-  answer(sdp: string): Promise<void> {
-    if (this.#state !== 'offered' && this.#state !== 'early') return Promise.reject(new Error(`cannot answer a call in state ${this.#state}`));
+  /**
+   * 200 OK with our SDP: the answer to the INVITE's offer or, for an INVITE
+   * without one, our offer. Resolves with the SDP of the ACK (the answer to
+   * that offer, RFC 3264 §5) once it arrives; rejects (and sends BYE) if it
+   * never does. An unacknowledged reliable provisional response holds the 2xx
+   * until its PRACK (RFC 3262 §3); one never PRACKed rejects the INVITE (5xx).
+   */
+  async answer(sdp: string): Promise<string | undefined> {
+    if (this.#reliable?.pending && (this.#state === 'offered' || this.#state === 'early')) {
+      const acknowledged = await this.#reliable.settled();
+      if (!acknowledged && this.#reliable.timedOut) throw new SipTimeoutError('PRACK for a reliable provisional response', { callId: this.callId });
+    }
+    if (this.#state !== 'offered' && this.#state !== 'early') throw new SipError('SIP_ERR_STATE', `cannot answer a call in state ${this.#state}`, { callId: this.callId });
     this.#state = 'answered';
+    this.#reliable?.stop();
     this.#localSdp = sdp;
     const res = createResponse(this.invite, 200, {
       toTag: this.localTag,
-      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: ALLOW, supported: 'timer', ...this.#refresh.apply(this.#negotiated) },
+      headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, allow: ALLOW, supported: SUPPORTED, ...this.#refresh.apply(this.#negotiated) },
       body: sdp,
       contentType: 'application/sdp',
     });
     if (this.invite.recordRoute.length) res.setHeader('record-route', ...this.invite.recordRoute.map(String));
     this.#answer = res;
     this.#tx.respond(res);
-    return this.#awaitAck(res);
+    this.#ackWait = new AckWait({
+      t1: this.#owner.t1, t2: this.#owner.t2, callId: this.callId,
+      resend: () => this.#tx.respond(res), // passes through in Accepted
+      timedOut: () => {
+        // The dialog ends now: a peer that never ACKed will likely not answer the BYE either (Timer F, 64·T1).
+        this.#byeInBackground();
+        this.#end('ack-timeout');
+      },
+    });
+    const ack = await this.#ackWait.start();
+    const answer = ack.body.length && /application\/sdp/i.test(ack.contentType ?? '') ? ack.body.toString('utf8') : undefined;
+    // The answer to our delayed offer: a later re-INVITE repeating its o= line is a refresh.
+    if (this.offer === undefined) this.#remoteOrigin = originLine(answer);
+    return answer;
   }
 
-  #awaitAck(res: SipResponse): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#ackWait = { resolve, reject };
-      let interval = this.#owner.t1;
-      let waited = 0;
-      // §13.3.1.4: the 2xx is retransmitted "independent of the transport protocol": a proxy may forward it over UDP.
-      const tick = () => {
-        waited += interval;
-        if (waited >= 64 * this.#owner.t1) {
-          this.#ackWait = undefined;
-          reject(new SipTimeoutError('ACK for 2xx', { callId: this.callId }));
-          // The dialog ends now: a peer that never ACKed will likely not answer the BYE either (Timer F, 64·T1).
-          this.#byeInBackground();
-          this.#end('ack-timeout');
-          return;
-        }
-        this.#tx.respond(res); // passes through in Accepted
-        interval = Math.min(2 * interval, this.#owner.t2);
-        this.#retransmit = setTimeout(tick, interval);
-      };
-      this.#retransmit = setTimeout(tick, interval);
-    });
+  /** RFC 3262 §3: "If a reliable provisional response is retransmitted for 64*T1 seconds without reception of a corresponding PRACK, the UAS SHOULD reject the original request with a 5xx response." */
+  #prackTimedOut(): void {
+    if (this.#state !== 'offered' && this.#state !== 'early') return;
+    this.#tx.respond(createResponse(this.invite, 504, { toTag: this.localTag, reason: 'Server Time-out (no PRACK)' }));
+    this.#owner.refused(this, 504);
+    this.#end('prack-timeout');
   }
 
   /** Rejects the call: 486 Busy Here, 480, 503, 603… */
@@ -182,14 +211,12 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   receiveInDialog(req: SipRequest, tx: ServerTransaction | undefined): void {
     if (req.method === 'ACK') {
       if (this.#state === 'answered' && req.cseq.seq === this.invite.cseq.seq) {
-        clearTimeout(this.#retransmit);
         this.#state = 'confirmed';
-        this.#ackWait?.resolve();
-        this.#ackWait = undefined;
+        this.#ackWait?.acked(req);
         this.emit('confirmed');
-      } else if (this.#pendingReinvite && req.cseq.seq === this.#remoteCSeq) {
-        clearTimeout(this.#pendingReinvite);
-        this.#pendingReinvite = undefined;
+      } else if (this.#reinviteAck && req.cseq.seq === this.#remoteCSeq) {
+        this.#reinviteAck.acked(req);
+        this.#reinviteAck = undefined;
       }
       return;
     }
@@ -209,7 +236,11 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
         this.#info(req, tx);
         return;
       case 'OPTIONS':
-        tx.respond(createResponse(req, 200, { headers: { allow: ALLOW, accept: 'application/sdp, application/dtmf-relay' } }));
+        tx.respond(createResponse(req, 200, { headers: { allow: ALLOW, supported: SUPPORTED, accept: 'application/sdp, application/dtmf-relay' } }));
+        return;
+      case 'PRACK':
+        // RFC 3262 §3: a PRACK that matches no unacknowledged reliable provisional response gets 481.
+        tx.respond(createResponse(req, this.#reliable?.prack(req) ? 200 : 481));
         return;
       case 'INVITE':
         this.#reinvite(req, tx);
@@ -240,19 +271,12 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     const reply = (sdp: string) => {
       if (this.#state === 'ended') return;
       this.#localSdp = sdp;
-      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#refresh.apply(st) }, body: sdp, contentType: 'application/sdp' });
+      const res = createResponse(req, 200, { headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: SUPPORTED, ...this.#refresh.apply(st) }, body: sdp, contentType: 'application/sdp' });
       tx.respond(res);
-      clearTimeout(this.#pendingReinvite);
-      let interval = this.#owner.t1;
-      let waited = 0;
-      const tick = () => {
-        waited += interval;
-        if (waited >= 64 * this.#owner.t1 || this.#state === 'ended') return;
-        tx.respond(res);
-        interval = Math.min(2 * interval, this.#owner.t2);
-        this.#pendingReinvite = setTimeout(tick, interval);
-      };
-      this.#pendingReinvite = setTimeout(tick, interval);
+      this.#reinviteAck?.fail(new Error('superseded by a newer re-INVITE'));
+      // A re-INVITE's 2xx unacknowledged for 64·T1 leaves the call as it is (the session timer, if any, decides).
+      this.#reinviteAck = new AckWait({ t1: this.#owner.t1, t2: this.#owner.t2, callId: this.callId, resend: () => tx.respond(res), timedOut: () => undefined });
+      this.#reinviteAck.start().catch(() => undefined);
     };
     this.#offerAnswer(req, offer, reply, tx);
   }
@@ -269,7 +293,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
       if (this.#state === 'ended') return;
       if (sdp !== undefined) this.#localSdp = sdp;
       tx.respond(createResponse(req, 200, {
-        headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: 'timer', ...this.#refresh.apply(st) },
+        headers: { contact: `<${this.#owner.contactFor(this.transport)}>`, supported: SUPPORTED, ...this.#refresh.apply(st) },
         ...(sdp !== undefined && { body: sdp, contentType: 'application/sdp' }),
       }));
     };
@@ -302,22 +326,13 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   }
 
   #info(req: SipRequest, tx: ServerTransaction): void {
-    const body = req.body.toString('utf8');
-    const type = (req.contentType ?? '').toLowerCase();
-    let digit: string | undefined;
-    let duration = 100;
-    if (type.startsWith('application/dtmf-relay')) {
-      digit = /Signal\s*=\s*([0-9*#A-Da-d])/.exec(body)?.[1];
-      duration = Number(/Duration\s*=\s*(\d+)/.exec(body)?.[1] ?? 100);
-    } else if (type.startsWith('application/dtmf')) {
-      digit = /^\s*([0-9*#A-Da-d])\s*$/.exec(body)?.[1];
-    }
-    if (!digit) {
+    const dtmf = parseInfoDtmf(req);
+    if (!dtmf) {
       tx.respond(createResponse(req, 415, { headers: { accept: 'application/dtmf-relay, application/dtmf' } }));
       return;
     }
     tx.respond(createResponse(req, 200));
-    this.emit('dtmf', digit.toUpperCase(), duration);
+    this.emit('dtmf', dtmf.digit, dtmf.durationMs);
   }
 
   /** @internal CANCEL for our INVITE (§9.2): 487 if still unanswered. */
@@ -328,22 +343,9 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     return true;
   }
 
-  /**
-   * A request inside our dialog (§12.2.1.1): the remote target is the
-   * INVITE's Contact, the route set its Record-Route. An ACK reuses the
-   * CSeq number of its INVITE and the To of the 2xx it acknowledges.
-   */
+  /** A request inside our dialog (uas-dialog-request.ts); an ACK passes its INVITE's CSeq and the 2xx it acknowledges. */
   #inDialog(method: string, ackSeq?: number, res?: SipResponse): SipRequest {
-    const target = this.invite.contact[0]?.uri ?? this.invite.from.uri;
-    const req = new SipRequest(method, target);
-    req.setHeader('via', `SIP/2.0/${this.transport.protocol} placeholder;branch=${newBranch()}`);
-    req.setHeader('max-forwards', '70');
-    req.setHeader('from', `${String(this.invite.to)};tag=${this.localTag}`);
-    req.setHeader('to', res ? String(res.to) : String(this.invite.from));
-    req.setHeader('call-id', this.callId);
-    req.setHeader('cseq', `${ackSeq ?? ++this.#localCSeq} ${method}`);
-    if (this.invite.recordRoute.length) req.setHeader('route', ...this.invite.recordRoute.map(String));
-    return req;
+    return uasDialogRequest(this.invite, this.localTag, this.transport.protocol, method, ackSeq ?? ++this.#localCSeq, res);
   }
 
   /** Sends a request in this dialog (REFER) and resolves with its final response. */
@@ -369,11 +371,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   #end(reason: EndReason): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
-    clearTimeout(this.#retransmit);
-    clearTimeout(this.#pendingReinvite);
+    this.#reliable?.stop();
+    this.#reinviteAck?.fail(new Error(`call ended: ${reason}`));
     this.#refresh.stop();
-    this.#ackWait?.reject(new Error(`call ended: ${reason}`));
-    this.#ackWait = undefined;
+    this.#ackWait?.fail(new SipError('SIP_ERR_STATE', `call ended: ${reason}`, { callId: this.callId, reason }));
     this.#owner.forget(this);
     this.emit('ended', reason);
   }

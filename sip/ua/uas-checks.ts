@@ -6,8 +6,8 @@ export interface UasRefusal {
   headers?: Record<string, string>;
 }
 
-/** Option tags we implement (RFC 4028 session timers). `100rel` (RFC 3262) is not one of them yet. */
-export const SUPPORTED_OPTIONS: ReadonlySet<string> = new Set(['timer']);
+/** Option tags we implement: RFC 4028 session timers and RFC 3262 reliable provisional responses. */
+export const SUPPORTED_OPTIONS: ReadonlySet<string> = new Set(['timer', '100rel']);
 /** Request-URI schemes we serve. */
 const SCHEMES = /^sips?:/i;
 /** Methods whose body is a session description and whose 2xx carries one. */

@@ -60,7 +60,7 @@ export interface UserAgentStats {
   drained: number;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK';
 
 /**
  * The UA core: the one place that joins transports, transactions and dialogs
@@ -212,7 +212,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
         return;
       }
       case 'OPTIONS':
-        tx.respond(createResponse(req, 200, { toTag: newTag(), headers: { allow: ALLOW, accept: 'application/sdp', supported: 'timer' } }));
+        tx.respond(createResponse(req, 200, { toTag: newTag(), headers: { allow: ALLOW, accept: 'application/sdp', supported: 'timer, 100rel' } }));
         return;
       case 'BYE':
         tx.respond(createResponse(req, 481));

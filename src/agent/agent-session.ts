@@ -22,6 +22,8 @@ export interface AgentSessionOptions {
   /** The caller's number, for caller lookup. */
   callerNumber: string;
   profile: AgentConfig;
+  /** What the call's signalling said about it (src/calls/call-context.ts), appended to the system prompt. */
+  context?: string;
   upstreams: AgentUpstreams;
   log: Logger;
   /** µ-law 8 kHz audio for the caller: the call hands it to the pacer. */
@@ -87,7 +89,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
     super();
     this.#o = o;
     this.#log = o.log.child({ callId: o.callId, component: 'agent' });
-    this.#history = [{ role: 'system', content: o.profile.systemPrompt }];
+    this.#history = [{ role: 'system', content: o.context ? `${o.profile.systemPrompt}\n\n${o.context}` : o.profile.systemPrompt }];
   }
 
   /** Leases the ASR socket and speaks the greeting. */

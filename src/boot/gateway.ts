@@ -8,7 +8,7 @@ import type { WarmProgress } from '../cli/progress.js';
 import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
-import { UserAgent } from '../../sip/index.js';
+import { UserAgent, type Peer, type SipRequest } from '../../sip/index.js';
 import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, Transfers, type Dialer, type Route } from '../calls/index.js';
@@ -226,6 +226,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     get webrtc() { return webrtc; },
     registry,
     log,
+    // RFC 3325: identity asserted by a configured carrier (directly or behind a configured balancer) is believed.
+    trustedSource: behindBalancers((_req: SipRequest, source: Peer) => edge.isCarrier(source.address), config.sip.balancers),
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
   if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { IncomingCall, UserAgent } from '../../sip/index.js';
+import type { IncomingCall, Peer, SipRequest, UserAgent } from '../../sip/index.js';
 import type { AgentConfig, RouteConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { TurnRecord } from '../agent/index.js';
 import { Call, type CallDeps, type CallEndReason, type CallSnapshot } from './call.js';
+import { callContext } from './call-context.js';
 import { findRoute, normaliseNumber, uriUser } from './route.js';
 
 export interface CallManagerOptions extends Omit<CallDeps, 'log'> {
@@ -13,6 +14,11 @@ export interface CallManagerOptions extends Omit<CallDeps, 'log'> {
   maxConcurrent: number;
   registry: Registry;
   log: Logger;
+  /**
+   * May this INVITE's source assert the caller's identity (P-Asserted-Identity, RFC 3325)? The
+   * gateway answers: a configured carrier, directly or through a configured balancer. Absent: nobody.
+   */
+  trustedSource?: (invite: SipRequest, source: Peer) => boolean;
   /** Sees every call the manager starts, with its answer (analytics); must not throw. */
   onCall?: (call: Call, started: Promise<void>) => void;
 }
@@ -76,7 +82,8 @@ export class CallManager {
       this.#refuse(sip, 404, 'Not Found', `no route for called number "${did}"`);
       return;
     }
-    const call = new Call(sip, route, { did, caller }, { ...this.#o, log: this.#o.log });
+    const context = callContext(sip.invite, this.#o.trustedSource?.(sip.invite, sip.source) ?? false);
+    const call = new Call(sip, route, { did, caller, context }, { ...this.#o, log: this.#o.log });
     this.#active.set(call.id, call);
     call.on('turn', (t) => this.#turn(t));
     call.once('ended', (reason) => this.#ended(call, reason));

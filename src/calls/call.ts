@@ -2,25 +2,24 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingCall } from '../../sip/index.js';
 import {
-  RtpSession, SdpNegotiator, alawToUlaw, isMediaError, isWebRtcOffer, parseSdp,
-  type BridgeLeg, type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats, type WebRtcEndpoint,
+  SdpNegotiator, alawToUlaw, isMediaError, isWebRtcOffer, parseSdp,
+  RtpSession, type BridgeLeg, type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type WebRtcEndpoint,
 } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { AgentSession, type AgentUpstreams, type TurnRecord } from '../agent/index.js';
+import { AgentSession, type AgentUpstreams } from '../agent/index.js';
+import { negotiatedFromAnswer } from './answer-in-ack.js';
 import { CallLeases } from './call-leases.js';
+import { contextMessage, type CallContext } from './call-context.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
+import { openRtpLeg } from './rtp-leg.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
 import type { TransferableCall, Transfers, TransferStatus } from './transfer.js';
 import { SrtpPolicies } from './srtp-policy.js';
+import type { CallEndReason, CallEvents, CallSnapshot, CallState, SetupRefusal } from './call-types.js';
 
-/** How a call ended. The SIP reasons come from the dialog; the rest are ours. */
-export type CallEndReason =
-  | 'bye' | 'cancel' | 'hangup' | 'rejected' | 'ack-timeout' | 'session-expired'
-  | 'rtp-timeout' | 'shutdown' | 'setup-failed' | 'agent-failed' | 'transferred';
-
-export type CallState = 'setup' | 'active' | 'ended';
+export type { CallEndReason, CallEvents, CallSnapshot, CallState, SetupRefusal } from './call-types.js';
 
 export interface CallDeps {
   media: MediaConfig;
@@ -33,45 +32,6 @@ export interface CallDeps {
   webrtc?: WebRtcEndpoint;
   /** Transfer to a person (the transfer_call tool); absent: the tool answers that it is unavailable. */
   transfers?: Transfers;
-}
-
-/** What /api/calls shows for one call. */
-export interface CallSnapshot {
-  id: string;
-  callId: string;
-  did: string;
-  caller: string;
-  agent: string;
-  state: CallState;
-  startedAt: string;
-  durationMs: number;
-  codec: string | undefined;
-  /** Our RTP port (RTCP = +1), as written in the SDP answer. */
-  localPort: number | undefined;
-  remote: { address: string; port: number } | undefined;
-  rtp: Pick<RtpSessionStats, 'received' | 'sent' | 'lost' | 'dropped'> | undefined;
-  turns: TurnRecord[];
-  /** What each side said, in order. */
-  transcript: Array<{ from: 'caller' | 'agent'; text: string }>;
-  /** 'webrtc' for a browser's DTLS-SRTP leg, 'rtp' for a carrier's. */
-  media: 'rtp' | 'webrtc';
-  /** The SIP transport the INVITE came over (a browser's is WS or WSS). */
-  sipTransport: 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
-  endReason: CallEndReason | undefined;
-  /** A transfer to a person, once one was asked for: where to and how far it got. */
-  transfer?: TransferStatus;
-}
-
-export interface CallEvents {
-  turn: [TurnRecord];
-  ended: [reason: CallEndReason];
-}
-
-/** A SIP failure response chosen during setup, so the caller hears why. */
-export interface SetupRefusal {
-  status: number;
-  reason: string;
-  warning?: string;
 }
 
 /**
@@ -101,17 +61,21 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   #negotiated: Negotiated | undefined;
   #answerSdp = '';
   #port: number | undefined;
+  /** A port taken for our delayed offer that no RTP session owns yet: end() gives it back. */
+  #unboundPort: number | undefined;
+  readonly #context: CallContext;
   #bye: Promise<void> = Promise.resolve();
   readonly #leases: CallLeases;
   transfer: TransferStatus | undefined;
 
-  constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
+  constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string; context: CallContext }, deps: CallDeps) {
     super();
     this.#sip = sip;
     this.#route = route;
     this.#deps = deps;
     this.did = identity.did;
     this.caller = identity.caller;
+    this.#context = identity.context;
     this.#log = deps.log.child({ call: this.id, callId: sip.callId, did: this.did, agent: route.agent });
     this.#leases = new CallLeases(deps.upstreams(route));
     // The dialog can end at any moment from here on (CANCEL during setup included).
@@ -133,7 +97,11 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
    * rejects the INVITE with a status that says why, and releases what was taken.
    */
   async start(): Promise<void> {
-    const refusal = await this.#setup().catch((err: unknown): SetupRefusal => {
+    // A caller that takes reliable provisionals (RFC 3262) hears Ringing while we set up, its PRACK
+    // running meanwhile. A delayed offer's first reliable response would have to carry our offer
+    // (§5): that one gets its offer in the 200 and no 18x, as every call did before.
+    if (this.#sip.reliableProvisionals && this.#sip.offer !== undefined) this.#sip.progress(180);
+    const refusal = await (this.#sip.offer === undefined ? this.#setupDelayed() : this.#setup()).catch((err: unknown): SetupRefusal => {
       this.#log.error({ err }, 'call setup failed');
       return { status: 500, reason: 'Server Internal Error' };
     });
@@ -146,6 +114,12 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
     if (this.#state === 'ended') return; // CANCELled while we were setting up.
     const sdp = this.#answerSdp;
     this.#state = 'active';
+    if (this.#sip.offer === undefined) {
+      // Media waits for the answer in the ACK; an ACK that never comes ends the dialog, and 'ended' ends us.
+      this.#sip.answer(sdp).then((answer) => this.#answered(answer), () => undefined);
+      this.#log.info({ localPort: this.#port }, 'call answered with our offer (delayed offer): media waits for the answer in the ACK');
+      return;
+    }
     this.#deps.pacer.add(this.#playout!.stream);
     this.#sip.answer(sdp).then(
       () => this.#log.debug('call confirmed'),
@@ -154,12 +128,61 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
     this.#log.info({ codec: this.#negotiated!.codec.encoding, srtp: this.#negotiated!.srtp?.suite ?? null, remote: `${this.#negotiated!.remoteAddress}:${this.#negotiated!.remotePort}` }, 'call answered');
   }
 
-  async #setup(): Promise<SetupRefusal | undefined> {
-    const offerText = this.#sip.offer;
-    if (!offerText) {
-      // A delayed offer (INVITE without SDP) would need our offer in the 200 and the answer in the ACK.
-      return { status: 488, reason: 'Not Acceptable Here', warning: 'INVITE without an SDP offer (delayed offer) is not supported' };
+  /** An INVITE without SDP (RFC 3264 §5): our offer goes in the 200, on a port taken now. */
+  async #setupDelayed(): Promise<SetupRefusal | undefined> {
+    const m = this.#deps.media;
+    let port: number;
+    try {
+      port = this.#deps.ports.allocate();
+    } catch (err) {
+      if (isMediaError(err)) return { status: 503, reason: 'Service Unavailable', warning: err.message };
+      throw err;
     }
+    this.#unboundPort = port;
+    this.#port = port;
+    this.#negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs] });
+    this.#answerSdp = this.#negotiator.offer();
+    return undefined;
+  }
+
+  /**
+   * The ACK of our delayed-offer 200 came: its SDP is the answer. Media and
+   * the agent start now; an answer we cannot use (none, unparsable, no codec
+   * we offered) leaves only BYE (there is no 488 after a 200).
+   */
+  async #answered(answerText: string | undefined): Promise<void> {
+    if (this.#over) return;
+    try {
+      const n = negotiatedFromAnswer(this.#sip.callId, answerText, this.#deps.media.codecs);
+      const port = this.#unboundPort!;
+      this.#unboundPort = undefined;
+      const rtp = await openRtpLeg(this.#deps, port, n, `warmline-${this.id.slice(0, 8)}`);
+      this.#rtp = rtp;
+      this.#negotiated = n;
+      if (this.#over) {
+        rtp.close();
+        return;
+      }
+      this.#attachMedia(rtp, n);
+      const refusal = await this.#startAgent(n);
+      if (refusal) throw new Error(refusal.warning ?? refusal.reason);
+      if (this.#over) return;
+      this.#deps.pacer.add(this.#playout!.stream);
+      this.#log.info({ codec: n.codec.encoding, remote: `${n.remoteAddress}:${n.remotePort}` }, 'call confirmed with the answer in the ACK');
+    } catch (err) {
+      const bad = (err as { code?: unknown }).code === 'WL_ERR_SDP_ANSWER';
+      this.#log.warn({ err }, bad ? 'no usable answer in the ACK to our offer: hanging up' : 'call setup after the ACK failed: hanging up');
+      this.end(bad ? 'bad-answer' : 'setup-failed');
+    }
+  }
+
+  /** Read where an await may have let the call end (TypeScript would keep an earlier check's narrowing). */
+  get #over(): boolean {
+    return this.#state === 'ended';
+  }
+
+  async #setup(): Promise<SetupRefusal | undefined> {
+    const offerText = this.#sip.offer!;
     const m = this.#deps.media;
     let offer;
     try {
@@ -191,19 +214,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       const n = answer.negotiated;
       let rtp: RtpSession;
       try {
-        rtp = await RtpSession.open({
-          port,
-          bindAddress: m.host,
-          payloadType: n.codec.payloadType,
-          telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
-          remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
-          srtp: n.srtp ? { local: n.srtp.local, remote: n.srtp.remote } : null,
-          timeoutMs: m.rtpTimeoutMs,
-          cname: `warmline-${this.id.slice(0, 8)}`,
-          // Each arriving packet lets the shared pacer send what is due: under load, libuv serves
-          // many ready sockets before it looks at timers, and frames would go out late.
-          pacer: this.#deps.pacer,
-        }, () => this.#deps.ports.release(port));
+        rtp = await openRtpLeg(this.#deps, port, n, `warmline-${this.id.slice(0, 8)}`);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 8) continue;
         throw err;
@@ -269,6 +280,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       callId: this.#sip.callId,
       callerNumber: this.caller,
       profile: this.#route.profile,
+      ...(contextMessage(this.#context) !== undefined && { context: contextMessage(this.#context)! }),
       upstreams: this.#leases.upstreams,
       log: this.#log,
       playAudio: (ulaw) => playout.enqueue(ulaw),
@@ -336,6 +348,8 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
     if (stray) this.#log.warn({ leases: stray }, 'returned leases the agent still held');
     if (this.#playout) this.#deps.pacer.remove(this.#playout.stream);
     this.#rtp?.close();
+    if (this.#unboundPort !== undefined) this.#deps.ports.release(this.#unboundPort);
+    this.#unboundPort = undefined;
     // The BYE's transaction may take up to 64·T1 against a dead peer: the call's
     // resources must not wait for it.
     if (this.#sip.state !== 'ended') this.#bye = this.#sip.hangup().catch(() => undefined);
@@ -388,6 +402,8 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       transcript: this.#agent?.transcript ?? [],
       media: this.#negotiator || !this.#answerSdp ? 'rtp' : 'webrtc',
       sipTransport: this.#sip.transport.protocol,
+      delayedOffer: this.#sip.offer === undefined,
+      context: this.#context,
       endReason: this.#endReason,
       ...(this.transfer && { transfer: { ...this.transfer } }),
     };

@@ -39,9 +39,12 @@ describe('calls: refusals and faults', function () {
     assert.equal(g.calls.view().totals.ended['setup-failed'] ?? 0, 1);
   });
 
-  it('an INVITE without SDP (delayed offer) gets 488 rather than a call with no media', async () => {
+  it('an INVITE without SDP (delayed offer) gets our offer in the 200; an ACK without the answer ends the call with BYE and takes nothing', async () => {
     const r = await uac.invite(g.sip, '+15551230000', null);
-    assert.equal(r.status, 488);
+    assert.equal(r.status, 200);
+    assert.match(r.text, /m=audio \d+ RTP\/AVP 0 8 101/, 'our offer');
+    await until(() => g.calls.activeCount === 0, 'the call ended');
+    assert.equal(g.calls.view().recent[0]!.endReason, 'bad-answer');
     assert.equal(leasesOut(g), 0);
   });
 

@@ -10,6 +10,7 @@ import { until } from '../../support/wait.js';
  * left totals.refused at 0 and never reached warmline_calls_refused_total.
  * Every refusal is now counted with its status, whichever stage made it:
  * the UA core (420), the call manager (404) or the call's setup (488, 503).
+ * (An INVITE without SDP is no longer refused: it is a delayed offer, RFC 3264 §5.)
  */
 describe('calls: every refused INVITE is counted with its status', function () {
   this.timeout(60_000);
@@ -37,29 +38,29 @@ describe('calls: every refused INVITE is counted with its status', function () {
     return out;
   }
 
-  /** An INVITE sipp would not send: it requires 100rel (RFC 3262), which we do not support. */
-  async function inviteRequiring100rel(): Promise<number> {
+  /** An INVITE sipp would not send: it requires preconditions (RFC 3312), which we do not support. */
+  async function inviteRequiringPreconditions(): Promise<number> {
     const callId = randomBytes(6).toString('hex');
     const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
     uac.send([
       `INVITE sip:+15551230000@${g.sip.address}:${g.sip.port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${uac.port};branch=z9hG4bK${callId};rport`,
       'Max-Forwards: 70', `From: <sip:+15550000001@127.0.0.1>;tag=${callId}`, `To: <sip:+15551230000@${g.sip.address}>`,
-      `Call-ID: ${callId}`, 'CSeq: 1 INVITE', `Contact: <sip:c@127.0.0.1:${uac.port}>`, 'Require: 100rel',
+      `Call-ID: ${callId}`, 'CSeq: 1 INVITE', `Contact: <sip:c@127.0.0.1:${uac.port}>`, 'Require: precondition',
       'Content-Type: application/sdp', `Content-Length: ${sdp.length}`, '', sdp,
     ].join('\r\n'), g.sip);
     let status = 0;
     await until(() => {
       status = uac.responses.find((r) => r.header('call-id') === callId && r.status >= 200)?.status ?? 0;
       return status > 0;
-    }, 'the answer to the 100rel INVITE');
+    }, 'the answer to the precondition INVITE');
     return status;
   }
 
-  it('404, 420, 488 (no common codec, no SDP) and 503 (no ASR socket) each count once under their status', async () => {
+  it('404, 420, 488 (no common codec, twice) and 503 (no ASR socket) each count once under their status', async () => {
     assert.equal((await uac.invite(g.sip, '+4420712345')).status, 404);
-    assert.equal(await inviteRequiring100rel(), 420);
+    assert.equal(await inviteRequiringPreconditions(), 420);
     assert.equal((await uac.invite(g.sip, '+15551230000', [[18, 'G729']])).status, 488);
-    assert.equal((await uac.invite(g.sip, '+15551230000', null)).status, 488);
+    assert.equal((await uac.invite(g.sip, '+15551230000', [[9, 'G722']])).status, 488);
     assert.equal((await uac.invite(g.sip, '+15551230001')).status, 200, 'the first call takes the only ASR socket');
     assert.equal((await uac.invite(g.sip, '+15551230002')).status, 503, 'no ASR socket within the wait');
     const view = g.calls.view();

@@ -84,21 +84,22 @@ describe('sip/ua: RFC 4475 §3.3 semantics as a UAS (RFC 3261 §8.2.2, §8.2.3)'
     assert.equal((await answer(RFC4475.sdp01)).status, 406);
   });
 
-  it('Require: 100rel (RFC 3262, not supported yet) gets 420; Require: timer passes', async () => {
+  it('Require: precondition (RFC 3312, not supported) gets 420; Require: 100rel (RFC 3262) and Require: timer pass', async () => {
     const invite = (callId: string, require: string) => [
       'INVITE sip:agent@127.0.0.1 SIP/2.0', `Via: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-${callId}`, 'Max-Forwards: 70',
       `From: <sip:c@127.0.0.1>;tag=${callId}`, 'To: <sip:agent@127.0.0.1>', `Call-ID: ${callId}`, 'CSeq: 1 INVITE',
       'Contact: <sip:c@127.0.0.1;transport=tcp>', `Require: ${require}`, 'Session-Expires: 1800', 'Supported: timer',
       'Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(SDP)}`, '', SDP,
     ];
-    const rel = await answer(invite('rel100', '100rel'));
-    assert.equal(rel.status, 420);
-    assert.equal(rel.header('unsupported'), '100rel');
+    const pre = await answer(invite('precond', 'precondition'));
+    assert.equal(pre.status, 420);
+    assert.equal(pre.header('unsupported'), 'precondition');
+    assert.equal((await answer(invite('rel100', '100rel'))).status, 200);
     assert.equal((await answer(invite('timer', 'timer'))).status, 200);
   });
 
   it('every refused INVITE was reported with its status; refused OPTIONS were not', () => {
-    assert.deepEqual(refused, [['invut.0ha0isndaksdjadsfij34n23d', 415], ['sdp01.ndaksdj9342dasdd', 406], ['rel100', 420]]);
+    assert.deepEqual(refused, [['invut.0ha0isndaksdjadsfij34n23d', 415], ['sdp01.ndaksdj9342dasdd', 406], ['precond', 420]]);
   });
 
   it('Accept: the most specific range decides, q=0 refuses, an empty Accept admits nothing', () => {

@@ -27,7 +27,7 @@ describe('sip/ua: a peer that vanishes after its INVITE', function () {
     peer.bind(0, '127.0.0.1');
     await once(peer, 'listening');
     let ended: EndReason | undefined;
-    let answer: Promise<void> | undefined;
+    let answer: Promise<string | undefined> | undefined;
     ua.on('invite', (c) => {
       c.once('ended', (r) => { ended = r; });
       answer = c.answer(SDP);

@@ -1,0 +1,31 @@
+import { RtpSession, type Negotiated, type Pacer, type PortAllocator } from '../../media/index.js';
+import type { MediaConfig } from '../config/index.js';
+
+export interface RtpLegDeps {
+  media: MediaConfig;
+  ports: PortAllocator;
+  pacer: Pacer;
+}
+
+/**
+ * A carrier leg's RTP session on `port`, toward what offer/answer settled. The
+ * session owns the port from here: it gives it back when it closes (a failed
+ * bind included).
+ */
+export function openRtpLeg(deps: RtpLegDeps, port: number, n: Negotiated, cname: string): Promise<RtpSession> {
+  const m = deps.media;
+  return RtpSession.open({
+    port,
+    bindAddress: m.host,
+    payloadType: n.codec.payloadType,
+    telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
+    remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
+    // SDES keys when the offer/answer settled on RTP/SAVP: everything sent is protected, everything received authenticated.
+    srtp: n.srtp ? { local: n.srtp.local, remote: n.srtp.remote } : null,
+    timeoutMs: m.rtpTimeoutMs,
+    cname,
+    // Each arriving packet lets the shared pacer send what is due: under load, libuv serves
+    // many ready sockets before it looks at timers, and frames would go out late.
+    pacer: deps.pacer,
+  }, () => deps.ports.release(port));
+}
