@@ -20,6 +20,7 @@ import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
 import { startDemo, type Demo } from './demo.js';
+import { Tenants, reloadTenants, tenantLimitStoreFor, tenantRoutes } from '../tenants/index.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   agentUpstreams?: (route: Route) => AgentUpstreams;
   /** An ops drain request (POST /api/admin/drain): the CLI exits as on SIGTERM. Default: drain(). */
   onDrainRequest?: () => Promise<unknown>;
+  /** Reads the configuration again (SIGHUP, POST /api/admin/tenants/reload take its tenants); absent: no reload. */
+  reloadConfig?: () => WarmlineConfig;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -50,6 +53,9 @@ export interface Gateway {
   /** Every SIP listener: UDP/TCP on one port, TLS and WS(S) on their own. */
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
+  readonly tenants: Tenants;
+  /** Takes the tenants of the configuration read again; a broken one is refused and the old kept. */
+  reloadTenants(): ReturnType<typeof reloadTenants>;
   readonly pacer: Pacer;
   /** The browser demo page (demo.enabled), e.g. http://127.0.0.1:8080/demo/. */
   readonly demoUrl: string | undefined;
@@ -113,6 +119,13 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     closeIdle: (name, n) => pools[name].pools().reduce((closed, p) => closed + p.closeIdle(n - closed), 0),
   });
   await coordination.connect();
+  let demo: Demo | undefined;
+  const tenants = new Tenants({
+    config, store: tenantLimitStoreFor(coordination.store), replicaId: coordination.replicaId, registry, log,
+    onRefused: (r) => analytics?.onRefused({ ...r, refusal: r.reason }),
+    demoTenantOf: (callId) => demo?.tenantOf(callId),
+  });
+  await tenants.start();
   const analytics = config.analytics.enabled ? await Analytics.open(config.analytics, { log: log.child({ component: 'analytics' }), registry }) : undefined;
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
@@ -140,7 +153,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   // Every agent's connection keys are warmed at boot: a voice or language used
   // only by one agent must not make that agent's first call pay for a socket.
-  for (const agent of Object.values(config.agents)) {
+  for (const agent of [...Object.values(config.agents), ...config.tenants.flatMap((t) => Object.values(t.agents))]) {
     pools.asr.get(factories.asr(agent.language || config.upstreams.asr.language));
     pools.tts.get(factories.tts(agent.voiceId || config.upstreams.tts.voiceId));
   }
@@ -181,7 +194,6 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
-  let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
     ...(config.sip.advertise && { advertise: config.sip.advertise }),
@@ -212,9 +224,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     get webrtc() { return webrtc; },
     registry,
     log,
+    route: (did, sip) => tenants.route(did, sip),
+    admit: (route, sip) => tenants.admit(route, sip),
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
-  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });
+  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log, tenantFor: (asked) => tenants.directory.demoTenant(asked) });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
@@ -236,9 +250,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations(),
       sip: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     }),
-    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
+    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), reloadTenants: () => gateway.reloadTenants(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
-    extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
+    extra: chainRoutes([tenantRoutes(() => tenants), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 
@@ -253,6 +267,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await webrtcReady.then((e) => e?.close()).catch(() => undefined);
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
+    tenants.close();
     await coordination.close();
     // Every call's row was queued when it ended above: written before the process goes.
     await analytics?.close();
@@ -270,6 +285,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sip: { address: sipAddress.address, port: sipAddress.port },
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
+    tenants,
+    reloadTenants: () => reloadTenants(tenants, options.reloadConfig, log),
     pacer,
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {

@@ -38,6 +38,8 @@ export interface CallSnapshot {
   did: string;
   caller: string;
   agent: string;
+  /** Whose call (src/tenants); absent where tenants are not in play. */
+  tenant?: string;
   state: CallState;
   startedAt: string;
   durationMs: number;
@@ -347,6 +349,7 @@ export class Call extends EventEmitter<CallEvents> {
       did: this.did,
       caller: this.caller,
       agent: this.#route.agent,
+      ...(this.#route.tenant !== undefined && { tenant: this.#route.tenant }),
       state: this.#state,
       startedAt: new Date(this.startedAt).toISOString(),
       durationMs: Date.now() - this.startedAt,

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { tenantsSchema } from './schema-tenants.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -207,6 +208,7 @@ export const configSchema = z.strictObject({
   })).refine((r) => new Set(r.map((a) => a.id)).size === r.length, 'registration ids must be unique'),
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
   routes: z.array(routeSchema).min(1),
+  tenants: tenantsSchema,
 }).superRefine((c, ctx) => {
   // A CRM has no public default address: a key without a URL cannot be used.
   if (c.upstreams.crm.apiKey !== '' && c.upstreams.crm.baseUrl === '') {
