@@ -83,6 +83,12 @@ export class TenantAdmission {
       r = await this.#o.store.admit(request);
       if (this.#degraded) {
         this.#degraded = false;
+        // Calls admitted locally during the outage join the fleet's count at the next heartbeat.
+        for (const h of this.#held.values()) {
+          if (!h.local) continue;
+          this.#local.release(h).catch(() => undefined);
+          h.local = false;
+        }
         this.#o.log.warn({}, 'tenant limit store answers again: limits are fleet-wide again');
       }
     } catch (err) {
@@ -102,7 +108,7 @@ export class TenantAdmission {
       return { ok: false, tenant, reason: r.reason, ...(r.upstream && { upstream: r.upstream }), retryAfterS, why };
     }
     const id = String(++this.#seq);
-    const held = { tenant, token: r.token, local };
+    const held: HeldCall & { local: boolean } = { tenant, token: r.token, local };
     this.#held.set(id, held);
     const now = Date.now();
     const times = (this.#recent.get(tenant) ?? []).filter((t) => now - t < 1000);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WarmlineError } from '../errors.js';
+import { ConfigFileError, ConfigInvalidError } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Tenants } from './tenants.js';
 
@@ -35,6 +36,6 @@ export async function reloadTenants(tenants: Tenants | undefined, load: (() => P
     const code = err instanceof WarmlineError ? err.code : undefined;
     log.error({ err }, 'tenants NOT reloaded: the configuration in force stays');
     // A configuration problem is the caller's to fix (400); a store that did not answer is not (503).
-    return { ok: false, status: code?.startsWith('WL_ERR_CONFIG') ? 400 : 503, error: (err as Error).message, ...(code && { code }) };
+    return { ok: false, status: err instanceof ConfigInvalidError || err instanceof ConfigFileError ? 400 : 503, error: (err as Error).message, ...(code && { code }) };
   }
 }

@@ -30,6 +30,7 @@ export interface HeldCall { tenant: string; token: number }
 export interface TenantLimitStore {
   admit(r: AdmitRequest): Promise<AdmitResult>;
   release(call: HeldCall, owner: string): Promise<void>;
+  /** Renews (and re-adds, if they expired) the slots of calls still in progress. */
   heartbeat(calls: readonly HeldCall[], owner: string, ttlMs: number): Promise<void>;
   /** 'boot' keeps limits already in the store (a run-time change outlives a restart); 'replace' overwrites and removes tenants no longer listed. */
   publish(limits: Readonly<Record<string, TenantLimits>>, mode: 'boot' | 'replace'): Promise<void>;
@@ -177,8 +178,9 @@ export class RedisTenantLimitStore implements TenantLimitStore {
     const [s, us] = await this.#redis.time();
     const until = Number(s) * 1000 + Math.floor(Number(us) / 1000) + ttlMs;
     const p = this.#redis.pipeline();
-    // XX: a slot that already expired (or was released) is not brought back.
-    for (const c of calls) p.zadd(this.#k('calls', c.tenant), 'XX', until, `${c.token}:${owner}`);
+    // Not XX: a call still in progress whose slot expired (its replica stalled past the TTL, or it was
+    // admitted locally during an outage) is counted again: it holds its upstreams whatever the store says.
+    for (const c of calls) p.zadd(this.#k('calls', c.tenant), until, `${c.token}:${owner}`);
     await p.exec();
   }
 
