@@ -20,7 +20,7 @@ import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
 import { startDemo, type Demo } from './demo.js';
-import { Tenants, reloadTenants, tenantLimitStoreFor, tenantRoutes } from '../tenants/index.js';
+import { Tenants, allConnectionParams, connectionParams, reloadTenants, tenantLimitStoreFor, tenantRoutes, type ConnectionParams } from '../tenants/index.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -151,14 +151,16 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     crm: make<UpstreamConnections['crm']>('crm'),
   };
 
-  // Every agent's connection keys are warmed at boot: a voice or language used
-  // only by one agent must not make that agent's first call pay for a socket.
-  for (const agent of [...Object.values(config.agents), ...config.tenants.flatMap((t) => Object.values(t.agents))]) {
-    pools.asr.get(factories.asr(agent.language || config.upstreams.asr.language));
-    pools.tts.get(factories.tts(agent.voiceId || config.upstreams.tts.voiceId));
-  }
-  pools.llm.get(factories.llm());
-  pools.crm.get(factories.crm());
+  // Every agent's connection keys are warmed at boot (tenants' agents and accounts included): a voice,
+  // language, model or account used only by one agent must not make its first call pay for a socket.
+  const upstreamsOf = (p: ConnectionParams): AgentUpstreams => ({
+    asr: pools.asr.get(factories.asr(p.asr.language, p.asr.model, p.asr.account)),
+    tts: pools.tts.get(factories.tts(p.tts.voiceId, p.tts.account)),
+    llm: pools.llm.get(factories.llm(p.llm.account)),
+    crm: pools.crm.get(factories.crm()),
+  });
+  const warmKeys = (tenantList: readonly WarmlineConfig['tenants'][number][]) => { for (const p of allConnectionParams(config, tenantList)) upstreamsOf(p); };
+  warmKeys(config.tenants);
 
   function progress(): WarmProgress {
     return { pools: allPools().map((p) => { const s = p.stats(); return { name: p.name, open: s.size, floor: s.min, state: s.state }; }) };
@@ -184,12 +186,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   const leasesOut = () => allPools().reduce((n, p) => n + p.stats().inUse, 0);
 
-  const upstreamsFor = (route: Route): AgentUpstreams => ({
-    asr: pools.asr.get(factories.asr(route.profile.language || config.upstreams.asr.language)),
-    tts: pools.tts.get(factories.tts(route.profile.voiceId || config.upstreams.tts.voiceId)),
-    llm: pools.llm.get(factories.llm()),
-    crm: pools.crm.get(factories.crm()),
-  });
+  const upstreamsFor = (route: Route): AgentUpstreams =>
+    upstreamsOf(connectionParams(config, { ...route.profile, ...(route.asrModel && { asrModel: route.asrModel }) }, route.tenant ? tenants.directory.get(route.tenant) : undefined));
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
@@ -286,7 +284,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
     tenants,
-    reloadTenants: () => reloadTenants(tenants, options.reloadConfig, log),
+    // New tenants' agents and accounts are warmed at once, before their first call.
+    reloadTenants: () => reloadTenants(tenants, options.reloadConfig, log).then((r) => { if (r.ok) warmKeys(tenants.directory.tenants); return r; }),
     pacer,
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {

@@ -7,3 +7,4 @@ export { checkTenants } from './validate.js';
 export { TenantStoreError } from './errors.js';
 export { tenantRoutes, reloadTenants, type ReloadOutcome } from './http.js';
 export { tenantLimitStoreFor } from './store-for.js';
+export { connectionParams, allConnectionParams, type ConnectionParams } from './connection-params.js';

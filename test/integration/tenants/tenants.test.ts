@@ -6,13 +6,15 @@ import { leasesOut, startTestGateway } from '../../support/gateway.js';
 import { RawUac } from '../../support/sip-uac.js';
 import { until } from '../../support/wait.js';
 
+const LOCAL_KEY = loadConfig({ env: {} }).local.apiKey;
 const tenants = (acmeMax: number) => [
   {
     name: 'acme', dids: [{ did: '+1555100*', agent: 'sales' }],
-    agents: { sales: { systemPrompt: 'You sell anvils.', voiceId: 'acme-voice' } },
+    agents: { sales: { systemPrompt: 'You sell anvils.', voiceId: 'acme-voice', asrModel: 'nova-3-medical' } },
     limits: { maxConcurrent: acmeMax },
   },
-  { name: 'bolt', dids: [{ did: '+1555200*', agent: 'receptionist' }], limits: { cps: 0.2, burst: 1 } },
+  // Bolt brings the same account as the gateway's: its calls share the gateway's pools.
+  { name: 'bolt', dids: [{ did: '+1555200*', agent: 'receptionist' }], keys: { asr: { apiKey: LOCAL_KEY } }, limits: { cps: 0.2, burst: 1 } },
 ];
 
 /**
@@ -55,6 +57,17 @@ describe('tenants: attribution, limits and reload on one replica', function () {
     const other = await uac.invite(g.sip, '+19990000001');
     assert.equal(other.status, 200);
     assert.equal(g.calls.view().active.find((c) => c.did === '+19990000001')?.tenant, 'default');
+  });
+
+  it('keys pools by model, voice and account: a tenant\'s own agent has its own, equal parameters share one', () => {
+    const asr = g.pools.asr.pools().map((p) => p.factory.key);
+    const tts = g.pools.tts.pools().map((p) => p.factory.key);
+    assert.equal(asr.length, 2, asr.join(' / '));
+    assert.ok(asr.some((k) => k.includes('|nova-3-medical|')), 'acme\'s model warmed at boot');
+    assert.ok(tts.some((k) => k.includes('|acme-voice|')), 'acme\'s voice warmed at boot');
+    assert.ok(!asr.some((k) => k.includes('|acct:')), 'bolt\'s account is the gateway\'s: no pool of its own');
+    const sales = g.pools.asr.pools().find((p) => p.factory.key.includes('|nova-3-medical|'))!;
+    assert.equal(sales.stats().inUse, 2, 'acme\'s two calls hold sockets of its own pool');
   });
 
   it('answers 503 with Retry-After past a tenant\'s calls per second', async () => {
