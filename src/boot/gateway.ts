@@ -142,7 +142,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
-    });
+    }, { idleToZeroMs: config.pools.idleToZeroS * 1000 });
   };
   const pools: UpstreamPools = {
     asr: make<UpstreamConnections['asr']>('asr'),

@@ -99,6 +99,7 @@ export const configSchema = z.strictObject({
       maxMs: positiveMs,
       factor: z.number().min(1),
     }),
+    idleToZeroS: z.number().int().min(0),
     asr: poolSchema,
     tts: poolSchema,
     llm: poolSchema,
