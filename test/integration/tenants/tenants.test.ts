@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../../src/analytics/index.js';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { loadConfig, ConfigInvalidError } from '../../../src/config/index.js';
 import type { TenantUsage } from '../../../src/tenants/index.js';
@@ -26,14 +30,16 @@ describe('tenants: attribution, limits and reload on one replica', function () {
   this.timeout(60_000);
   let g: Gateway;
   let uac: RawUac;
+  const dataDir = mkdtempSync(join(tmpdir(), 'wl-tenants-analytics-'));
 
   before(async () => {
-    g = await startTestGateway({ tenants: tenants(2) as never, media: { rtpTimeoutMs: 30_000 } });
+    g = await startTestGateway({ tenants: tenants(2) as never, media: { rtpTimeoutMs: 30_000 }, analytics: { dataDir } });
     uac = await RawUac.bind();
   });
   after(async () => {
     uac.close();
     await g.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const refusals = async (tenant: string, reason: string) => {
@@ -102,5 +108,19 @@ describe('tenants: attribution, limits and reload on one replica', function () {
     for (const c of g.calls.view().active) g.calls.hangup(c.id);
     await until(() => g.calls.activeCount === 0 && Object.keys(g.tenants.admission.localCalls()).length === 0, 'calls and their tenant slots gone');
     assert.equal((await uac.invite(g.sip, '+15551000006')).status, 200);
+  });
+
+  it('each refusal and each call leaves an analytics row naming its tenant (and why it was refused)', async () => {
+    await g.close();
+    const store = await openStore({ url: '', dataDir, schema: '' });
+    try {
+      const rows = await store.query<{ tenant: string; end_reason: string; refusal: string | null }>('SELECT tenant, end_reason, refusal FROM calls ORDER BY tenant, refusal');
+      const refused = rows.filter((r) => r.end_reason === 'refused').map((r) => `${r.tenant}:${r.refusal}`);
+      assert.deepEqual(refused.sort(), ['acme:concurrency', 'acme:concurrency', 'bolt:cps']);
+      assert.ok(rows.some((r) => r.tenant === 'acme' && r.end_reason !== 'refused' && r.refusal === null), 'answered calls carry their tenant');
+      assert.ok(rows.some((r) => r.tenant === 'default'));
+    } finally {
+      await store.close();
+    }
   });
 });
