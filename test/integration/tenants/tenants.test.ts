@@ -90,6 +90,9 @@ describe('tenants: attribution, limits and reload on one replica', function () {
     assert.equal(acme.usage.calls, 2);
     assert.equal(acme.usage.refusals.concurrency, 1);
     assert.deepEqual(list.map((t) => t.name), ['acme', 'bolt', 'default']);
+    // The dashboard's tenant filter.
+    const calls = (await (await fetch(`${g.opsUrl}/api/analytics/calls?tenant=acme`)).json()) as { active: Array<{ tenant: string }> };
+    assert.deepEqual(calls.active.map((c) => c.tenant), ['acme', 'acme']);
   });
 
   it('a broken reload is refused naming the key, and the tenants in force stay', async () => {
