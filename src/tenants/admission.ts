@@ -79,6 +79,9 @@ export class TenantAdmission {
     const request = { tenants, caps, fallback: this.fallbackLimits(), ttlMs: this.#ttlMs, owner: this.#o.replicaId };
     let r: AdmitResult;
     let local = false;
+    // No tenants configured: nothing to enforce, so no round trip to the store in a call's setup;
+    // the call is counted here only (for /api/tenants and the metrics).
+    if (dir.tenants.length === 0) return this.#admitted(tenant, await this.#local.admit(request), true);
     try {
       r = await this.#o.store.admit(request);
       if (this.#degraded) {
@@ -99,6 +102,11 @@ export class TenantAdmission {
       const localCaps = Object.fromEntries(Object.entries(caps).map(([u, c]) => [u, Math.max(1, Math.floor(c * scale))]));
       r = await this.#local.admit({ ...request, caps: localCaps, fallback: this.fallbackLimits(scale) });
     }
+    return this.#admitted(tenant, r, local);
+  }
+
+  #admitted(tenant: string, r: AdmitResult, local: boolean): Admission {
+    const dir = this.#o.directory();
     if (!r.ok) {
       const retryAfterS = r.reason === 'cps' ? Math.max(1, Math.ceil(r.retryAfterMs / 1000)) : 0;
       const l = dir.limits(tenant);

@@ -5,7 +5,7 @@ import type { TenantLimits } from '../config/schema-tenants.js';
 import type { Admitted, RefusedAdmission, Route } from '../calls/index.js';
 import { findRoute, normaliseNumber, uriUser } from '../calls/index.js';
 import type { Logger } from '../log.js';
-import { TenantAdmission } from './admission.js';
+import { TenantAdmission, type Admission } from './admission.js';
 import { DEFAULT_TENANT, TenantDirectory, type TenantView } from './directory.js';
 import type { RefusalReason, TenantLimitStore } from './limit-store.js';
 import { createTenantMetrics, type TenantMetrics } from './metrics.js';
@@ -102,10 +102,7 @@ export class Tenants {
       this.#metrics.admitted.inc({ tenant });
       return a;
     }
-    this.#metrics.refusals.inc({ tenant, reason: a.reason });
-    const counts = this.#refusals.get(tenant) ?? {};
-    counts[a.reason] = (counts[a.reason] ?? 0) + 1;
-    this.#refusals.set(tenant, counts);
+    this.#countRefusal(tenant, a.reason);
     const transport = sip.transport.protocol === 'WS' || sip.transport.protocol === 'WSS' ? 'webrtc' : 'sip';
     try {
       this.#o.onRefused?.({ sipCallId: sip.callId, did: normaliseNumber(uriUser(sip.invite.uri)), caller: normaliseNumber(uriUser(sip.invite.from.uri)), agent: route.agent, tenant, reason: a.reason, transport });
@@ -114,6 +111,26 @@ export class Tenants {
     }
     const answer = sipAnswer(a.reason, tenant, a.retryAfterS);
     return { ok: false, status: answer.status, reason: answer.reason, headers: answer.headers, why: a.why };
+  }
+
+  /**
+   * Admission of an outbound call placed through `trunk` (a registration id): the trunk's tenant,
+   * the same fleet-wide limits as inbound. The caller (the outbound API) answers a refusal its own
+   * way (e.g. HTTP 429 with Retry-After for cps); it must release() an admitted call when it ends.
+   */
+  async admitTrunk(trunk: string): Promise<Admission> {
+    const tenant = this.#directory.trunkTenant(trunk);
+    const a = await this.admission.admit(tenant);
+    if (a.ok) this.#metrics.admitted.inc({ tenant });
+    else this.#countRefusal(tenant, a.reason);
+    return a;
+  }
+
+  #countRefusal(tenant: string, reason: RefusalReason): void {
+    this.#metrics.refusals.inc({ tenant, reason });
+    const counts = this.#refusals.get(tenant) ?? {};
+    counts[reason] = (counts[reason] ?? 0) + 1;
+    this.#refusals.set(tenant, counts);
   }
 
   /**
@@ -145,7 +162,8 @@ export class Tenants {
     let fleet: Record<string, number> | undefined;
     let effective: Record<string, TenantLimits> = {};
     try {
-      [fleet, effective] = await Promise.all([this.#o.store.calls(names), this.#o.store.limits()]);
+      // With no tenants, calls are counted on each replica only (admission does not ask the store).
+      if (this.#directory.tenants.length) [fleet, effective] = await Promise.all([this.#o.store.calls(names), this.#o.store.limits()]);
     } catch {
       fleet = undefined;
     }
