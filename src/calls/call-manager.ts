@@ -95,10 +95,15 @@ export class CallManager {
         a.release();
         return this.#refuse(sip, 503, 'Service Unavailable', `at calls.maxConcurrent (${this.#o.maxConcurrent})`);
       }
-      this.#start(sip, route, did, caller).once('ended', () => a.release());
-    }, (err: unknown) => {
-      this.#log.error({ err, callId: sip.callId }, 'tenant admission failed');
-      this.#refuse(sip, 500, 'Server Internal Error', 'tenant admission failed');
+      try {
+        this.#start(sip, route, did, caller).once('ended', () => a.release());
+      } catch (err) {
+        a.release();
+        throw err;
+      }
+    }).catch((err: unknown) => {
+      this.#log.error({ err, callId: sip.callId }, 'tenant admission or call start failed');
+      this.#refuse(sip, 500, 'Server Internal Error', 'tenant admission or call start failed');
     });
   }
 
