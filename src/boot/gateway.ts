@@ -20,7 +20,7 @@ import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
 import { startDemo, type Demo } from './demo.js';
-import { Tenants, allConnectionParams, connectionParams, reloadTenants, tenantLimitStoreFor, tenantRoutes, type ConnectionParams } from '../tenants/index.js';
+import { Tenants, allConnectionParams, checkTenants, connectionParams, reloadTenants, tenantLimitStoreFor, tenantRoutes, type ConnectionParams } from '../tenants/index.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -92,6 +92,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const registry = options.registry ?? new Registry();
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
+  // A tenant naming an agent that does not exist stops the start before anything is running.
+  checkTenants(config);
   // SIP first: a port or certificate problem stops the start before anything else is running.
   const transports = await bindSipTransports(config.sip, { registry, log: log.child({ component: 'sip' }) }, config.demo.enabled);
 

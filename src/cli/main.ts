@@ -51,8 +51,8 @@ async function main(): Promise<number> {
   try {
     gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p), onDrainRequest, reloadConfig: () => loadConfig({ file: args.config }) });
   } catch (err) {
-    // A certificate the config names but that cannot be read is a configuration error too.
-    if (err instanceof SipCertificateError || err instanceof ConfigFileError) {
+    // A certificate the config names but that cannot be read, or a tenant naming an unknown agent, is a configuration error too.
+    if (err instanceof SipCertificateError || err instanceof ConfigFileError || err instanceof ConfigInvalidError) {
       process.stderr.write(`warmline: cannot start: ${err.message}\n`);
       return EX_CONFIG;
     }
