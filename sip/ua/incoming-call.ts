@@ -191,10 +191,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.#end('prack-timeout');
   }
 
-  /** Rejects the call: 486 Busy Here, 480, 503, 603… */
-  reject(status = 486, reason?: string): void {
+  /** Rejects the call: 486 Busy Here, 480, 503, 603…; `headers` e.g. Retry-After with a 503. */
+  reject(status = 486, reason?: string, headers?: Record<string, string>): void {
     if (this.#state !== 'offered' && this.#state !== 'early') return;
-    this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, ...(reason && { reason }) }));
+    this.#tx.respond(createResponse(this.invite, status, { toTag: this.localTag, ...(reason && { reason }), ...(headers && { headers }) }));
     this.#owner.refused(this, status);
     this.#end('rejected');
   }

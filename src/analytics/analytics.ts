@@ -3,7 +3,7 @@ import type { AnalyticsConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { openStore, type AnalyticsStore } from './store.js';
 import { RowWriter } from './row-writer.js';
-import { Recorder, type RecorderSources, type WatchedPool } from './recorder.js';
+import { Recorder, type RecorderSources, type RefusedCall, type WatchedPool } from './recorder.js';
 import type { Call } from '../calls/index.js';
 
 const DAY_MS = 86_400_000;
@@ -88,6 +88,11 @@ export class Analytics {
 
   onCall(call: Call, started: Promise<void>): void {
     this.recorder.onCall(call, started);
+  }
+
+  /** A call refused over its tenant's limit (src/tenants). */
+  onRefused(r: RefusedCall): void {
+    this.recorder.onRefused(r);
   }
 
   start(sources: RecorderSources): void {

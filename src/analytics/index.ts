@@ -1,5 +1,5 @@
 export { Analytics, type AnalyticsOptions } from './analytics.js';
-export { Recorder, type RecorderSources, type WatchedPool } from './recorder.js';
+export { Recorder, type RecorderSources, type RefusedCall, type WatchedPool } from './recorder.js';
 export { RowWriter, type RowWriterOptions, type RowWriterStats } from './row-writer.js';
 export { LiveWindow, WINDOW_MS, type LiveSample, type LiveEvent, type LiveMessage, type PoolPoint, type GatePoint, type RegistrationPoint } from './live.js';
 export { openStore, redactUrl, type AnalyticsStore, type StoreTarget, type SqlValue } from './store.js';

@@ -14,6 +14,7 @@ export const TABLES = {
     id: 'TEXT', sip_call_id: 'TEXT', did: 'TEXT', caller: 'TEXT', agent: 'TEXT', replica: 'TEXT',
     codec: 'TEXT', transport: 'TEXT', started_at: 'BIGINT', answered_at: 'BIGINT', ended_at: 'BIGINT',
     end_reason: 'TEXT', turns: 'INTEGER', rtp_received: 'BIGINT', rtp_sent: 'BIGINT', rtp_lost: 'BIGINT', rtp_dropped: 'BIGINT',
+    tenant: 'TEXT', refusal: 'TEXT',
   },
   turns: {
     id: 'TEXT', call_id: 'TEXT', turn: 'INTEGER', agent: 'TEXT', replica: 'TEXT', at: 'BIGINT', outcome: 'TEXT',
@@ -58,13 +59,17 @@ export function columns(table: TableName): string[] {
   return Object.keys(TABLES[table]);
 }
 
+/** Columns added after the first migration: version 1 creates the tables without them, a later one adds them. */
+const ADDED: Partial<Record<TableName, Record<string, number>>> = { calls: { tenant: 2, refusal: 2 } };
+const addedIn = (t: TableName, c: string): number | undefined => ADDED[t]?.[c];
+
 /** Each migration runs once, in order, inside a transaction; the version is recorded in analytics_migrations. */
 export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string[] }> = [
   {
     version: 1,
     name: 'tables',
     sql: [
-      ...TABLE_NAMES.map((t) => `CREATE TABLE IF NOT EXISTS ${t} (${Object.entries(TABLES[t]).map(([c, type]) => (c === 'id' ? 'id TEXT PRIMARY KEY' : `${c} ${type}`)).join(', ')})`),
+      ...TABLE_NAMES.map((t) => `CREATE TABLE IF NOT EXISTS ${t} (${Object.entries(TABLES[t]).filter(([c]) => addedIn(t, c) === undefined).map(([c, type]) => (c === 'id' ? 'id TEXT PRIMARY KEY' : `${c} ${type}`)).join(', ')})`),
       // Reports and retention select by time; the dashboard's waterfall by call.
       'CREATE INDEX IF NOT EXISTS calls_started ON calls (started_at)',
       'CREATE INDEX IF NOT EXISTS turns_at ON turns (at)',
@@ -73,6 +78,15 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       'CREATE INDEX IF NOT EXISTS pool_events_at ON pool_events (at)',
       'CREATE INDEX IF NOT EXISTS registration_events_at ON registration_events (at)',
       'CREATE INDEX IF NOT EXISTS lease_events_at ON lease_events (at)',
+    ],
+  },
+  {
+    // Tenants (src/tenants): whose call it was, and why a call over its tenant's limit was refused.
+    version: 2,
+    name: 'tenants',
+    sql: [
+      ...TABLE_NAMES.flatMap((t) => Object.entries(TABLES[t]).filter(([c]) => addedIn(t, c) === 2).map(([c, type]) => `ALTER TABLE ${t} ADD COLUMN ${c} ${type}`)),
+      'CREATE INDEX IF NOT EXISTS calls_tenant ON calls (tenant, started_at)',
     ],
   },
 ];

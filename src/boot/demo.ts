@@ -8,6 +8,8 @@ import { DemoCredentials, DemoGuard, demoRoutes } from '../demo/index.js';
 export interface Demo {
   guard: DemoGuard;
   routes: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The tenant a browser call's credential names (src/tenants), by Call-ID; undefined for other calls. */
+  tenantOf(callId: string): string | undefined;
 }
 
 /** Wires the browser demo: credentials, the SIP edge for WebSocket callers, and the page's routes. */
@@ -16,6 +18,7 @@ export function startDemo(config: DemoConfig, o: {
   calls: CallManager;
   edge: (req: SipRequest, source: Peer) => Refusal | undefined;
   log: Logger;
+  tenantFor?: (asked: string | undefined) => { ok: true; tenant: string } | { ok: false; reason: string };
 }): Demo {
   const ws = o.transports.find((t) => t.protocol === 'WS' || t.protocol === 'WSS')!;
   const activeCallIds = () => o.calls.view().active.map((c) => c.callId);
@@ -40,8 +43,13 @@ export function startDemo(config: DemoConfig, o: {
     did: config.did,
     ws: { protocol: ws.protocol as 'WS' | 'WSS', port: ws.local.port },
     calls: () => o.calls.view(),
+    ...(o.tenantFor && { tenantFor: o.tenantFor }),
   });
-  return { guard, routes };
+  const tenantOf = (callId: string) => {
+    const user = guard.placedBy(callId);
+    return user === undefined ? undefined : credentials.tenantOf(user);
+  };
+  return { guard, routes, tenantOf };
 }
 
 const LOOPBACK = /^(127\.|::1$|\[::1\]$|localhost$)/;

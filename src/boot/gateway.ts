@@ -22,6 +22,7 @@ import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
 import { startDemo, warnInsecureDemo, type Demo } from './demo.js';
+import { Tenants, allConnectionParams, checkTenants, connectionParams, reloadTenants, tenantLimitStoreFor, tenantRoutes, type ConnectionParams } from '../tenants/index.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   onDrainRequest?: () => Promise<unknown>;
   /** Places the fallback transfer's call to the target (outbound calling); absent: REFER only. */
   dialer?: Dialer;
+  /** Reads the configuration again (SIGHUP, POST /api/admin/tenants/reload take its tenants); absent: no reload. */
+  reloadConfig?: () => WarmlineConfig;
 }
 
 /** The pools of each upstream, keyed by connection parameters. */
@@ -54,6 +57,9 @@ export interface Gateway {
   /** Every SIP listener: UDP/TCP on one port, TLS and WS(S) on their own. */
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
+  readonly tenants: Tenants;
+  /** Takes the tenants of the configuration read again; a broken one is refused and the old kept. */
+  reloadTenants(): ReturnType<typeof reloadTenants>;
   readonly pacer: Pacer;
   /** The browser demo page (demo.enabled), e.g. http://127.0.0.1:8080/demo/. */
   readonly demoUrl: string | undefined;
@@ -90,6 +96,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const registry = options.registry ?? new Registry();
   if (!options.registry) collectDefaultMetrics({ register: registry, prefix: 'warmline_process_' });
 
+  // A tenant naming an agent that does not exist stops the start before anything is running.
+  checkTenants(config);
   // SIP first: a port or certificate problem stops the start before anything else is running
   // (a TLS registration's CA or client certificate file too: read again when registering starts).
   carrierAccounts(config.registrations);
@@ -123,6 +131,13 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     closeIdle: (name, n) => pools[name].pools().reduce((closed, p) => closed + p.closeIdle(n - closed), 0),
   });
   await coordination.connect();
+  let demo: Demo | undefined;
+  const tenants = new Tenants({
+    config, store: tenantLimitStoreFor(coordination.store), replicaId: coordination.replicaId, registry, log,
+    onRefused: (r) => analytics?.onRefused({ ...r, refusal: r.reason }),
+    demoTenantOf: (callId) => demo?.tenantOf(callId),
+  });
+  await tenants.start();
   const analytics = config.analytics.enabled ? await Analytics.open(config.analytics, { log: log.child({ component: 'analytics' }), registry }) : undefined;
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
@@ -139,7 +154,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
-    });
+    }, { idleToZeroMs: config.pools.idleToZeroS * 1000 });
   };
   const pools: UpstreamPools = {
     asr: make<UpstreamConnections['asr']>('asr'),
@@ -148,14 +163,16 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     crm: make<UpstreamConnections['crm']>('crm'),
   };
 
-  // Every agent's connection keys are warmed at boot: a voice or language used
-  // only by one agent must not make that agent's first call pay for a socket.
-  for (const agent of Object.values(config.agents)) {
-    pools.asr.get(factories.asr(agent.language || config.upstreams.asr.language));
-    pools.tts.get(factories.tts(agent.voiceId || config.upstreams.tts.voiceId));
-  }
-  pools.llm.get(factories.llm());
-  pools.crm.get(factories.crm());
+  // Every agent's connection keys are warmed at boot (tenants' agents and accounts included): a voice,
+  // language, model or account used only by one agent must not make its first call pay for a socket.
+  const upstreamsOf = (p: ConnectionParams): AgentUpstreams => ({
+    asr: pools.asr.get(factories.asr(p.asr.language, p.asr.model, p.asr.account)),
+    tts: pools.tts.get(factories.tts(p.tts.voiceId, p.tts.account)),
+    llm: pools.llm.get(factories.llm(p.llm.account)),
+    crm: pools.crm.get(factories.crm()),
+  });
+  const warmKeys = (tenantList: readonly WarmlineConfig['tenants'][number][]) => { for (const p of allConnectionParams(config, tenantList)) upstreamsOf(p); };
+  warmKeys(config.tenants);
 
   function progress(): WarmProgress {
     return { pools: allPools().map((p) => { const s = p.stats(); return { name: p.name, open: s.size, floor: s.min, state: s.state }; }) };
@@ -181,19 +198,14 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   const leasesOut = () => allPools().reduce((n, p) => n + p.stats().inUse, 0);
 
-  const upstreamsFor = (route: Route): AgentUpstreams => ({
-    asr: pools.asr.get(factories.asr(route.profile.language || config.upstreams.asr.language)),
-    tts: pools.tts.get(factories.tts(route.profile.voiceId || config.upstreams.tts.voiceId)),
-    llm: pools.llm.get(factories.llm()),
-    crm: pools.crm.get(factories.crm()),
-  });
+  const upstreamsFor = (route: Route): AgentUpstreams =>
+    upstreamsOf(connectionParams(config, { ...route.profile, ...(route.asrModel && { asrModel: route.asrModel }) }, route.tenant ? tenants.directory.get(route.tenant) : undefined));
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
   const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
   early = new EarlyDrop({ isCarrier: (a) => edge.isCarrier(a), trusted: config.sip.balancers, rate: config.sip.rate });
   earlyDropMetrics(registry, () => early!.stats());
-  let demo: Demo | undefined;
   const ua = new UserAgent({
     transport: transports,
     ...(config.sip.advertise && { advertise: config.sip.advertise }),
@@ -228,9 +240,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     log,
     // RFC 3325: identity asserted by a configured carrier (directly or behind a configured balancer) is believed.
     trustedSource: behindBalancers((_req: SipRequest, source: Peer) => edge.isCarrier(source.address), config.sip.balancers),
+    route: (did, sip) => tenants.route(did, sip),
+    admit: (route, sip) => tenants.admit(route, sip),
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
-  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });
+  if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log, tenantFor: (asked) => tenants.directory.demoTenant(asked) });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
@@ -254,9 +268,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       sip: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     }),
     transfer: { transfer: async (id, target, say) => { const c = calls.find(id); return c && transfers.run(c, target, { ...(say && { say }) }); } },
-    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
+    admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), reloadTenants: () => gateway.reloadTenants(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
-    extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
+    extra: chainRoutes([tenantRoutes(() => tenants), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops, opsTls);
   warnInsecureDemo(config, log);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats(), changes: coordination.changes });
@@ -272,6 +286,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await webrtcReady.then((e) => e?.close()).catch(() => undefined);
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
+    tenants.close();
     await coordination.close();
     // Every call's row was queued when it ended above: written before the process goes.
     await analytics?.close();
@@ -289,6 +304,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sip: { address: sipAddress.address, port: sipAddress.port },
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
+    tenants,
+    // New tenants' agents and accounts are warmed at once, before their first call.
+    reloadTenants: () => reloadTenants(tenants, options.reloadConfig, log).then((r) => { if (r.ok) warmKeys(tenants.directory.tenants); return r; }),
     pacer,
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {

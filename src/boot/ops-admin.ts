@@ -9,6 +9,7 @@ export interface GatewayAdminParts {
   poolsOf(upstream: string): readonly PoolBase<PooledConnection>[] | undefined;
   /** What a drain request does: the CLI's SIGTERM path when there is one, else the gateway's drain. */
   drain(): Promise<unknown>;
+  reloadTenants?: OpsAdmin['reloadTenants'];
   log: Logger;
 }
 
@@ -33,5 +34,6 @@ export function gatewayAdmin(p: GatewayAdminParts): OpsAdmin {
       }
       return { ok: true, pools: pools.length };
     },
+    ...(p.reloadTenants && { reloadTenants: p.reloadTenants }),
   };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { TurnRecord } from '../agent/index.js';
 import { Call, type CallDeps, type CallEndReason, type CallSnapshot } from './call.js';
 import { callContext } from './call-context.js';
-import { findRoute, normaliseNumber, uriUser } from './route.js';
+import { findRoute, normaliseNumber, uriUser, type Route } from './route.js';
 
 export interface CallManagerOptions extends Omit<CallDeps, 'log'> {
   ua: UserAgent;
@@ -21,7 +21,14 @@ export interface CallManagerOptions extends Omit<CallDeps, 'log'> {
   trustedSource?: (invite: SipRequest, source: Peer) => boolean;
   /** Sees every call the manager starts, with its answer (analytics); must not throw. */
   onCall?: (call: Call, started: Promise<void>) => void;
+  /** The route of a called number (tenants: src/tenants); default: the first of `routes` that matches. */
+  route?: (did: string, sip: IncomingCall) => Route | undefined;
+  /** Admits a routed call against its tenant's limits before anything upstream is touched (src/tenants). */
+  admit?: (route: Route, sip: IncomingCall) => Promise<Admitted | RefusedAdmission>;
 }
+
+export interface Admitted { ok: true; release(): void }
+export interface RefusedAdmission { ok: false; status: number; reason: string; headers: Record<string, string>; why: string }
 
 export interface CallsView {
   active: CallSnapshot[];
@@ -65,9 +72,9 @@ export class CallManager {
     return this.#active.size;
   }
 
-  #refuse(sip: IncomingCall, status: number, reason: string, why: string): void {
+  #refuse(sip: IncomingCall, status: number, reason: string, why: string, headers?: Record<string, string>): void {
     this.#log.warn({ callId: sip.callId, status, why }, 'INVITE refused');
-    sip.reject(status, reason);
+    sip.reject(status, reason, headers);
   }
 
   #offered(sip: IncomingCall): void {
@@ -77,11 +84,36 @@ export class CallManager {
       this.#refuse(sip, 503, 'Service Unavailable', `at calls.maxConcurrent (${this.#o.maxConcurrent})`);
       return;
     }
-    const route = findRoute(this.#o.routes, this.#o.agents, did);
+    const route = this.#o.route ? this.#o.route(did, sip) : findRoute(this.#o.routes, this.#o.agents, did);
     if (!route) {
       this.#refuse(sip, 404, 'Not Found', `no route for called number "${did}"`);
       return;
     }
+    if (!this.#o.admit) {
+      this.#start(sip, route, did, caller);
+      return;
+    }
+    this.#o.admit(route, sip).then((a) => {
+      if (!a.ok) return this.#refuse(sip, a.status, a.reason, a.why, a.headers);
+      // CANCELled while the limits were asked, or the replica filled up meanwhile.
+      if (sip.state !== 'offered' && sip.state !== 'early') return a.release();
+      if (this.#active.size >= this.#o.maxConcurrent) {
+        a.release();
+        return this.#refuse(sip, 503, 'Service Unavailable', `at calls.maxConcurrent (${this.#o.maxConcurrent})`);
+      }
+      try {
+        this.#start(sip, route, did, caller).once('ended', () => a.release());
+      } catch (err) {
+        a.release();
+        throw err;
+      }
+    }).catch((err: unknown) => {
+      this.#log.error({ err, callId: sip.callId }, 'tenant admission or call start failed');
+      this.#refuse(sip, 500, 'Server Internal Error', 'tenant admission or call start failed');
+    });
+  }
+
+  #start(sip: IncomingCall, route: Route, did: string, caller: string): Call {
     const context = callContext(sip.invite, this.#o.trustedSource?.(sip.invite, sip.source) ?? false);
     const call = new Call(sip, route, { did, caller, context }, { ...this.#o, log: this.#o.log });
     this.#active.set(call.id, call);
@@ -96,6 +128,7 @@ export class CallManager {
       this.#log.error({ err, callId: sip.callId }, 'call start failed');
       call.end('setup-failed');
     });
+    return call;
   }
 
   #turn(t: TurnRecord): void {

@@ -19,6 +19,8 @@ export interface CallSnapshot {
   did: string;
   caller: string;
   agent: string;
+  /** Whose call (src/tenants); absent where tenants are not in play. */
+  tenant?: string;
   state: CallState;
   startedAt: string;
   durationMs: number;

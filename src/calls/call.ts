@@ -391,6 +391,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       did: this.did,
       caller: this.caller,
       agent: this.#route.agent,
+      ...(this.#route.tenant !== undefined && { tenant: this.#route.tenant }),
       state: this.#state,
       startedAt: new Date(this.startedAt).toISOString(),
       durationMs: Date.now() - this.startedAt,

@@ -4,6 +4,10 @@ export interface Route {
   /** The agent profile's name in config (agents.<name>). */
   agent: string;
   profile: AgentConfig;
+  /** Whose call it is (src/tenants); absent where no tenant was resolved (the default tenant's). */
+  tenant?: string;
+  /** The tenant agent's own ASR model; absent = upstreams.asr.model. */
+  asrModel?: string;
 }
 
 /**

@@ -49,10 +49,10 @@ async function main(): Promise<number> {
   let stopRequested: ((signal: NodeJS.Signals) => void) | undefined;
   const onDrainRequest = async () => { if (stopRequested) stopRequested('SIGTERM'); else process.kill(process.pid, 'SIGTERM'); };
   try {
-    gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p), onDrainRequest });
+    gateway = await startGateway(config, { log, onProgress: (p) => progress.update(p), onDrainRequest, reloadConfig: () => loadConfig({ file: args.config }) });
   } catch (err) {
-    // A certificate the config names but that cannot be read is a configuration error too.
-    if (err instanceof SipCertificateError || err instanceof ConfigFileError) {
+    // A certificate the config names but that cannot be read, or a tenant naming an unknown agent, is a configuration error too.
+    if (err instanceof SipCertificateError || err instanceof ConfigFileError || err instanceof ConfigInvalidError) {
       process.stderr.write(`warmline: cannot start: ${err.message}\n`);
       return EX_CONFIG;
     }
@@ -84,6 +84,13 @@ async function main(): Promise<number> {
     stopRequested = stop;
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // SIGHUP: tenants are read again from the same file and environment (a broken file is refused, logged, and the tenants in force stay).
+    process.on('SIGHUP', () => {
+      gateway.reloadTenants().then((r) => {
+        if (r.ok) process.stderr.write(`warmline: tenants reloaded: ${r.tenants.join(', ') || 'none'}\n`);
+        else process.stderr.write(`warmline: tenants NOT reloaded (${r.error.split('\n').join('; ')}): the tenants in force stay\n`);
+      }, (err: unknown) => log.error({ err }, 'tenant reload failed'));
+    });
   });
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { checkRegistrationTls, registrationTlsSchema, sipTlsSchema } from './schema-tls.js';
 import { transferSchema } from './schema-transfer.js';
 import { srtpSchema } from './schema-srtp.js';
+import { tenantsSchema } from './schema-tenants.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -104,6 +105,7 @@ export const configSchema = z.strictObject({
       maxMs: positiveMs,
       factor: z.number().min(1),
     }),
+    idleToZeroS: z.number().int().min(0),
     asr: poolSchema,
     tts: poolSchema,
     llm: poolSchema,
@@ -216,6 +218,7 @@ export const configSchema = z.strictObject({
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), agentSchema),
   routes: z.array(routeSchema).min(1),
   transfer: transferSchema,
+  tenants: tenantsSchema,
 }).superRefine((c, ctx) => {
   checkRegistrationTls(c, ctx);
   // A CRM has no public default address: a key without a URL cannot be used.

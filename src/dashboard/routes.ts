@@ -22,7 +22,7 @@ const json = (res: ServerResponse, status: number, body: unknown) => send(res, s
 /** What the waterfall needs of a call: no caller speech (turn text) leaves the process. */
 function brief(c: CallSnapshot) {
   return {
-    id: c.id, did: c.did, caller: c.caller, agent: c.agent, state: c.state, startedAt: c.startedAt, durationMs: c.durationMs,
+    id: c.id, did: c.did, caller: c.caller, agent: c.agent, tenant: c.tenant ?? null, state: c.state, startedAt: c.startedAt, durationMs: c.durationMs,
     endReason: c.endReason ?? null, codec: c.codec ?? null,
     turns: c.turns.map((t) => ({ turn: t.turn, outcome: t.outcome, marks: t.marks, acquireMs: t.acquireMs, connectionsOpened: t.connectionsOpened })),
   };
@@ -33,7 +33,7 @@ function brief(c: CallSnapshot) {
  * bundle under /dashboard/, its data under /api/analytics/ (so the same
  * operations credentials that guard /api/* guard the data):
  * - GET /api/analytics/live: SSE, first the last 15 minutes, then each sample;
- * - GET /api/analytics/calls: calls in progress and recent ones, with their turns.
+ * - GET /api/analytics/calls: calls in progress and recent ones, with their turns (`?tenant=` keeps one tenant's).
  */
 export function dashboardRoutes(s: DashboardSources): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
@@ -55,7 +55,9 @@ export function dashboardRoutes(s: DashboardSources): (req: IncomingMessage, res
         return true;
       case '/api/analytics/calls': {
         const v = s.calls();
-        json(res, 200, { active: v.active.map(brief), recent: v.recent.map(brief) });
+        const tenant = new URL(req.url ?? '/', 'http://x').searchParams.get('tenant');
+        const keep = (c: CallSnapshot) => !tenant || (c.tenant ?? 'default') === tenant;
+        json(res, 200, { active: v.active.filter(keep).map(brief), recent: v.recent.filter(keep).map(brief) });
         return true;
       }
       case '/api/analytics/live':

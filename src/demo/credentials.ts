@@ -4,6 +4,8 @@ export interface DemoCredential {
   username: string;
   password: string;
   expiresAt: number;
+  /** The tenant whose call a browser places with it (src/tenants); absent: the default tenant. */
+  tenant?: string;
 }
 
 export type IssueRefusal = { status: 429; error: 'rate-limited'; retryAfterS: number } | { status: 503; error: 'at-capacity' };
@@ -37,7 +39,7 @@ export class DemoCredentials {
     this.#now = o.now ?? Date.now;
   }
 
-  issue(client: string): DemoCredential | IssueRefusal {
+  issue(client: string, tenant?: string): DemoCredential | IssueRefusal {
     const now = this.#now();
     this.#sweep(now);
     const times = (this.#recent.get(client) ?? []).filter((t) => now - t < 60_000);
@@ -53,6 +55,7 @@ export class DemoCredentials {
       username: `web-${randomBytes(6).toString('hex')}`,
       password: randomBytes(18).toString('base64url'),
       expiresAt: now + this.#o.ttlMs,
+      ...(tenant !== undefined && { tenant }),
     };
     this.#users.set(cred.username, cred);
     return cred;
@@ -67,6 +70,11 @@ export class DemoCredentials {
       return undefined;
     }
     return c.password;
+  }
+
+  /** The tenant a live credential was issued for (read when its INVITE arrives: the call keeps it). */
+  tenantOf(username: string): string | undefined {
+    return this.#users.get(username)?.tenant;
   }
 
   get live(): number {

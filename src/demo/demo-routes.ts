@@ -12,6 +12,8 @@ export interface DemoRoutesOptions {
   /** The SIP WebSocket listener the page connects to. */
   ws: { protocol: 'WS' | 'WSS'; port: number };
   calls(): CallsView;
+  /** The tenant a session is for: `?tenant=` names one with demo access (src/tenants); absent: no tenants. */
+  tenantFor?(asked: string | undefined): { ok: true; tenant: string } | { ok: false; reason: string };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
@@ -41,7 +43,12 @@ export function demoRoutes(o: DemoRoutesOptions): (req: IncomingMessage, res: Se
     if (req.method === 'POST' && path === '/demo/session') {
       req.resume();
       const client = req.socket.remoteAddress ?? 'unknown';
-      const c = o.credentials.issue(client);
+      const t = o.tenantFor?.(url.searchParams.get('tenant') ?? undefined);
+      if (t && !t.ok) {
+        json(res, 404, { error: 'no-such-tenant', reason: t.reason });
+        return true;
+      }
+      const c = o.credentials.issue(client, t?.tenant);
       if ('error' in c) {
         json(res, c.status, { error: c.error }, c.status === 429 ? { 'retry-after': String(c.retryAfterS) } : {});
         return true;
@@ -53,6 +60,7 @@ export function demoRoutes(o: DemoRoutesOptions): (req: IncomingMessage, res: Se
         expiresAt: new Date(c.expiresAt).toISOString(),
         wsUrl: `${o.ws.protocol === 'WSS' ? 'wss' : 'ws'}://${host}:${o.ws.port}`,
         target: `sip:${o.did}@${host}`,
+        ...(c.tenant !== undefined && { tenant: c.tenant }),
       });
       return true;
     }

@@ -11,6 +11,8 @@ export interface OpsAdmin {
   drain(): void;
   /** Sets the warm floor of every pool of one upstream (asr, tts, llm, crm) at run time. */
   setPoolFloor(upstream: string, min: number): FloorResult;
+  /** Reads the configuration again and takes its tenants (src/tenants); absent: no tenants here. */
+  reloadTenants?(): Promise<{ ok: true; tenants: string[]; needsRestart: string[] } | { ok: false; status: number; error: string; code?: string }>;
 }
 
 const MAX_BODY = 4096;
@@ -73,6 +75,13 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
     log.info({ who, action: 'pool-floor', upstream, min, outcome: r.ok ? `${r.pools} pool(s) resized` : r.reason }, 'admin action');
     if (r.ok) send(res, 200, { ok: true, upstream, min, pools: r.pools });
     else send(res, r.status, { error: r.reason });
+    return true;
+  }
+  if (path === '/api/admin/tenants/reload' && admin.reloadTenants) {
+    const r = await admin.reloadTenants();
+    log.warn({ who, action: 'tenants-reload', outcome: r.ok ? `tenants: ${r.tenants.join(', ') || 'none'}` : r.error }, 'admin action');
+    if (r.ok) send(res, 200, r);
+    else send(res, r.status, { error: r.error, ...(r.code && { code: r.code }) });
     return true;
   }
   log.info({ who, action: 'unknown', path }, 'admin action');

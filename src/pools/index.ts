@@ -6,7 +6,7 @@ export type { PoolStats, PoolState } from './pool-stats.js';
 export { SLOW_ACQUIRE_P95_MS } from './slow-acquire.js';
 export { ExclusivePool } from './exclusive-pool.js';
 export { MultiplexedPool } from './multiplexed-pool.js';
-export { PoolSet } from './pool-set.js';
+export { PoolSet, type PoolSetOptions } from './pool-set.js';
 export { Lease, type LeaseOwner, type LeaseSource } from './lease.js';
 export { PoolMetrics } from './pool-metrics.js';
 export { PoolExhaustedError, PoolClosedError, PoolOptionsError, ConnectionLostError, KeepaliveTimeoutError } from './errors.js';

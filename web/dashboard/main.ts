@@ -162,23 +162,36 @@ function trim(): void {
   while (events.length && events[0]!.t < from) events.shift();
 }
 
-interface CallView { id: string; did: string; caller: string; agent: string; state: string; startedAt: string; endReason: string | null; turns: TurnView[] }
+interface CallView { id: string; did: string; caller: string; agent: string; tenant: string | null; state: string; startedAt: string; endReason: string | null; turns: TurnView[] }
 let selected: string | undefined;
 let calls: CallView[] = [];
+/** The tenant filter ('' = every tenant), and every tenant seen so far. */
+let tenant = '';
+const tenants = new Set<string>();
 
 async function refreshCalls(): Promise<void> {
-  const res = await fetch('/api/analytics/calls', { headers });
+  const res = await fetch(`/api/analytics/calls${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`, { headers });
   if (!res.ok) return;
   const v = (await res.json()) as { active: CallView[]; recent: CallView[] };
   calls = [...v.active, ...v.recent];
+  for (const t of calls.map((c) => c.tenant ?? 'default')) tenants.add(t);
   if (!selected || !calls.some((c) => c.id === selected)) selected = calls.find((c) => c.turns.length)?.id ?? calls[0]?.id;
-  $('calls').innerHTML = calls.length
+  const options = ['', ...[...tenants].sort()].map((t) => `<option value="${esc(t)}"${t === tenant ? ' selected' : ''}>${t ? esc(t) : 'every tenant'}</option>`).join('');
+  $('calls').innerHTML = `<li class="filter"><select id="tenant" aria-label="tenant">${options}</select></li>` + (calls.length
     ? calls.map((c) => `<li data-id="${esc(c.id)}" class="${c.id === selected ? 'selected' : ''}">${esc(new Date(c.startedAt).toLocaleTimeString())} · ${esc(c.did || '—')} → ${esc(c.agent)} <small>${c.state === 'ended' ? esc(c.endReason) : 'in progress'} · ${c.turns.length} turns</small></li>`).join('')
-    : '<li class="empty">No call since the gateway started.</li>';
+    : '<li class="empty">No call since the gateway started.</li>');
   const call = calls.find((c) => c.id === selected);
   const box = $('waterfall');
   box.innerHTML = call ? waterfallSvg(call.turns, Math.max(420, box.clientWidth || 760)) : '<p class="empty">No call yet.</p>';
 }
+
+$('calls').addEventListener('change', (e) => {
+  const el = e.target as HTMLSelectElement;
+  if (el.id !== 'tenant') return;
+  tenant = el.value;
+  selected = undefined;
+  refreshCalls().catch(() => undefined);
+});
 
 $('calls').addEventListener('click', (e) => {
   const li = (e.target as HTMLElement).closest('li[data-id]') as HTMLElement | null;
