@@ -16,6 +16,6 @@ export { TimerSet, WaitQueue } from './transaction/timer-set.js';
 export { serverKey, invitedKey, clientKey, MAGIC_COOKIE } from './transaction/matching.js';
 export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats, type DialogUser } from './ua/user-agent.js';
 export { OutgoingCall, type OutgoingCallOptions, type OutgoingCallEvents, type OutgoingState, type OutgoingEnd, type OutgoingEndReason, type ReliableProvisionalHook, type UacOwner } from './ua/outgoing-call.js';
-export { IncomingCall, type CallState, type EndReason, type CallOwner } from './ua/incoming-call.js';
+export { IncomingCall, type CallState, type EndReason, type CallOwner, type IncomingCallEvents } from './ua/incoming-call.js';
 export { DEFAULT_SESSION_TIMERS, negotiateSession, readSessionExpires, type SessionTimerOptions, type SessionNegotiation } from './ua/session-timer.js';
 export { SipError, SipParseError, SipLimitError, SipTransportError, SipTimeoutError, sipErrorCodes, type SipErrorCode } from './errors.js';

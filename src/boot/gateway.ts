@@ -11,7 +11,8 @@ import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent } from '../../sip/index.js';
 import { EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
-import { CallManager, type Route } from '../calls/index.js';
+import { CallManager, Dialer, TrunkCaps, type Route } from '../calls/index.js';
+import { callsApiRoutes } from '../http/calls-api.js';
 import type { AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports } from './sip-transports.js';
 import { Coordination } from './coordination.js';
@@ -50,6 +51,8 @@ export interface Gateway {
   /** Every SIP listener: UDP/TCP on one port, TLS and WS(S) on their own. */
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
+  /** Outbound calls (POST /api/calls, and `dialer.dial()` without HTTP). */
+  readonly dialer: Dialer;
   readonly pacer: Pacer;
   /** The browser demo page (demo.enabled), e.g. http://127.0.0.1:8080/demo/. */
   readonly demoUrl: string | undefined;
@@ -214,6 +217,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     log,
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
+  const dialer = new Dialer({
+    ua, calls, callDeps: { media: config.media, ports, pacer, upstreams: options.agentUpstreams ?? upstreamsFor, get webrtc() { return webrtc; } },
+    outbound: config.outbound, registrations: config.registrations, agents: config.agents, routes: config.routes, maxConcurrent: config.calls.maxConcurrent,
+    caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
+  });
   if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
@@ -238,7 +246,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     }),
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
-    extra: chainRoutes([demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
+    extra: chainRoutes([callsApiRoutes(dialer, log.child({ component: 'http' })), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats() });
 
@@ -246,6 +254,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     if (closed) return;
     closed = true;
     ua.draining = true;
+    await dialer.close();
     await calls.closeAll('shutdown');
     await ua.close();
     await Promise.all(transports.map((t) => t.close()));
@@ -270,6 +279,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sip: { address: sipAddress.address, port: sipAddress.port },
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
+    dialer,
     pacer,
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { IncomingCall } from '../../sip/index.js';
 import {
   RtpSession, SdpNegotiator, alawToUlaw, isMediaError, isWebRtcOffer, parseSdp,
   type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type RtpSessionStats, type WebRtcEndpoint,
@@ -9,6 +8,7 @@ import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { AgentSession, type AgentUpstreams, type TurnRecord } from '../agent/index.js';
 import { CallLeases } from './call-leases.js';
+import type { CallLeg } from './call-leg.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
@@ -82,7 +82,7 @@ export class Call extends EventEmitter<CallEvents> {
   readonly caller: string;
   #state: CallState = 'setup';
   #endReason: CallEndReason | undefined;
-  readonly #sip: IncomingCall;
+  readonly #sip: CallLeg;
   readonly #route: Route;
   readonly #deps: CallDeps;
   readonly #log: Logger;
@@ -96,7 +96,7 @@ export class Call extends EventEmitter<CallEvents> {
   #bye: Promise<void> = Promise.resolve();
   readonly #leases: CallLeases;
 
-  constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
+  constructor(sip: CallLeg, route: Route, identity: { did: string; caller: string }, deps: CallDeps) {
     super();
     this.#sip = sip;
     this.#route = route;
@@ -143,6 +143,24 @@ export class Call extends EventEmitter<CallEvents> {
       () => undefined, // an ACK that never comes ends the dialog, and 'ended' ends us.
     );
     this.#log.info({ codec: this.#negotiated!.codec.encoding, remote: `${this.#negotiated!.remoteAddress}:${this.#negotiated!.remotePort}` }, 'call answered');
+  }
+
+  /**
+   * An outbound call, answered: dial.ts negotiated its media (our offer, the callee's answer) and
+   * opened its RTP; from here the agent starts as for an inbound call, from the same warm pools.
+   */
+  async startAnswered(m: { rtp: CallMedia; port: number; negotiator: SdpNegotiator; negotiated: Negotiated; sdp: string }): Promise<void> {
+    [this.#rtp, this.#port, this.#negotiator, this.#negotiated, this.#answerSdp] = [m.rtp, m.port, m.negotiator, m.negotiated, m.sdp];
+    if (this.#state === 'ended') return void m.rtp.close();
+    this.#attachMedia(m.rtp, m.negotiated);
+    const refusal = await this.#startAgent(m.negotiated);
+    if (refusal) {
+      this.#log.warn({ why: refusal.warning ?? refusal.reason }, 'outbound call: the agent could not start');
+      return this.end('setup-failed');
+    }
+    if (this.state === 'ended') return;
+    this.#state = 'active';
+    this.#deps.pacer.add(this.#playout!.stream);
   }
 
   async #setup(): Promise<SetupRefusal | undefined> {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { outboundSchema } from './schema-outbound.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -173,6 +174,7 @@ export const configSchema = z.strictObject({
     maxConcurrent: z.number().int().min(1),
     drainGraceMs: ms,
   }),
+  outbound: outboundSchema,
   analytics: z.strictObject({
     enabled: z.boolean(),
     url: z.union([z.literal(''), z.string().regex(/^(postgres(ql)?:\/\/.+|sqlite:.+)$/, 'postgres://user@host:port/db, or sqlite:FILE')]),
