@@ -107,6 +107,12 @@ export class Dialer {
     }
     this.#placing++;
     this.#remember(record);
+    let last: { received: number; sent: number } | undefined;
+    record.rtpStats = () => {
+      const s = media.rtp?.stats;
+      if (s) last = { received: s.received, sent: s.sent };
+      return last;
+    };
     const log = this.#log.child({ outbound: record.id, trunk: trunk.id });
     let settled = false;
     const settle = () => {

@@ -26,6 +26,8 @@ export interface OutboundView {
   endedAt: string | undefined;
   /** The Call's id once answered (its turns and transcript are under /api/calls). */
   callId: string | undefined;
+  /** RTP packets so far, early media included (a 183's answer opens the session). */
+  rtp: { received: number; sent: number } | undefined;
 }
 
 /** One outbound call from the dial to its end: what the API reads, and the Call once answered. */
@@ -43,6 +45,8 @@ export class OutboundRecord {
   call: Call | undefined;
   /** Our hang-up (DELETE, dial's caller): CANCEL before the answer, BYE after. Set by the dialer. */
   hangup: () => Promise<void> = () => Promise.resolve();
+  /** The RTP session's counters, from the early answer on. Set by the dialer. */
+  rtpStats: () => { received: number; sent: number } | undefined = () => undefined;
   readonly #waiters: Array<() => void> = [];
   readonly #answerWaiters: Array<(call: Call | undefined) => void> = [];
 
@@ -84,7 +88,7 @@ export class OutboundRecord {
     return {
       id: this.id, direction: 'outbound', state: this.state, to: this.to, from: this.from, trunk: this.trunk, agent: this.agent,
       sipCallId: this.sipCallId, sipStatus: this.sipStatus, sipReason: this.sipReason, reason: this.reason, detail: this.detail,
-      createdAt: new Date(this.createdAt).toISOString(), answeredAt: iso(this.answeredAt), endedAt: iso(this.endedAt), callId: this.call?.id,
+      createdAt: new Date(this.createdAt).toISOString(), answeredAt: iso(this.answeredAt), endedAt: iso(this.endedAt), callId: this.call?.id, rtp: this.rtpStats(),
     };
   }
 }
