@@ -21,11 +21,11 @@ function portTaken(port: number): Promise<boolean> {
 }
 
 /**
- * A sipp callee (UAS) for one call on `port`, echoing the RTP it receives (-rtp_echo) from
+ * A sipp callee (UAS) for `calls` calls on `port`, echoing the RTP it receives (-rtp_echo) from
  * `mediaPort`; resolves `done` with its exit code (0: the scenario ran to its end).
  */
-export async function startUas(scenario: string, port: number, mediaPort: number): Promise<Uas> {
-  const child = spawn('sipp', ['-sf', `${SCENARIOS}${scenario}`, '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '40s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startUas(scenario: string, port: number, mediaPort: number, calls = 1): Promise<Uas> {
+  const child = spawn('sipp', ['-sf', `${SCENARIOS}${scenario}`, '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-rtp_echo', '-m', String(calls), '-nostdin', '-timeout', '40s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-8000); });
   child.stderr!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-8000); });
