@@ -124,6 +124,20 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
     } finally { uas.stop(); }
   });
 
+  it('the 487/200 race: a 200 that crosses our CANCEL is ACKed and ended with BYE', async () => {
+    const uas = await startUas('uas-race.xml', uasPort, mediaPort);
+    try {
+      const id = (await a.post({ to: '+15550000009', trunk: 'acme' })).body.id as string;
+      await a.until(id, (v) => v.state === 'ringing', 'ringing');
+      await a.del(id);
+      const ended = await a.until(id, (v) => v.state === 'ended', 'ended');
+      assert.equal(ended.reason, 'cancelled');
+      assert.equal(ended.answeredAt, undefined, 'never handed to an agent');
+      const done = await uas.done;
+      assert.equal(done.code, 0, `the callee got the ACK of its 200 and then our BYE: ${done.out.slice(-1500)}`);
+    } finally { uas.stop(); }
+  });
+
   it('183 with SDP: early media flows before the answer', async () => {
     const uas = await startUas('uas-early.xml', uasPort, mediaPort);
     try {
