@@ -157,7 +157,6 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
 
   #receive(msg: SipMessage, source: Peer, transport: Transport): void {
     if (msg instanceof SipResponse) {
-      if (process.env.OO_DEBUG) console.error("RESP", msg.status, clientKey(msg), [...this.#client.keys()].join(","), this.#client.get(clientKey(msg))?.constructor.name, (this.#client.get(clientKey(msg)) as {state?: string})?.state);
       this.#client.get(clientKey(msg))?.receive(msg);
       return;
     }
