@@ -23,6 +23,12 @@
  * instead of ElevenLabs' default 20 s), because real calls arrive after quiet periods.
  * The agent has no greeting, so the first reply is the first use of TTS and LLM.
  *
+ * Outbound: the warm gateway also places calls (`gateway.dialer.dial()`, the path of POST
+ * /api/calls) to a sipp callee whose media is the same kind of RTP peer; the callee then speaks
+ * first. first_turn_outbound_ms beside first_turn_ms.warm, in the same run, shows whether an
+ * outbound call's first turn is as warm as an inbound one (its upstreams are leased at the
+ * answer, from the same pools); in_turn_opens.outbound must be 0.
+ *
  * Emulation: netns-tap-forwarder (root, /dev/net/tun): the upstreams run in namespace B,
  * the gateway, sipp and the RTP peer in namespace A, every round trip real. Fallback
  * tcp-delay-proxy: a TCP connect to the proxy is instant, so a cold open costs one RTT less.
@@ -47,9 +53,11 @@ import { NaiveSource } from './support/naive-source.js';
 import { RtpPeer } from '../test/support/rtp-peer.js';
 import { sipp } from '../test/support/sipp.js';
 import { until, sleep } from '../test/support/wait.js';
+import { freeUdpPort } from '../test/support/kamailio.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SCENARIO = fileURLToPath(new URL('../test/integration/calls/scenarios/call-wait-bye.xml', import.meta.url));
+const CALLEE = fileURLToPath(new URL('../test/integration/outbound/scenarios/uas-bench.xml', import.meta.url));
 const KEY = 'local-dev-key';
 const MODES = ['warm', 'lazy', 'prewarm-one'] as const;
 type Mode = (typeof MODES)[number];
@@ -117,6 +125,14 @@ interface ModeResult {
   gatewayLater: number[];
   inTurnOpens: number;
   failedCalls: number;
+}
+
+/** The warm gateway's outbound trunk: straight to the sipp callee (no registrar answers: nothing registers). */
+function outboundConfig(calleePort: number): DeepPartial<WarmlineConfig> {
+  return {
+    registrations: [{ id: 'bench', user: 'bench', domain: '127.0.0.1', registrar: { host: '127.0.0.1', port: 9 } }],
+    outbound: { ringTimeoutS: 30, trunks: [{ id: 'bench', maxConcurrent: 10, callsPerSecond: 10, proxy: { host: '127.0.0.1', port: calleePort } }] },
+  } as DeepPartial<WarmlineConfig>;
 }
 
 function gatewayConfig(urls: UpstreamUrls, mode: Mode): DeepPartial<WarmlineConfig> {
@@ -228,10 +244,10 @@ interface ModeRun {
   result: ModeResult;
 }
 
-async function startMode(mode: Mode, index: number, urls: UpstreamUrls): Promise<ModeRun> {
+async function startMode(mode: Mode, index: number, urls: UpstreamUrls, calleePort: number): Promise<ModeRun> {
   let gateway: Gateway | undefined;
   const baseline = mode === 'warm' ? undefined : new Baseline(mode, () => gateway!);
-  const overrides = gatewayConfig(urls, mode);
+  const overrides = { ...gatewayConfig(urls, mode), ...(mode === 'warm' && outboundConfig(calleePort)) };
   overrides.media = { ...overrides.media, portMin: 42000 + index * 1000, portMax: 42999 + index * 1000 };
   const config = loadConfig({ env: {}, overrides });
   gateway = await startGateway(config, {
@@ -270,6 +286,35 @@ async function oneCall(m: ModeRun, speech: [Buffer, Buffer]): Promise<{ t1: { ms
   }
 }
 
+/** One outbound call from the warm gateway: the callee speaks first, twice; we hang up. */
+async function oneOutboundCall(m: ModeRun, calleePort: number, speech: [Buffer, Buffer]): Promise<{ t1: { ms: number; record: TurnRecord }; t2: { ms: number; record: TurnRecord } }> {
+  const g = m.gateway;
+  const peer = await RtpPeer.bind();
+  const callee = spawn('sipp', ['-sf', CALLEE, '-i', '127.0.0.1', '-p', String(calleePort), '-key', 'rtp_port', String(peer.port), '-m', '1', '-nostdin', '-timeout', '120s', '-timeout_error'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => callee.on('exit', (code) => resolve(code)));
+  try {
+    // sipp binds its port before it reads the scenario's first message: give it a moment to exist.
+    await sleep(300);
+    const record = await g.dialer.dial({ to: '+15550002000', trunk: 'bench' });
+    const call = await record.whenAnswered;
+    if (!call) throw new Error(`outbound call not answered: ${JSON.stringify(record.view())}`);
+    await until(() => g.calls.view().active[0]?.localPort !== undefined, 'outbound call media', 20_000);
+    peer.target('127.0.0.1', g.calls.view().active[0]!.localPort!);
+    await peer.send(Buffer.alloc(4000, 0xff));
+    const t1 = await turn(g, peer, speech[0], 0);
+    const t2 = await turn(g, peer, speech[1], 1);
+    await record.hangup();
+    const code = await exited;
+    if (code !== 0) throw new Error(`the sipp callee exited ${code}`);
+    return { t1, t2 };
+  } catch (err) {
+    callee.kill('SIGKILL');
+    throw err;
+  } finally {
+    peer.close();
+  }
+}
+
 /**
  * The link's round trip as the calls see it: HTTP/2 PINGs on one connection to an upstream (the
  * CRM), answered by the peer's HTTP/2 stack without reaching any handler, so nothing but the
@@ -302,8 +347,10 @@ async function runCalls(a: Args, urls: UpstreamUrls): Promise<number> {
     await synth.synthesize('Is there anything free in the morning?'),
   ];
   const runs: ModeRun[] = [];
+  const calleePort = await freeUdpPort();
+  const outbound: ModeResult = { first: [], later: [], gatewayFirst: [], gatewayLater: [], inTurnOpens: 0, failedCalls: 0 };
   for (const [i, mode] of MODES.entries()) {
-    runs.push(await startMode(mode, i, urls));
+    runs.push(await startMode(mode, i, urls, calleePort));
     log(`${mode}: gateway up (sip ${runs.at(-1)!.gateway.sip.port})`);
   }
   const results = Object.fromEntries(runs.map((r) => [r.mode, r.result])) as Record<Mode, ModeResult>;
@@ -313,6 +360,10 @@ async function runCalls(a: Args, urls: UpstreamUrls): Promise<number> {
     rtts.push(...(await measureRtt(urls.crm, urls.caFile)));
     // One unmeasured call per mode: the process's code is JIT-compiled and the local TTS
     // has cached its phrases, as in a replica that has been up for a while.
+    await oneOutboundCall(runs[0]!, calleePort, speech).then(
+      (r) => log(`outbound    warm-up call: first ${round(r.t1.ms)} ms, later ${round(r.t2.ms)} ms (not counted)`),
+      (err: unknown) => log(`outbound warm-up call failed: ${(err as Error).message}`),
+    );
     for (const m of runs) {
       await oneCall(m, speech).then(
         (r) => log(`${m.mode.padEnd(11)} warm-up call: first ${round(r!.t1.ms)} ms, later ${round(r!.t2.ms)} ms (not counted)`),
@@ -340,6 +391,18 @@ async function runCalls(a: Args, urls: UpstreamUrls): Promise<number> {
           log(`${m.mode} call ${c + 1}/${a.calls} failed: ${(err as Error).message}`);
         }
       }
+      // The same warm gateway, the call placed by us: in the same round as the inbound ones.
+      await sleep(a.gapMs);
+      try {
+        const { t1, t2 } = await oneOutboundCall(runs[0]!, calleePort, speech);
+        outbound.first.push(t1.ms);
+        outbound.later.push(t2.ms);
+        outbound.inTurnOpens += t1.record.connectionsOpened + t2.record.connectionsOpened;
+        log(`${'outbound'.padEnd(11)} call ${c + 1}/${a.calls}: first ${round(t1.ms)} ms, later ${round(t2.ms)} ms, opened in turns ${t1.record.connectionsOpened}+${t2.record.connectionsOpened}`);
+      } catch (err) {
+        outbound.failedCalls++;
+        log(`outbound call ${c + 1}/${a.calls} failed: ${(err as Error).message}`);
+      }
     }
     rtts.push(...(await measureRtt(urls.crm, urls.caFile)));
   } finally {
@@ -362,8 +425,12 @@ async function runCalls(a: Args, urls: UpstreamUrls): Promise<number> {
     later_turn_ms: { warm: l('warm'), lazy: l('lazy'), prewarm_one: l('prewarm-one') },
     gateway_first_turn_ms: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), round(median(results[m].gatewayFirst))])),
     gateway_later_turn_ms: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), round(median(results[m].gatewayLater))])),
-    in_turn_opens: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), results[m].inTurnOpens])),
-    failed_calls: Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), results[m].failedCalls])),
+    in_turn_opens: { ...Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), results[m].inTurnOpens])), outbound: outbound.inTurnOpens },
+    failed_calls: { ...Object.fromEntries(MODES.map((m) => [m.replace('-', '_'), results[m].failedCalls])), outbound: outbound.failedCalls },
+    // The outbound first turn beside the inbound warm one, same gateway, same run. Goal: ratio ≈ 1.
+    first_turn_outbound_ms: round(median(outbound.first)),
+    later_turn_outbound_ms: round(median(outbound.later)),
+    outbound_inbound_first_ratio: round(median(outbound.first) / f('warm'), 3),
     first_later_ratio_warm: round(f('warm') / l('warm'), 3),
     saving_vs_lazy_ms: round(f('lazy') - f('warm')),
     rtt_ms: rttMs,
@@ -382,14 +449,16 @@ async function runCalls(a: Args, urls: UpstreamUrls): Promise<number> {
     '',
     `${'mode'.padEnd(12)}${pad('first turn ms', 15)}${pad('later turn ms', 15)}${pad('first/later', 13)}${pad('opens in turns', 16)}${pad('failed', 8)}`,
     ...MODES.map((m) => `${m.padEnd(12)}${pad(f(m), 15)}${pad(l(m), 15)}${pad(round(f(m) / l(m), 3), 13)}${pad(results[m].inTurnOpens, 16)}${pad(results[m].failedCalls, 8)}`),
+    `${'outbound'.padEnd(12)}${pad(out.first_turn_outbound_ms, 15)}${pad(out.later_turn_outbound_ms, 15)}${pad(round(out.first_turn_outbound_ms / out.later_turn_outbound_ms, 3), 13)}${pad(outbound.inTurnOpens, 16)}${pad(outbound.failedCalls, 8)}`,
     '',
+    `first_turn_outbound_ms ${out.first_turn_outbound_ms} vs first_turn_ms.warm ${f('warm')}: ratio ${out.outbound_inbound_first_ratio} (outbound = the warm gateway dialling; goal ≈ 1, in_turn_opens 0)`,
     `first_later_ratio_warm ${out.first_later_ratio_warm} (goal ≤ 1.05)   saving_vs_lazy_ms ${out.saving_vs_lazy_ms}   in_turn_opens_warm ${out.in_turn_opens_warm} (goal 0)`,
     `rtt_ms ${out.rtt_ms} (HTTP/2 PING on the link, median of ${rtts.length}; min ${out.rtt_min_ms}, max ${out.rtt_max_ms})   saving_vs_lazy_rtts ${out.saving_vs_lazy_rtts} (goal ≥ 5)`,
     'turn = end of the caller\'s speech → first RTP packet of the reply, at the caller; median over calls',
   ];
   process.stdout.write(`${table.join('\n')}\n`);
   if (a.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-  return Object.values(results).some((r) => r.failedCalls > 0) ? 1 : 0;
+  return Object.values(results).some((r) => r.failedCalls > 0) || outbound.failedCalls > 0 ? 1 : 0;
 }
 
 const tsxArgs = (role: string, extra: readonly string[]): string[] => [process.execPath, '--import', 'tsx', SELF, '--role', role, ...extra];

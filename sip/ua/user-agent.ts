@@ -11,6 +11,12 @@ import { IncomingCall, type CallOwner } from './incoming-call.js';
 import { DEFAULT_SESSION_TIMERS, readSessionExpires, type SessionTimerOptions } from './session-timer.js';
 import { inspectRequest } from './uas-checks.js';
 
+/** What the UA routes in-dialog requests to: an IncomingCall, or an OutgoingCall's confirmed dialog. */
+export interface DialogUser {
+  receiveInDialog(req: SipRequest, tx: ServerTransaction | undefined): void;
+  shutdown(): void;
+}
+
 /** A reason to refuse a request before any transaction or dialog is made (edge security, rate limits). */
 export interface Refusal {
   status: number;
@@ -81,7 +87,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
   /** INVITE transaction key → call, for CANCEL. */
   readonly #byInvite = new Map<string, IncomingCall>();
   /** Call-ID + our tag → call, for in-dialog requests. */
-  readonly #dialogs = new Map<string, IncomingCall>();
+  readonly #dialogs = new Map<string, DialogUser>();
   readonly #contactHost: string | undefined;
   readonly #advertise: string | undefined;
   readonly #contactPorts: Partial<Record<TransportProtocol, number>>;
@@ -270,6 +276,28 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements CallOwne
     if (this.#byInvite.get(key) === call) this.#byInvite.delete(key);
     const d = dialogKey(call.callId, call.localTag);
     if (this.#dialogs.get(d) === call) this.#dialogs.delete(d);
+  }
+
+  /** An outgoing call's dialog (our From tag is its local tag): in-dialog requests reach it from now on. */
+  addDialog(callId: string, localTag: string, d: DialogUser): void {
+    this.#dialogs.set(dialogKey(callId, localTag), d);
+  }
+
+  removeDialog(callId: string, localTag: string, d: DialogUser): void {
+    const key = dialogKey(callId, localTag);
+    if (this.#dialogs.get(key) === d) this.#dialogs.delete(key);
+  }
+
+  /**
+   * §9.1: a CANCEL carries the top Via of the INVITE it cancels (same branch), so it is sent as
+   * built, without a Via of ours on top; its responses match by branch and method CANCEL.
+   */
+  sendCancel(cancel: SipRequest, to: Destination, transport: Transport = this.transportFor(to)): Promise<SipResponse> {
+    const key = clientKey(cancel);
+    return new Promise<SipResponse>((resolve, reject) => {
+      const tx = new ClientTransaction(cancel, transport, to, this.#timers, this.#dropClient(key), { onResponse: resolve, onError: reject });
+      if (tx.state !== 'terminated') this.#client.set(key, tx);
+    });
   }
 
   /** The transport for a destination: the one asked for by name, else the default (first) one. */

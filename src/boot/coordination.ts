@@ -38,6 +38,8 @@ export interface CoordinationChanges {
 export class Coordination {
   readonly replicaId: string;
   readonly store: LeaseStore;
+  /** The RFC 3263 resolver (sip.dnsServers) of the registrations and the outbound calls' INVITEs: one cache. */
+  readonly dns: CachingDns;
   readonly #o: CoordinationOptions;
   readonly #log: Logger;
   readonly #gates = new Map<UpstreamName, LeaseGate>();
@@ -52,6 +54,7 @@ export class Coordination {
     const { leases } = o.config;
     this.#log = o.log.child({ component: 'leases' });
     this.replicaId = leases.replicaId || `${hostname()}-${process.pid}`;
+    this.dns = new CachingDns({ servers: o.config.sip.dnsServers });
     // A frozen Redis must surface as an error well inside a lease's life, or slots are lost before
     // the gate knows there is an outage to ride out.
     this.store = leases.store === 'redis'
@@ -135,8 +138,7 @@ export class Coordination {
     const { registerHost, registerPort } = this.#o.config.sip;
     const contact = registeredContact(ua, registerHost, registerPort);
     // One cache for every account: registrars named by host are looked up per RFC 3263 (NAPTR, SRV, A/AAAA).
-    const dns = new CachingDns({ servers: this.#o.config.sip.dnsServers });
-    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact, dns } });
+    this.#registrations = new OwnedRegistrations({ ownership: this.#ownership, accounts, ua, pool: { contact, dns: this.dns } });
     this.#ownership.on('degraded', () => { this.#ownershipDegraded = true; });
     this.#ownership.on('recovered', () => { this.#ownershipDegraded = false; });
     this.#registrations.on('registered', (id) => this.#log.debug({ id }, 'registration refreshed'));

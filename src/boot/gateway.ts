@@ -11,7 +11,8 @@ import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent, type Peer, type SipRequest } from '../../sip/index.js';
 import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
-import { CallManager, Transfers, type Dialer, type Route } from '../calls/index.js';
+import { CallManager, Dialer, TrunkCaps, Transfers, type TransferDialer, type Route } from '../calls/index.js';
+import { callsApiRoutes } from '../http/calls-api.js';
 import { renderApologyClip, type AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports, pem } from './sip-transports.js';
 import { carrierAccounts } from './registration-accounts.js';
@@ -37,7 +38,7 @@ export interface GatewayOptions {
   /** An ops drain request (POST /api/admin/drain): the CLI exits as on SIGTERM. Default: drain(). */
   onDrainRequest?: () => Promise<unknown>;
   /** Places the fallback transfer's call to the target (outbound calling); absent: REFER only. */
-  dialer?: Dialer;
+  dialer?: TransferDialer;
   /** Reads the configuration again (SIGHUP, POST /api/admin/tenants/reload take its tenants); absent: no reload. */
   reloadConfig?: () => WarmlineConfig;
 }
@@ -60,6 +61,8 @@ export interface Gateway {
   readonly tenants: Tenants;
   /** Takes the tenants of the configuration read again; a broken one is refused and the old kept. */
   reloadTenants(): ReturnType<typeof reloadTenants>;
+  /** Outbound calls (POST /api/calls, and `dialer.dial()` without HTTP). */
+  readonly dialer: Dialer;
   readonly pacer: Pacer;
   /** The browser demo page (demo.enabled), e.g. http://127.0.0.1:8080/demo/. */
   readonly demoUrl: string | undefined;
@@ -244,6 +247,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     admit: (route, sip) => tenants.admit(route, sip),
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
+  const dialer = new Dialer({
+    ua, calls, callDeps: { media: config.media, ports, pacer, upstreams: options.agentUpstreams ?? upstreamsFor, get webrtc() { return webrtc; } },
+    outbound: config.outbound, registrations: config.registrations, agents: config.agents, routes: config.routes, maxConcurrent: config.calls.maxConcurrent,
+    caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
+  });
   if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log, tenantFor: (asked) => tenants.directory.demoTenant(asked) });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.
@@ -270,7 +278,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     transfer: { transfer: async (id, target, say) => { const c = calls.find(id); return c && transfers.run(c, target, { ...(say && { say }) }); } },
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), reloadTenants: () => gateway.reloadTenants(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
-    extra: chainRoutes([tenantRoutes(() => tenants), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
+    extra: chainRoutes([callsApiRoutes(dialer, log.child({ component: 'http' })), tenantRoutes(() => tenants), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops, opsTls);
   warnInsecureDemo(config, log);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats(), changes: coordination.changes });
@@ -279,6 +287,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     if (closed) return;
     closed = true;
     ua.draining = true;
+    await dialer.close();
     await calls.closeAll('shutdown');
     await ua.close();
     await Promise.all(transports.map((t) => t.close()));
@@ -307,6 +316,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     tenants,
     // New tenants' agents and accounts are warmed at once, before their first call.
     reloadTenants: () => reloadTenants(tenants, options.reloadConfig, log).then((r) => { if (r.ok) warmKeys(tenants.directory.tenants); return r; }),
+    dialer,
     pacer,
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {

@@ -116,19 +116,24 @@ export class CallManager {
   #start(sip: IncomingCall, route: Route, did: string, caller: string): Call {
     const context = callContext(sip.invite, this.#o.trustedSource?.(sip.invite, sip.source) ?? false);
     const call = new Call(sip, route, { did, caller, context }, { ...this.#o, log: this.#o.log });
+    this.adopt(call, () => call.start());
+    return call;
+  }
+
+  /** Tracks a call from its start: inbound ones from #offered, answered outbound ones from dial.ts. */
+  adopt(call: Call, start: () => Promise<void>): void {
     this.#active.set(call.id, call);
     call.on('turn', (t) => this.#turn(t));
     call.once('ended', (reason) => this.#ended(call, reason));
-    const started = call.start();
+    const started = start();
     this.#o.onCall?.(call, started);
     started.then(() => {
       if (call.state === 'active') this.#totals.answered++;
     }, (err: unknown) => {
       // start() turns setup failures into refusals; this is a bug, and it ends one call, not the process.
-      this.#log.error({ err, callId: sip.callId }, 'call start failed');
+      this.#log.error({ err, call: call.id }, 'call start failed');
       call.end('setup-failed');
     });
-    return call;
   }
 
   #turn(t: TurnRecord): void {

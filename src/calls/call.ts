@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { IncomingCall } from '../../sip/index.js';
+import { IncomingCall, type ReferDialog } from '../../sip/index.js';
 import {
   SdpNegotiator, alawToUlaw, isMediaError, isWebRtcOffer, parseSdp,
   RtpSession, type BridgeLeg, type CallMedia, type DtmfDigit, type Negotiated, type Pacer, type PortAllocator, type WebRtcEndpoint,
@@ -11,6 +11,7 @@ import { AgentSession, type AgentUpstreams } from '../agent/index.js';
 import { negotiatedFromAnswer } from './answer-in-ack.js';
 import { CallLeases } from './call-leases.js';
 import { contextMessage, type CallContext } from './call-context.js';
+import type { CallLeg } from './call-leg.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openRtpLeg } from './rtp-leg.js';
@@ -50,7 +51,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   readonly caller: string;
   #state: CallState = 'setup';
   #endReason: CallEndReason | undefined;
-  readonly #sip: IncomingCall;
+  readonly #sip: CallLeg;
   readonly #route: Route;
   readonly #deps: CallDeps;
   readonly #log: Logger;
@@ -68,7 +69,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   readonly #leases: CallLeases;
   transfer: TransferStatus | undefined;
 
-  constructor(sip: IncomingCall, route: Route, identity: { did: string; caller: string; context: CallContext }, deps: CallDeps) {
+  constructor(sip: CallLeg, route: Route, identity: { did: string; caller: string; context: CallContext }, deps: CallDeps) {
     super();
     this.#sip = sip;
     this.#route = route;
@@ -179,6 +180,24 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   /** Read where an await may have let the call end (TypeScript would keep an earlier check's narrowing). */
   get #over(): boolean {
     return this.#state === 'ended';
+  }
+
+  /**
+   * An outbound call, answered: dial.ts negotiated its media (our offer, the callee's answer) and
+   * opened its RTP; from here the agent starts as for an inbound call, from the same warm pools.
+   */
+  async startAnswered(m: { rtp: CallMedia; port: number; negotiator: SdpNegotiator; negotiated: Negotiated; sdp: string }): Promise<void> {
+    [this.#rtp, this.#port, this.#negotiator, this.#negotiated, this.#answerSdp] = [m.rtp, m.port, m.negotiator, m.negotiated, m.sdp];
+    if (this.#state === 'ended') return void m.rtp.close();
+    this.#attachMedia(m.rtp, m.negotiated);
+    const refusal = await this.#startAgent(m.negotiated);
+    if (refusal) {
+      this.#log.warn({ why: refusal.warning ?? refusal.reason }, 'outbound call: the agent could not start');
+      return this.end('setup-failed');
+    }
+    if (this.state === 'ended') return;
+    this.#state = 'active';
+    this.#deps.pacer.add(this.#playout!.stream);
   }
 
   async #setup(): Promise<SetupRefusal | undefined> {
@@ -358,7 +377,8 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   }
 
   get agentName(): string { return this.#route.agent; }
-  get dialog(): IncomingCall { return this.#sip; }
+  /** The dialog a REFER can go in: an inbound call's (a call we placed does not take REFER yet). */
+  get dialog(): (ReferDialog & { readonly state: string }) | undefined { return this.#sip instanceof IncomingCall ? this.#sip : undefined; }
   get agent(): AgentSession | undefined { return this.#agent; }
   /** The caller's media and its G.711 law, for a transfer's bridge (a browser's leg too). */
   get media(): BridgeLeg | undefined {

@@ -2,4 +2,9 @@ export { Call, type CallDeps, type CallEndReason, type CallSnapshot, type CallSt
 export { CallManager, type CallManagerOptions, type CallsView, type Admitted, type RefusedAdmission } from './call-manager.js';
 export { findRoute, normaliseNumber, uriUser, type Route } from './route.js';
 export { Playout } from './playout.js';
-export { Transfers, TransferTargetError, TransferStateError, TransferFailedError, type Dialer, type DialedLeg, type DialOptions, type TransferableCall, type TransferOutcome, type TransferStatus } from './transfer.js';
+export { Transfers, TransferTargetError, TransferStateError, TransferFailedError, type Dialer as TransferDialer, type DialedLeg, type DialOptions, type TransferableCall, type TransferOutcome, type TransferStatus } from './transfer.js';
+export { Dialer, type DialRequest, type DialerOptions } from './dial.js';
+export { OutboundRecord, type OutboundView, type OutboundState } from './outbound-record.js';
+export { TrunkCaps, type TrunkSlot } from './trunk-caps.js';
+export { DialInvalidError, DialRefusedError } from './errors.js';
+export type { OutboundEndReason } from './outbound-outcome.js';

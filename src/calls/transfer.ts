@@ -56,7 +56,8 @@ export interface TransferableCall {
   readonly agentName: string;
   readonly caller: string;
   readonly state: string;
-  readonly dialog: ReferDialog & { readonly state: string };
+  /** Undefined: no dialog REFER can go in (a call we placed): the transfer is refused as not possible now. */
+  readonly dialog: (ReferDialog & { readonly state: string }) | undefined;
   readonly media: BridgeLeg | undefined;
   transfer: TransferStatus | undefined;
   readonly agent: { say(text: string): Promise<void>; inform(note: string): void; readonly ended: boolean } | undefined;
@@ -136,8 +137,10 @@ export class Transfers {
    */
   async run(call: TransferableCall, name: string, o: { say?: string } = {}): Promise<TransferOutcome> {
     const target = this.resolve(call.agentName, name);
-    if (call.state !== 'active' || call.dialog.state !== 'confirmed' || this.#running.has(call.id)) {
-      throw new TransferStateError({ callId: call.id, state: this.#running.has(call.id) ? 'a transfer is in progress' : `call ${call.state}, dialog ${call.dialog.state}` });
+    const dialog = call.dialog;
+    if (!dialog) throw new TransferStateError({ callId: call.id, state: 'a call we placed (REFER is sent on inbound calls only)' });
+    if (call.state !== 'active' || dialog.state !== 'confirmed' || this.#running.has(call.id)) {
+      throw new TransferStateError({ callId: call.id, state: this.#running.has(call.id) ? 'a transfer is in progress' : `call ${call.state}, dialog ${dialog.state}` });
     }
     this.#running.add(call.id);
     const log = this.#log.child({ call: call.id, target: target.name });
@@ -145,7 +148,7 @@ export class Transfers {
       call.transfer = { target: target.name, state: 'announcing' };
       if (o.say && call.agent && !call.agent.ended) await call.agent.say(o.say);
       call.transfer = { target: target.name, state: 'referring' };
-      const refer = await sendRefer(call.dialog, {
+      const refer = await sendRefer(dialog, {
         target: target.uri, notifyTimeoutMs: this.#config.notifyTimeoutMs, answerTimeoutMs: this.#config.answerTimeoutMs,
         onProgress: (s) => log.debug({ status: s.status }, 'transfer progress'),
       });

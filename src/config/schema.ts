@@ -4,6 +4,7 @@ import { checkRegistrationTls, registrationTlsSchema, sipTlsSchema } from './sch
 import { transferSchema } from './schema-transfer.js';
 import { srtpSchema } from './schema-srtp.js';
 import { tenantsSchema } from './schema-tenants.js';
+import { outboundSchema } from './schema-outbound.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -182,6 +183,7 @@ export const configSchema = z.strictObject({
     maxConcurrent: z.number().int().min(1),
     drainGraceMs: ms,
   }),
+  outbound: outboundSchema,
   analytics: z.strictObject({
     enabled: z.boolean(),
     url: z.union([z.literal(''), z.string().regex(/^(postgres(ql)?:\/\/.+|sqlite:.+)$/, 'postgres://user@host:port/db, or sqlite:FILE')]),

@@ -1,5 +1,5 @@
 import { PortAllocator, RtpSession, type G711 } from '../../../media/index.js';
-import type { DialedLeg, Dialer, DialOptions } from '../../../src/calls/index.js';
+import type { DialedLeg, TransferDialer, DialOptions } from '../../../src/calls/index.js';
 import { RtpPeer } from '../../support/rtp-peer.js';
 
 /**
@@ -8,7 +8,7 @@ import { RtpPeer } from '../../support/rtp-peer.js';
  * phone — the person the call is handed to — so the transfer's bridge runs
  * over real sockets. `answer: false` makes the target refuse, as a busy one would.
  */
-export class TestDialer implements Dialer {
+export class TestDialer implements TransferDialer {
   answer = true;
   codec: G711 = 'PCMA';
   readonly dialed: Array<{ target: string; o: Omit<DialOptions, 'signal'> }> = [];

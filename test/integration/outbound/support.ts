@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { until } from '../../support/wait.js';
+
+export const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
+export const TRUNK_CFG = `${SCENARIOS}kamailio-trunk.cfg`;
+
+export interface Uas {
+  done: Promise<{ code: number | null; out: string }>;
+  stop(): void;
+}
+
+/** Whether something holds this UDP port on 127.0.0.1 (sipp bound it). */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => { try { s.close(); } catch { /* never bound */ } resolve(true); });
+    s.bind(port, '127.0.0.1', () => { s.close(); resolve(false); });
+  });
+}
+
+/**
+ * A sipp callee (UAS) for `calls` calls on `port`, echoing the RTP it receives (-rtp_echo) from
+ * `mediaPort`; resolves `done` with its exit code (0: the scenario ran to its end).
+ */
+export async function startUas(scenario: string, port: number, mediaPort: number, calls = 1): Promise<Uas> {
+  const child = spawn('sipp', ['-sf', `${SCENARIOS}${scenario}`, '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-rtp_echo', '-m', String(calls), '-nostdin', '-timeout', '40s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-8000); });
+  child.stderr!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-8000); });
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
+  await until(async () => child.exitCode !== null || (await portTaken(port)), 'sipp listening', 10_000);
+  if (child.exitCode !== null) throw new Error(`sipp exited at once: ${out}`);
+  return { done, stop: () => { if (child.exitCode === null) child.kill('SIGKILL'); } };
+}
+
+export interface Api {
+  post(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  get(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  del(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Polls GET until `pred` holds for the view. */
+  until(id: string, pred: (v: Record<string, unknown>) => boolean, what: string, ms?: number): Promise<Record<string, unknown>>;
+}
+
+export function api(base: string): Api {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, { method, ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const a: Api = {
+    post: (body) => call('POST', '/api/calls', body),
+    get: (id) => call('GET', `/api/calls/${id}`),
+    del: (id) => call('DELETE', `/api/calls/${id}`),
+    until: async (id, pred, what, ms = 20_000) => {
+      let last: Record<string, unknown> = {};
+      try {
+        await until(async () => pred((last = (await a.get(id)).body)), what, ms);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`);
+      }
+      return last;
+    },
+  };
+  return a;
+}
