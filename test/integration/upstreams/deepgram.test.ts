@@ -51,6 +51,18 @@ describe('upstreams: Deepgram ASR against the local server', function () {
       assert.deepEqual(wire.flatMap((r) => (r.kind === 'binary' ? [r.bytes] : [])), [320, 320, 320, 320, 320, 160]);
     } finally { await conn.close(); }
   });
+
+  it('a socket whose Finalize gets no answer at all fails its next keepalive once the timeout passes (a stalled recognizer)', async () => {
+    up.asr.chaos.stallNext(1);
+    const conn = await createDeepgramFactory({ ...opts(), finalizeTimeoutMs: 300 }).open(new AbortController().signal);
+    try {
+      conn.sendAudio(Buffer.alloc(1600, 0xff));
+      assert.equal(await conn.reset(), true, 'reset does not wait for the answer');
+      await until(async () => {
+        try { await conn.keepalive(); return false; } catch (err) { return (err as { code?: string }).code === 'WL_ERR_UPSTREAM_TIMEOUT'; }
+      }, 'a keepalive refused for the unanswered Finalize');
+    } finally { conn.destroy(); }
+  });
 });
 
 /** What the server received: the ASR's own recording of binary frames. */
