@@ -45,6 +45,9 @@ export function sphinxAvailability(): { available: true; bin: string } | { avail
 
 type Proc = ChildProcessByStdio<Writable, Readable, null>;
 
+/** bash: close every descriptor above 2 this shell inherited (multi-digit ones too, which sh cannot name). */
+const CLOSE_INHERITED = 'for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null';
+
 /** The shell, cat and the recognizer: the whole group. */
 function kill(p: Proc): void {
   if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
@@ -150,7 +153,10 @@ export class SphinxRecognizer {
     if (this.#closed || this.#live.size >= this.#max) return undefined;
     // Node's stdio "pipes" are socketpairs, and open("/dev/stdin") on a socket fails (ENXIO):
     // `cat |` gives the recognizer a real pipe. Its own process group, so a kill takes both.
-    const proc = spawn('sh', ['-c', 'cat | exec "$0" -infile /dev/stdin -logfn /dev/null', this.#bin], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    // Every inherited descriptor above stdio is closed first: native code in this process (the
+    // WebRTC stack's ICE sockets) opens sockets without close-on-exec, and a recognizer kept as
+    // the spare would hold a browser call's UDP port long after the call ended.
+    const proc = spawn('bash', ['-c', `${CLOSE_INHERITED}; cat | exec "$0" -infile /dev/stdin -logfn /dev/null`, this.#bin], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.#live.add(proc);
     proc.once('close', () => {
       this.#live.delete(proc);
