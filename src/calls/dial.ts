@@ -1,13 +1,15 @@
 import { OutgoingCall, type Destination, type ReliableProvisionalHook, type UserAgent } from '../../sip/index.js';
 import { resolveSipTargets, type DnsLookups } from '../../sip/dns/index.js';
 import { isMediaError } from '../../media/index.js';
-import type { AgentConfig, OutboundConfig, RouteConfig, WarmlineConfig } from '../config/index.js';
+import { ConfigInvalidError, type AgentConfig, type OutboundConfig, type RouteConfig, type WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { Call, type CallDeps } from './call.js';
 import { callContext } from './call-context.js';
 import type { CallManager } from './call-manager.js';
 import { OutboundLeg } from './call-leg.js';
 import { DialInvalidError, DialRefusedError } from './errors.js';
+import { placeBareLeg } from './dial-leg.js';
+import type { Dialer as TransferDialer } from './transfer.js';
 import { OutboundMedia } from './outbound-media.js';
 import { reasonAfterAnswer, reasonBeforeAnswer } from './outbound-outcome.js';
 import { OutboundRecord } from './outbound-record.js';
@@ -44,7 +46,7 @@ export interface DialerOptions {
   /** The RFC 3263 resolver the registrations use (sip.dnsServers). */
   dns: DnsLookups;
   log: Logger;
-  /** TODO(100rel): t-offer's prack-sender, wired by the lead at merge (see ReliableProvisionalHook). */
+  /** RFC 3262 for our INVITEs (sip's reliableProvisionals()): absent, we do not offer 100rel. */
   reliableProvisional?: ReliableProvisionalHook;
   /** Ended calls kept for GET /api/calls/:id. Default 500. */
   keepEnded?: number;
@@ -187,6 +189,25 @@ export class Dialer {
     });
     sip.start();
     log.info({ to: p.to, destination: `${destination.transport ?? 'udp'}:${destination.address}:${destination.port}` }, 'INVITE sent');
+  }
+
+  /**
+   * The transfer fallback's dialer: bare legs (no agent, no record) through `trunkId`, for the
+   * person a caller is handed to. Throws ConfigInvalidError when the trunk is not one of outbound.trunks.
+   */
+  legsThrough(trunkId: string): TransferDialer {
+    const trunk = this.#trunks.get(trunkId);
+    if (!trunk) throw new ConfigInvalidError({ issues: [{ key: 'transfer.trunk', value: trunkId, expected: `the id of an outbound.trunks entry (${this.trunks.join(', ') || 'none configured'})`, source: 'configuration' }] });
+    const { ua, callDeps, caps, reliableProvisional } = this.#o;
+    const deps = { ua, media: callDeps.media, ports: callDeps.ports, caps, reliableProvisional, resolve: (t: Trunk) => this.#resolve(t), log: this.#log };
+    return {
+      dial: (target, o) => {
+        // The caller's number is shown to the person where it is one; else (anonymous, a browser) the trunk's own.
+        let from: string;
+        try { from = partyUri('from', o.from, trunk.domain); } catch { from = `sip:${trunk.user}@${trunk.domain}`; }
+        return placeBareLeg(deps, trunk, { to: target, from, codecs: o.codecs, timeoutMs: o.timeoutMs, signal: o.signal });
+      },
+    };
   }
 
   async #resolve(trunk: Trunk): Promise<Destination> {

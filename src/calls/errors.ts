@@ -24,3 +24,10 @@ export const DialRefusedError = defineError<{ why: 'trunk-concurrency' | 'trunk-
   'DialRefusedError',
   (c) => `dial refused (${c.why})${c.limit !== undefined ? `: limit ${c.limit}` : ''}${c.detail ? `: ${c.detail}` : ''}`,
 );
+
+/** A bare leg (a transfer's target) that did not answer: busy, no answer, refused, unreachable, cancelled. */
+export const DialUnansweredError = defineError<{ to: string; reason: string; status?: number; detail?: string }>(
+  'WL_ERR_DIAL_UNANSWERED',
+  'DialUnansweredError',
+  (c) => `${c.to} did not answer: ${c.reason}${c.status !== undefined ? ` (${c.status})` : ''}${c.detail ? `: ${c.detail}` : ''}`,
+);

@@ -11,6 +11,16 @@ export interface AnsweredMedia {
   sdp: string;
 }
 
+export interface OutboundMediaOptions {
+  media: MediaConfig;
+  ports: PortAllocator;
+  /** Absent for a transfer's leg: the bridge sends each frame as it comes, nothing is paced. */
+  pacer?: Pacer;
+  cname: string;
+  /** What to offer, preferred first; default media.codecs. */
+  codecs?: readonly ('PCMU' | 'PCMA')[];
+}
+
 /**
  * An outbound call's media before the Call takes it: the RTP port (taken from the pool when the
  * dial starts, so the offer names it), our offer, and the RTP session opened toward the callee's
@@ -23,7 +33,7 @@ export class OutboundMedia {
   readonly port: number;
   readonly negotiator: SdpNegotiator;
   readonly offer: string;
-  readonly #o: { media: MediaConfig; ports: PortAllocator; pacer: Pacer; cname: string };
+  readonly #o: OutboundMediaOptions;
   #rtp: RtpSession | undefined;
   #negotiated: Negotiated | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -32,10 +42,10 @@ export class OutboundMedia {
   #portHeld = true;
 
   /** Throws MEDIA_ERR_PORTS_EXHAUSTED when no RTP port is free (nothing is sent then). */
-  constructor(o: { media: MediaConfig; ports: PortAllocator; pacer: Pacer; cname: string }) {
+  constructor(o: OutboundMediaOptions) {
     this.#o = o;
     this.port = o.ports.allocate();
-    this.negotiator = new SdpNegotiator({ address: o.media.advertise || o.media.host, port: this.port, codecs: [...o.media.codecs] });
+    this.negotiator = new SdpNegotiator({ address: o.media.advertise || o.media.host, port: this.port, codecs: [...(o.codecs ?? o.media.codecs)] });
     this.offer = this.negotiator.offer();
   }
 
@@ -67,7 +77,7 @@ export class OutboundMedia {
       remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
       timeoutMs: m.rtpTimeoutMs,
       cname: this.#o.cname,
-      pacer: this.#o.pacer,
+      ...(this.#o.pacer && { pacer: this.#o.pacer }),
     }, () => this.#releasePort());
     if (this.#closed) {
       rtp.close();
