@@ -254,6 +254,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     outbound: config.outbound, registrations: config.registrations, agents: config.agents, routes: config.routes, maxConcurrent: config.calls.maxConcurrent,
     caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
     reliableProvisional: reliableProvisionals((err) => sipLog.debug({ err }, 'PRACK not answered')),
+    admitTrunk: (trunk) => tenants.admitTrunk(trunk),
   });
   const transferTrunk = config.transfer.trunk || dialer.trunks[0];
   if (!options.dialer && transferTrunk !== undefined) transferDialer = dialer.legsThrough(transferTrunk);

@@ -31,6 +31,11 @@ export interface DialRequest {
   headers?: Record<string, string>;
 }
 
+/** What the tenants answer for a call on a trunk (src/tenants' Admission, as far as dialing needs it). */
+export type TrunkAdmission =
+  | { ok: true; release(): void }
+  | { ok: false; reason: string; retryAfterS: number; why: string };
+
 export interface DialerOptions {
   ua: UserAgent;
   calls: CallManager;
@@ -48,6 +53,11 @@ export interface DialerOptions {
   log: Logger;
   /** RFC 3262 for our INVITEs (sip's reliableProvisionals()): absent, we do not offer 100rel. */
   reliableProvisional?: ReliableProvisionalHook;
+  /**
+   * The tenants' fleet-wide admission for a call on this trunk (src/tenants admitTrunk): asked
+   * before anything is taken; an admitted call is released when it ends. Absent: no tenant limits.
+   */
+  admitTrunk?: (trunk: string) => Promise<TrunkAdmission>;
   /** Ended calls kept for GET /api/calls/:id. Default 500. */
   keepEnded?: number;
 }
@@ -99,12 +109,20 @@ export class Dialer {
     if (this.#o.ua.draining) throw new DialRefusedError({ why: 'draining', detail: 'this replica is draining or still warming its pools' });
     if (this.#o.calls.activeCount + this.#placing >= this.#o.maxConcurrent) throw new DialRefusedError({ why: 'capacity', limit: this.#o.maxConcurrent, detail: 'calls.maxConcurrent' });
     const record = new OutboundRecord(to, from, trunk.id, route.agent);
-    const slot = await this.#o.caps.take(trunk, record.id);
+    const tenant = await this.#admit(trunk.id);
+    let slot: Awaited<ReturnType<TrunkCaps['take']>>;
     let media: OutboundMedia;
+    try {
+      slot = await this.#o.caps.take(trunk, record.id);
+    } catch (err) {
+      tenant.release();
+      throw err;
+    }
     try {
       media = new OutboundMedia({ media: this.#o.callDeps.media, ports: this.#o.callDeps.ports, pacer: this.#o.callDeps.pacer, cname: `warmline-${record.id.slice(0, 8)}` });
     } catch (err) {
       slot.release();
+      tenant.release();
       if (isMediaError(err)) throw new DialRefusedError({ why: 'capacity', detail: err.message }, { cause: err });
       throw err;
     }
@@ -123,7 +141,7 @@ export class Dialer {
       settled = true;
       this.#placing--;
     };
-    record.whenEnded.then(() => { settle(); slot.release(); media.close(); }, () => undefined);
+    record.whenEnded.then(() => { settle(); slot.release(); tenant.release(); media.close(); }, () => undefined);
     this.#place(record, trunk, media, { to, from, headers }, route, log, settle).catch((err: unknown) => {
       log.error({ err }, 'outbound call failed to start');
       record.end('setup-failed', err instanceof Error ? err.message : String(err));
@@ -208,6 +226,14 @@ export class Dialer {
         return placeBareLeg(deps, trunk, { to: target, from, codecs: o.codecs, timeoutMs: o.timeoutMs, signal: o.signal });
       },
     };
+  }
+
+  /** The trunk's tenant admits the call, or the dial is refused the API's way (429 for its cps, 503 else). */
+  async #admit(trunkId: string): Promise<{ release(): void }> {
+    if (!this.#o.admitTrunk) return { release: () => undefined };
+    const a = await this.#o.admitTrunk(trunkId);
+    if (a.ok) return a;
+    throw new DialRefusedError({ why: a.reason === 'cps' ? 'tenant-rate' : 'tenant-limit', detail: a.why, retryAfterS: Math.max(1, a.retryAfterS) });
   }
 
   async #resolve(trunk: Trunk): Promise<Destination> {
