@@ -131,7 +131,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
 
   /** An INVITE without SDP (RFC 3264 §5): our offer goes in the 200, on a port taken now. */
   async #setupDelayed(): Promise<SetupRefusal | undefined> {
-    const leg = offerForDelayedOffer(this.#deps);
+    const leg = offerForDelayedOffer(this.#deps, this.#sip.source.address);
     if (isRefusal(leg)) return leg;
     [this.#unboundPort, this.#port, this.#negotiator, this.#answerSdp] = [leg.port, leg.port, leg.negotiator, leg.offerSdp];
     return undefined;
@@ -145,7 +145,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   async #answered(answerText: string | undefined): Promise<void> {
     if (this.#over) return;
     try {
-      const n = negotiatedFromAnswer(this.#sip.callId, answerText, this.#deps.media.codecs);
+      const n = negotiatedFromAnswer(this.#sip.callId, answerText, this.#deps.media.codecs, /RTP\/SAVP/.test(this.#answerSdp) ? this.#negotiator : undefined);
       const port = this.#unboundPort!;
       this.#unboundPort = undefined;
       const rtp = await openRtpLeg(this.#deps, port, n, `warmline-${this.id.slice(0, 8)}`);

@@ -1,4 +1,5 @@
-import { SdpNegotiator, isMediaError, type Negotiated, type RtpSession, type SessionDescription } from '../../media/index.js';
+import { isIP } from 'node:net';
+import { SdpNegotiator, isMediaError, type Negotiated, type RtpSession, type SessionDescription, type SrtpOptions } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
 import type { SetupRefusal } from './call-types.js';
 import { openRtpLeg, type RtpLegDeps } from './rtp-leg.js';
@@ -51,11 +52,12 @@ export async function answerCarrierOffer(deps: RtpLegDeps, offer: SessionDescrip
 }
 
 /** An INVITE without SDP (RFC 3264 §5): our offer goes in the 200, on a port taken now. */
-export function offerForDelayedOffer(deps: RtpLegDeps): OfferedLeg | SetupRefusal {
+export function offerForDelayedOffer(deps: RtpLegDeps, source: string): OfferedLeg | SetupRefusal {
   const port = allocate(deps);
   if (typeof port !== 'number') return port;
   const m = deps.media;
-  const negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs] });
+  // The source's SRTP policy: `required` makes our offer RTP/SAVP with a=crypto (its answer comes in the ACK).
+  const negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs], srtp: srtpPolicies(m).for(source) });
   return { port, negotiator, offerSdp: negotiator.offer() };
 }
 
@@ -78,4 +80,13 @@ export function srtpPolicies(m: MediaConfig): SrtpPolicies {
   let p = policiesByConfig.get(m.srtp);
   if (!p) policiesByConfig.set(m.srtp, (p = new SrtpPolicies(m.srtp)));
   return p;
+}
+
+/**
+ * The SRTP policy of our offers to a trunk: media.srtp.trunks matched against the trunk's proxy
+ * when it is an address (a host name is resolved only later, per call), else media.srtp.policy.
+ */
+export function trunkSrtp(m: MediaConfig, trunk: { proxy: { host: string } }): SrtpOptions {
+  const host = trunk.proxy.host.replace(/^\[|\]$/g, '');
+  return isIP(host) ? srtpPolicies(m).for(host) : { policy: m.srtp.policy, suites: m.srtp.suites };
 }

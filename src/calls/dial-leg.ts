@@ -5,6 +5,7 @@ import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { DialRefusedError, DialUnansweredError } from './errors.js';
 import { OutboundMedia } from './outbound-media.js';
+import { trunkSrtp } from './carrier-setup.js';
 import { reasonBeforeAnswer } from './outbound-outcome.js';
 import type { DialedLeg } from './transfer.js';
 import type { TrunkCaps } from './trunk-caps.js';
@@ -45,7 +46,7 @@ export async function placeBareLeg(deps: BareLegDeps, trunk: Trunk, req: BareLeg
   const slot = await deps.caps.take(trunk, id);
   let media: OutboundMedia;
   try {
-    media = new OutboundMedia({ media: deps.media, ports: deps.ports, cname: `warmline-${id.slice(0, 8)}`, codecs: req.codecs });
+    media = new OutboundMedia({ media: deps.media, ports: deps.ports, cname: `warmline-${id.slice(0, 8)}`, codecs: req.codecs, srtp: trunkSrtp(deps.media, trunk) });
   } catch (err) {
     slot.release();
     if (isMediaError(err)) throw new DialRefusedError({ why: 'capacity', detail: err.message }, { cause: err });

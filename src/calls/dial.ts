@@ -9,6 +9,7 @@ import type { CallManager } from './call-manager.js';
 import { OutboundLeg } from './call-leg.js';
 import { DialInvalidError, DialRefusedError } from './errors.js';
 import { placeBareLeg } from './dial-leg.js';
+import { trunkSrtp } from './carrier-setup.js';
 import type { Dialer as TransferDialer } from './transfer.js';
 import { OutboundMedia } from './outbound-media.js';
 import { reasonAfterAnswer, reasonBeforeAnswer } from './outbound-outcome.js';
@@ -119,7 +120,7 @@ export class Dialer {
       throw err;
     }
     try {
-      media = new OutboundMedia({ media: this.#o.callDeps.media, ports: this.#o.callDeps.ports, pacer: this.#o.callDeps.pacer, cname: `warmline-${record.id.slice(0, 8)}` });
+      media = new OutboundMedia({ media: this.#o.callDeps.media, ports: this.#o.callDeps.ports, pacer: this.#o.callDeps.pacer, cname: `warmline-${record.id.slice(0, 8)}`, srtp: trunkSrtp(this.#o.callDeps.media, trunk) });
     } catch (err) {
       slot.release();
       tenant.release();

@@ -1,4 +1,4 @@
-import { RtpSession, SdpNegotiator, parseSdp, type Negotiated, type Pacer, type PortAllocator } from '../../media/index.js';
+import { RtpSession, SdpNegotiator, parseSdp, type Negotiated, type Pacer, type PortAllocator, type SrtpOptions } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
 
 /** What an answered outbound call hands to its Call (Call.startAnswered). */
@@ -19,6 +19,8 @@ export interface OutboundMediaOptions {
   cname: string;
   /** What to offer, preferred first; default media.codecs. */
   codecs?: readonly ('PCMU' | 'PCMA')[];
+  /** The trunk's SRTP policy (media.srtp): `required` makes our offer RTP/SAVP with a=crypto. */
+  srtp?: SrtpOptions;
 }
 
 /**
@@ -40,13 +42,16 @@ export class OutboundMedia {
   #owned = true;
   #closed = false;
   #portHeld = true;
+  /** Our offer is RTP/SAVP: the answer must echo a suite of ours with its own key (acceptAnswer). */
+  readonly #savp: boolean;
 
   /** Throws MEDIA_ERR_PORTS_EXHAUSTED when no RTP port is free (nothing is sent then). */
   constructor(o: OutboundMediaOptions) {
     this.#o = o;
     this.port = o.ports.allocate();
-    this.negotiator = new SdpNegotiator({ address: o.media.advertise || o.media.host, port: this.port, codecs: [...(o.codecs ?? o.media.codecs)] });
+    this.negotiator = new SdpNegotiator({ address: o.media.advertise || o.media.host, port: this.port, codecs: [...(o.codecs ?? o.media.codecs)], ...(o.srtp && { srtp: o.srtp }) });
     this.offer = this.negotiator.offer();
+    this.#savp = /RTP\/SAVP/.test(this.offer);
   }
 
   get rtp(): RtpSession | undefined { return this.#rtp; }
@@ -60,9 +65,11 @@ export class OutboundMedia {
 
   async #apply(answerSdp: string): Promise<Negotiated> {
     if (this.#closed) throw new Error('the call ended');
-    const n = this.negotiator.answer(parseSdp(answerSdp)).negotiated;
+    // SRTP: the answer's key is checked against the suites we offered; plain: read with the answerer's rules (RFC 3264).
+    const n = this.#savp ? this.negotiator.acceptAnswer(parseSdp(answerSdp)) : this.negotiator.answer(parseSdp(answerSdp)).negotiated;
     const cur = this.#negotiated;
-    if (this.#rtp && cur && cur.codec.payloadType === n.codec.payloadType && cur.telephoneEvent?.payloadType === n.telephoneEvent?.payloadType) {
+    // An SRTP answer may bring another key (early, then final): the session is reopened with it.
+    if (this.#rtp && cur && !n.srtp && cur.codec.payloadType === n.codec.payloadType && cur.telephoneEvent?.payloadType === n.telephoneEvent?.payloadType) {
       this.#negotiated = n;
       return n;
     }
@@ -75,6 +82,7 @@ export class OutboundMedia {
       payloadType: n.codec.payloadType,
       telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
       remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
+      srtp: n.srtp ? { local: n.srtp.local, remote: n.srtp.remote } : null,
       timeoutMs: m.rtpTimeoutMs,
       cname: this.#o.cname,
       ...(this.#o.pacer && { pacer: this.#o.pacer }),
