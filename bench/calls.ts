@@ -20,14 +20,17 @@
  * noisy on a shared machine), failed calls, the gateway's CPU time per completed call (the honest
  * capacity figure under load: cps_per_core = 1000 / cpu_ms_per_call), the CPU it used as a fraction
  * of one core, and what it still holds afterwards (leases, RTP ports: leaked_leases must be 0).
- * Outbound (the gateway dialing a sipp UAS) is a mode to add once the gateway can dial; until then
- * cps_outbound is null with the reason.
+ * Outbound: the gateway dials a sipp UAS (bench/calls-uas.xml, on core 1; the trunk's proxy, no
+ * registrar) through POST /api/calls at the same rate; the callee answers PCMU, sends the same
+ * 0.6 s, holds --hold-ms and hangs up. Measured the same way (the POSTs' HTTP is the gateway's CPU
+ * too); the table's second row and cps_outbound. Inbound runs first, then outbound, one gateway.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canPin, cpuMs, loadAverage, startGateway, startUpstreams, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
-import { placeCalls, writeCallerAudio, writeScenario } from './support/calls-sipp.js';
+import { createSocket } from 'node:dgram';
+import { answerCalls, placeCalls, writeCallerAudio, writeScenario, type SippResult } from './support/calls-sipp.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -83,14 +86,13 @@ async function settled(gw: BenchGateway): Promise<HeldNow> {
   return v.held;
 }
 
-/** sipp's UAC calls into the gateway. */
-async function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
-  const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S));
+/** Runs one mode (sipp placing or answering the calls) and measures the gateway around it. */
+async function measure(gw: BenchGateway, run: () => Promise<SippResult>): Promise<ModeResult> {
   const before = await gw.held();
   const pools0 = await gw.pools();
   const cpu0 = cpuMs(gw.pid);
   const harness0 = process.cpuUsage();
-  const r = await placeCalls(gw.sip, { scenario, rate, calls, holdMs, cpus: pinned ? '1' : undefined });
+  const r = await run();
   const cpu = cpuMs(gw.pid) - cpu0;
   const h = process.cpuUsage(harness0);
   const harnessFraction = (h.user + h.system) / 1000 / r.wallMs;
@@ -120,39 +122,76 @@ async function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
   };
 }
 
-/*
- * Outbound, once src/calls exports dial() / the gateway answers POST /api/calls: a mode of the same
- * shape as inbound() — sipp as the UAS on cpu 1 (`-sn uas`, or a scenario answering with PCMU and
- * playing the same rtp_stream), and the gateway dialing it `calls` times at `rate` per second through
- * POST /api/calls (to: the UAS's address; one fetch per call, paced by this process) — measured the
- * same way: the gateway's CPU around the run, `held` and the pools after it. Its ModeResult fills
- * cps_outbound and the table's outbound row.
+/** sipp's UAC calls into the gateway. */
+function inbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
+  const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S));
+  return measure(gw, () => placeCalls(gw.sip, { scenario, rate, calls, holdMs, cpus: pinned ? '1' : undefined }));
+}
+
+/**
+ * The gateway dials a sipp UAS (on cpu 1, the trunk's proxy) `calls` times at `rate` per second
+ * through POST /api/calls, one request per call paced by this process; the callee answers, sends
+ * its audio, holds and hangs up. A call counts as successful when sipp's scenario ran to its end.
  */
+function outbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
+  const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S), 'uas');
+  return measure(gw, async () => {
+    const uas = answerCalls(calleePort, { scenario, rate, calls, holdMs, cpus: pinned ? '1' : undefined });
+    await new Promise((r) => setTimeout(r, 300)); // sipp binds its port before it reads the scenario's first message
+    const t0 = performance.now();
+    const posts: Array<Promise<number>> = [];
+    for (let i = 0; i < calls; i++) {
+      const wait = t0 + (i * 1000) / rate - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      posts.push(fetch(`${gw.url}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: `+1555${String(i).padStart(7, '0')}`, trunk: 'bench' }) })
+        .then(async (res) => { await res.arrayBuffer(); return res.status; }, () => 0));
+    }
+    const refused = (await Promise.all(posts)).filter((st) => st !== 201).length;
+    // Every call was refused: sipp would wait for INVITEs that never come.
+    if (refused === calls) uas.kill();
+    const r = await uas.done;
+    return { ...r, failed: Math.max(r.failed, refused) };
+  });
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'wl-bench-calls-'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 const up = await startUpstreams(concurrency);
 let gw: BenchGateway | undefined;
 let result: ModeResult | undefined;
+let outResult: ModeResult | undefined;
+// The outbound mode's callee: a port chosen now, so the gateway's trunk can name it.
+const calleePort = await new Promise<number>((resolve) => {
+  const sock = createSocket('udp4');
+  sock.bind(0, '127.0.0.1', () => { const p = sock.address().port; sock.close(() => resolve(p)); });
+});
+/** A trunk straight to the sipp callee; its registrar is the discard port (nothing answers: nothing registers). */
+function outboundEnv(): Record<string, string> {
+  return {
+    WARMLINE_REGISTRATIONS: '[{id: bench, user: bench, domain: 127.0.0.1, registrar: {host: 127.0.0.1, port: 9}}]',
+    WARMLINE_OUTBOUND__TRUNKS: `[{id: bench, maxConcurrent: 100000, callsPerSecond: 2000, proxy: {host: 127.0.0.1, port: ${calleePort}}}]`,
+  };
+}
 const load0 = loadAverage();
 try {
-  gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }) });
+  gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }), env: outboundEnv() });
   // What the gateway spends with no call (pool keepalives, timers, analytics snapshots): at a low
   // rate it is a large part of the CPU per call, so the figure net of it is given too.
   const idle0 = cpuMs(gw.pid);
   await new Promise((r) => setTimeout(r, 5000));
   const idleFraction = (cpuMs(gw.pid) - idle0) / 5000;
   result = await inbound(gw, dir);
+  outResult = await outbound(gw, dir);
   const netMsPerCall = result.successful ? Math.max(0, (result.cpu_ms - idleFraction * result.wall_s * 1000) / result.successful) : null;
   const load1 = loadAverage();
-  const outboundReason = 'the gateway cannot dial yet (issue 12 item 1: POST /api/calls / dial() in src/calls)';
-  const leaked = result.held_after.leases;
+  const leaked = Math.max(result.held_after.leases, outResult.held_after.leases);
   const out = {
     bench: 'calls', rate, calls, hold_ms: holdMs, caller_audio_s: AUDIO_S, concurrency_sized_for: concurrency,
     pinned: pinned ? 'gateway on cpu 0, sipp on cpu 1 (taskset); the local upstreams (this process) not pinned' : 'not pinned',
     log_level: logLevel, node_flags: nodeFlags ?? 'npm start',
     cps_inbound: result.cps, ...(result.reason && { cps_inbound_reason: result.reason }),
-    cps_outbound: null, cps_outbound_reason: outboundReason,
-    failed_calls: result.failed,
+    cps_outbound: outResult.cps, ...(outResult.reason && { cps_outbound_reason: outResult.reason }),
+    failed_calls: result.failed + outResult.failed,
     cpu_core_fraction: result.cpu_core_fraction,
     cpu_ms_per_call: result.cpu_ms_per_call,
     cps_per_core: result.cps_per_core,
@@ -164,6 +203,7 @@ try {
     held_after: result.held_after,
     ended: result.ended,
     upstream_connections_during_run: result.pools,
+    outbound: outResult,
     wall_s: result.wall_s,
     loadavg_before: load0, loadavg_after: load1,
   };
@@ -172,10 +212,10 @@ try {
   const row = (name: string, cps: number | null, r: ModeResult | undefined) => process.stdout.write(
     `${name.padEnd(9)}  ${String(cps ?? '—').padStart(10)}  ${String(r?.failed ?? '—').padStart(6)}  ${String(r?.cpu_ms_per_call ?? '—').padStart(11)}  ${String(r?.cps_per_core ?? '—').padStart(14)}  ${String(r?.cpu_core_fraction ?? '—').padStart(13)}  ${String(r?.held_after.leases ?? '—').padStart(17)}  ${String(r?.held_after.rtpPorts ?? '—').padStart(20)}\n`);
   row('inbound', result.cps, result);
-  row('outbound', null, undefined);
-  process.stdout.write(`outbound: ${outboundReason}\nended: ${JSON.stringify(result.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
+  row('outbound', outResult.cps, outResult);
+  process.stdout.write(`ended (inbound): ${JSON.stringify(result.ended)}\nended (outbound): ${JSON.stringify(outResult.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.exitCode = result.failed === 0 && leaked === 0 && result.held_after.rtpPorts === 0 ? 0 : 1;
+  process.exitCode = result.failed === 0 && outResult.failed === 0 && leaked === 0 && result.held_after.rtpPorts === 0 && outResult.held_after.rtpPorts === 0 ? 0 : 1;
 } finally {
   await gw?.stop();
   await up.close();

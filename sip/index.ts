@@ -17,7 +17,7 @@ export { serverKey, invitedKey, clientKey, MAGIC_COOKIE } from './transaction/ma
 export { UserAgent, type UserAgentOptions, type Refusal, type UserAgentStats, type DialogUser } from './ua/user-agent.js';
 export { OutgoingCall, type OutgoingCallOptions, type OutgoingCallEvents, type OutgoingState, type OutgoingEnd, type OutgoingEndReason, type ReliableProvisionalHook, type UacOwner } from './ua/outgoing-call.js';
 export { IncomingCall, type CallState, type EndReason, type CallOwner, type IncomingCallEvents } from './ua/incoming-call.js';
-export { PrackSender, type PrackSenderOptions, type ProvisionalOutcome } from './ua/prack-sender.js';
+export { PrackSender, reliableProvisionals, type PrackSenderOptions, type ProvisionalOutcome } from './ua/prack-sender.js';
 export { ReliableProvisional, takes100rel, parseRAck, REL100, type ReliableProvisionalOptions } from './ua/reliable-provisional.js';
 export { parseInfoDtmf, type InfoDtmf } from './ua/info-dtmf.js';
 export { SUPPORTED_OPTIONS } from './ua/uas-checks.js';

@@ -49,9 +49,9 @@ function linearToUlaw(sample: number): number {
   return ~(sign | (exp << 4) | mantissa) & 0xff;
 }
 
-export function writeScenario(dir: string, audio: string): string {
-  const xml = readFileSync(new URL('../calls-uac.xml', import.meta.url), 'utf8').replace('rtp_stream="__AUDIO__', `rtp_stream="${audio}`);
-  const file = join(dir, 'calls-uac.xml');
+export function writeScenario(dir: string, audio: string, side: 'uac' | 'uas' = 'uac'): string {
+  const xml = readFileSync(new URL(`../calls-${side}.xml`, import.meta.url), 'utf8').replace('rtp_stream="__AUDIO__', `rtp_stream="${audio}`);
+  const file = join(dir, `calls-${side}.xml`);
   writeFileSync(file, xml);
   return file;
 }
@@ -76,4 +76,25 @@ export function placeCalls(target: { address: string; port: number }, o: { scena
     const failed = cum('Failed call');
     resolve({ code, successful: successful || 0, failed: Number.isNaN(failed) ? o.calls : failed, rate: cum('Call Rate'), wallMs: performance.now() - t0, out });
   }));
+}
+
+/**
+ * sipp answers `calls` calls on `port` (the gateway's trunk proxy), each callee holding `holdMs`
+ * after its audio and hanging up; resolves when all are done (or sipp's timeout ends it).
+ */
+export function answerCalls(port: number, o: { scenario: string; rate: number; calls: number; holdMs: number; cpus: string | undefined }): { done: Promise<SippResult>; kill(): void } {
+  const args = ['-sf', o.scenario, '-i', '127.0.0.1', '-p', String(port), '-mp', '0', '-nostdin', '-m', String(o.calls), '-d', String(o.holdMs),
+    '-recv_timeout', '10000', '-timeout', `${Math.ceil(o.calls / o.rate + o.holdMs / 1000 + 90)}s`, '-timeout_error', '-max_socket', '10000'];
+  const child = o.cpus ? spawn('taskset', ['-c', o.cpus, 'sipp', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-30_000); });
+  child.stderr.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-30_000); });
+  const t0 = performance.now();
+  const done = new Promise<SippResult>((resolve) => child.on('exit', (code) => {
+    const cum = (label: string) => Number(new RegExp(`${label}\\s*\\|\\s*[\\d.]+\\s*(?:cps)?\\s*\\|\\s*([\\d.]+)`).exec(out)?.[1] ?? NaN);
+    const successful = cum('Successful call');
+    const failed = cum('Failed call');
+    resolve({ code, successful: successful || 0, failed: Number.isNaN(failed) ? o.calls : failed, rate: cum('Call Rate'), wallMs: performance.now() - t0, out });
+  }));
+  return { done, kill: () => { if (child.exitCode === null) child.kill('SIGKILL'); } };
 }

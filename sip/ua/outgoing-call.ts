@@ -22,13 +22,14 @@ export interface UacOwner {
 }
 
 /**
- * The hook for reliable provisional responses (RFC 3262). TODO(100rel): the lead wires t-offer's
- * `prack-sender` here at merge: with a hook, the INVITE says `Supported: 100rel` and every 18x
- * that says `Require: 100rel` is handed to `acknowledge` (which sends the PRACK). Without one we
- * do not offer 100rel, so a compliant peer never sends us a reliable 18x.
+ * The hook for reliable provisional responses (RFC 3262; prack-sender.ts's `reliableProvisionals()`):
+ * with a hook, the INVITE says `Supported: 100rel` and every 18x that says `Require: 100rel` is
+ * handed to `acknowledge` (which sends the PRACK, its CSeq from `nextCSeq`, the call's own counter,
+ * so a later BYE is numbered above it). Without one we do not offer 100rel, so a compliant peer
+ * never sends us a reliable 18x.
  */
 export interface ReliableProvisionalHook {
-  acknowledge(res: SipResponse, invite: SipRequest, send: (prack: SipRequest) => Promise<SipResponse>): void;
+  acknowledge(res: SipResponse, invite: SipRequest, send: (prack: SipRequest) => Promise<SipResponse>, nextCSeq: () => number): void;
 }
 
 export interface OutgoingCallOptions {
@@ -151,9 +152,8 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> implements Di
     this.#provisional = true;
     if (this.#cancelling) { this.#sendCancel(); return; }
     if (res.status === 100) return;
-    // TODO(100rel): t-offer's prack-sender plugs in here (see ReliableProvisionalHook).
     if (this.#o.reliableProvisional && /(^|,)\s*100rel\s*(,|$)/i.test(res.header('require') ?? '')) {
-      this.#o.reliableProvisional.acknowledge(res, this.#invite, (prack) => this.#owner.sendRequest(prack, this.#o.destination, this.#transport));
+      this.#o.reliableProvisional.acknowledge(res, this.#invite, (prack) => this.#owner.sendRequest(prack, this.#o.destination, this.#transport), () => ++this.#cseq);
     }
     const sdp = sdpOf(res);
     const tag = res.to.tag;

@@ -1,5 +1,6 @@
 import { newBranch, SipRequest, type SipResponse } from '../message/index.js';
 import { REL100 } from './reliable-provisional.js';
+import type { ReliableProvisionalHook } from './outgoing-call.js';
 
 /** What became of one provisional response given to PrackSender.receive(). */
 export type ProvisionalOutcome =
@@ -78,4 +79,20 @@ export class PrackSender {
     if (res.recordRoute.length) req.setHeader('route', ...[...res.recordRoute].reverse().map(String));
     return req;
   }
+}
+
+/**
+ * The OutgoingCall hook that PRACKs reliable 18x: one PrackSender per INVITE sent (a digest retry
+ * is a new INVITE, with its own RSeq space). A PRACK that gets no answer is not retried beyond its
+ * transaction: the INVITE's 2xx (or its failure) still settles the call.
+ */
+export function reliableProvisionals(onError?: (err: unknown) => void): ReliableProvisionalHook {
+  const senders = new WeakMap<SipRequest, PrackSender>();
+  return {
+    acknowledge(res, invite, send, nextCSeq) {
+      let s = senders.get(invite);
+      if (!s) senders.set(invite, (s = new PrackSender({ invite, nextCSeq, send: (prack) => { send(prack).catch((err: unknown) => onError?.(err)); } })));
+      s.receive(res);
+    },
+  };
 }

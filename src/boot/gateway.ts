@@ -8,7 +8,7 @@ import type { WarmProgress } from '../cli/progress.js';
 import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
 import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
-import { UserAgent, type Peer, type SipRequest } from '../../sip/index.js';
+import { UserAgent, reliableProvisionals, type Peer, type SipRequest } from '../../sip/index.js';
 import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
 import { CallManager, Dialer, TrunkCaps, Transfers, type TransferDialer, type Route } from '../calls/index.js';
@@ -227,7 +227,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       return undefined;
     });
   const ports = new PortAllocator(config.media.portMin, config.media.portMax);
-  const transfers = new Transfers({ config: config.transfer, dialer: options.dialer, log });
+  // The fallback's dialer exists once the Dialer does (below); options.dialer overrides it (tests).
+  let transferDialer: TransferDialer | undefined = options.dialer;
+  const transfers = new Transfers({ config: config.transfer, dialer: options.dialer ?? (config.outbound.trunks.length ? { dial: (target, o) => transferDialer!.dial(target, o) } : undefined), log });
   const calls = new CallManager({
     transfers,
     ua,
@@ -251,7 +253,11 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     ua, calls, callDeps: { media: config.media, ports, pacer, upstreams: options.agentUpstreams ?? upstreamsFor, get webrtc() { return webrtc; } },
     outbound: config.outbound, registrations: config.registrations, agents: config.agents, routes: config.routes, maxConcurrent: config.calls.maxConcurrent,
     caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
+    reliableProvisional: reliableProvisionals((err) => sipLog.debug({ err }, 'PRACK not answered')),
+    admitTrunk: (trunk) => tenants.admitTrunk(trunk),
   });
+  const transferTrunk = config.transfer.trunk || dialer.trunks[0];
+  if (!options.dialer && transferTrunk !== undefined) transferDialer = dialer.legsThrough(transferTrunk);
   if (config.demo.enabled) demo = startDemo(config.demo, { transports, calls, edge: (req, source) => carrierFilter(req, source), log, tenantFor: (asked) => tenants.directory.demoTenant(asked) });
   // Until every pool holds its floor, INVITEs get 503: a call taken now would pay for the
   // connections still opening, and the balancer has a warm replica to send it to.

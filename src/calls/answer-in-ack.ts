@@ -1,4 +1,4 @@
-import { isMediaError, parseSdp, type Negotiated, type RtpMap } from '../../media/index.js';
+import { isMediaError, parseSdp, type Negotiated, type RtpMap, type SdpNegotiator } from '../../media/index.js';
 import { SdpAnswerError } from './errors.js';
 
 type Codec = 'PCMU' | 'PCMA';
@@ -11,8 +11,10 @@ const STATIC: Record<Codec, number> = { PCMU: 0, PCMA: 8 };
  * we gave them for the static ones; its order is the answerer's preference.
  * A missing answer, an unparsable one, a rejected audio stream (port 0) or
  * no codec of ours throws WL_ERR_SDP_ANSWER: after a 200 nothing but BYE is left.
+ * When our offer was RTP/SAVP (the source's SRTP policy `required`), the answer is read by the
+ * negotiator that made it (`savpOfferer`) (acceptAnswer: a suite we offered, a key of the answerer's own).
  */
-export function negotiatedFromAnswer(callId: string, answerText: string | undefined, offered: readonly Codec[]): Negotiated {
+export function negotiatedFromAnswer(callId: string, answerText: string | undefined, offered: readonly Codec[], savpOfferer?: SdpNegotiator): Negotiated {
   const fail = (why: string, cause?: unknown): never => {
     throw new SdpAnswerError({ callId, why }, cause === undefined ? undefined : { cause });
   };
@@ -26,6 +28,14 @@ export function negotiatedFromAnswer(callId: string, answerText: string | undefi
   }
   const a = answer.audio;
   if (!a || a.port === 0) return fail('the audio stream was refused (no m=audio or port 0)');
+  if (savpOfferer) {
+    try {
+      return savpOfferer.acceptAnswer(answer);
+    } catch (err) {
+      if (isMediaError(err)) return fail(err.message, err);
+      throw err;
+    }
+  }
   if (a.proto !== 'RTP/AVP') return fail(`transport ${a.proto}, we offered RTP/AVP`);
   const address = a.connection ?? answer.connection?.address;
   if (!address) return fail('no c= address');

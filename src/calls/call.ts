@@ -17,7 +17,7 @@ import type { Route } from './route.js';
 import { openRtpLeg } from './rtp-leg.js';
 import { openWebRtcLeg } from './webrtc-leg.js';
 import type { TransferableCall, Transfers, TransferStatus } from './transfer.js';
-import { SrtpPolicies } from './srtp-policy.js';
+import { answerCarrierOffer, isRefusal, offerForDelayedOffer } from './carrier-setup.js';
 import type { CallEndReason, CallEvents, CallSnapshot, CallState, SetupRefusal } from './call-types.js';
 
 export type { CallEndReason, CallEvents, CallSnapshot, CallState, SetupRefusal } from './call-types.js';
@@ -131,18 +131,9 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
 
   /** An INVITE without SDP (RFC 3264 §5): our offer goes in the 200, on a port taken now. */
   async #setupDelayed(): Promise<SetupRefusal | undefined> {
-    const m = this.#deps.media;
-    let port: number;
-    try {
-      port = this.#deps.ports.allocate();
-    } catch (err) {
-      if (isMediaError(err)) return { status: 503, reason: 'Service Unavailable', warning: err.message };
-      throw err;
-    }
-    this.#unboundPort = port;
-    this.#port = port;
-    this.#negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs] });
-    this.#answerSdp = this.#negotiator.offer();
+    const leg = offerForDelayedOffer(this.#deps, this.#sip.source.address);
+    if (isRefusal(leg)) return leg;
+    [this.#unboundPort, this.#port, this.#negotiator, this.#answerSdp] = [leg.port, leg.port, leg.negotiator, leg.offerSdp];
     return undefined;
   }
 
@@ -154,7 +145,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   async #answered(answerText: string | undefined): Promise<void> {
     if (this.#over) return;
     try {
-      const n = negotiatedFromAnswer(this.#sip.callId, answerText, this.#deps.media.codecs);
+      const n = negotiatedFromAnswer(this.#sip.callId, answerText, this.#deps.media.codecs, /RTP\/SAVP/.test(this.#answerSdp) ? this.#negotiator : undefined);
       const port = this.#unboundPort!;
       this.#unboundPort = undefined;
       const rtp = await openRtpLeg(this.#deps, port, n, `warmline-${this.id.slice(0, 8)}`);
@@ -202,7 +193,6 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
 
   async #setup(): Promise<SetupRefusal | undefined> {
     const offerText = this.#sip.offer!;
-    const m = this.#deps.media;
     let offer;
     try {
       offer = parseSdp(offerText);
@@ -211,45 +201,15 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       throw err;
     }
     if (isWebRtcOffer(offer)) return this.#setupWebRtc(offerText, offer);
-    // Another process may hold a port of our range: skip it and take the next.
-    for (let attempt = 1; ; attempt++) {
-      let port: number;
-      try {
-        port = this.#deps.ports.allocate();
-      } catch (err) {
-        if (isMediaError(err)) return { status: 503, reason: 'Service Unavailable', warning: err.message };
-        throw err;
-      }
-      const srtp = srtpPolicies(m).for(this.#sip.source.address);
-      const negotiator = new SdpNegotiator({ address: m.advertise || m.host, port, codecs: [...m.codecs], srtp });
-      let answer: ReturnType<SdpNegotiator['answer']>;
-      try {
-        answer = negotiator.answer(offer);
-      } catch (err) {
-        this.#deps.ports.release(port);
-        if (isMediaError(err)) return { status: 488, reason: 'Not Acceptable Here', warning: err.message };
-        throw err;
-      }
-      const n = answer.negotiated;
-      let rtp: RtpSession;
-      try {
-        rtp = await openRtpLeg(this.#deps, port, n, `warmline-${this.id.slice(0, 8)}`);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 8) continue;
-        throw err;
-      }
-      this.#rtp = rtp;
-      this.#port = port;
-      this.#negotiator = negotiator;
-      this.#negotiated = n;
-      this.#answerSdp = answer.sdp;
-      if (this.#state === 'ended') {
-        rtp.close();
-        return undefined;
-      }
-      this.#attachMedia(rtp, n);
-      return await this.#startAgent(n);
+    const leg = await answerCarrierOffer(this.#deps, offer, this.#sip.source.address, `warmline-${this.id.slice(0, 8)}`);
+    if (isRefusal(leg)) return leg;
+    [this.#rtp, this.#port, this.#negotiator, this.#negotiated, this.#answerSdp] = [leg.rtp, leg.port, leg.negotiator, leg.negotiated, leg.answerSdp];
+    if (this.#state === 'ended') {
+      leg.rtp.close();
+      return undefined;
     }
+    this.#attachMedia(leg.rtp, leg.negotiated);
+    return await this.#startAgent(leg.negotiated);
   }
 
   async #setupWebRtc(offerText: string, offer: ReturnType<typeof parseSdp>): Promise<SetupRefusal | undefined> {
@@ -429,12 +389,4 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       ...(this.transfer && { transfer: { ...this.transfer } }),
     };
   }
-}
-
-const policiesByConfig = new WeakMap<MediaConfig['srtp'], SrtpPolicies>();
-/** One SrtpPolicies per (frozen) configuration, built on first use. */
-function srtpPolicies(m: MediaConfig): SrtpPolicies {
-  let p = policiesByConfig.get(m.srtp);
-  if (!p) policiesByConfig.set(m.srtp, (p = new SrtpPolicies(m.srtp)));
-  return p;
 }

@@ -1,13 +1,16 @@
 import { OutgoingCall, type Destination, type ReliableProvisionalHook, type UserAgent } from '../../sip/index.js';
 import { resolveSipTargets, type DnsLookups } from '../../sip/dns/index.js';
 import { isMediaError } from '../../media/index.js';
-import type { AgentConfig, OutboundConfig, RouteConfig, WarmlineConfig } from '../config/index.js';
+import { ConfigInvalidError, type AgentConfig, type OutboundConfig, type RouteConfig, type WarmlineConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { Call, type CallDeps } from './call.js';
 import { callContext } from './call-context.js';
 import type { CallManager } from './call-manager.js';
 import { OutboundLeg } from './call-leg.js';
 import { DialInvalidError, DialRefusedError } from './errors.js';
+import { placeBareLeg } from './dial-leg.js';
+import { trunkSrtp } from './carrier-setup.js';
+import type { Dialer as TransferDialer } from './transfer.js';
 import { OutboundMedia } from './outbound-media.js';
 import { reasonAfterAnswer, reasonBeforeAnswer } from './outbound-outcome.js';
 import { OutboundRecord } from './outbound-record.js';
@@ -29,6 +32,11 @@ export interface DialRequest {
   headers?: Record<string, string>;
 }
 
+/** What the tenants answer for a call on a trunk (src/tenants' Admission, as far as dialing needs it). */
+export type TrunkAdmission =
+  | { ok: true; release(): void }
+  | { ok: false; reason: string; retryAfterS: number; why: string };
+
 export interface DialerOptions {
   ua: UserAgent;
   calls: CallManager;
@@ -44,8 +52,13 @@ export interface DialerOptions {
   /** The RFC 3263 resolver the registrations use (sip.dnsServers). */
   dns: DnsLookups;
   log: Logger;
-  /** TODO(100rel): t-offer's prack-sender, wired by the lead at merge (see ReliableProvisionalHook). */
+  /** RFC 3262 for our INVITEs (sip's reliableProvisionals()): absent, we do not offer 100rel. */
   reliableProvisional?: ReliableProvisionalHook;
+  /**
+   * The tenants' fleet-wide admission for a call on this trunk (src/tenants admitTrunk): asked
+   * before anything is taken; an admitted call is released when it ends. Absent: no tenant limits.
+   */
+  admitTrunk?: (trunk: string) => Promise<TrunkAdmission>;
   /** Ended calls kept for GET /api/calls/:id. Default 500. */
   keepEnded?: number;
 }
@@ -97,12 +110,20 @@ export class Dialer {
     if (this.#o.ua.draining) throw new DialRefusedError({ why: 'draining', detail: 'this replica is draining or still warming its pools' });
     if (this.#o.calls.activeCount + this.#placing >= this.#o.maxConcurrent) throw new DialRefusedError({ why: 'capacity', limit: this.#o.maxConcurrent, detail: 'calls.maxConcurrent' });
     const record = new OutboundRecord(to, from, trunk.id, route.agent);
-    const slot = await this.#o.caps.take(trunk, record.id);
+    const tenant = await this.#admit(trunk.id);
+    let slot: Awaited<ReturnType<TrunkCaps['take']>>;
     let media: OutboundMedia;
     try {
-      media = new OutboundMedia({ media: this.#o.callDeps.media, ports: this.#o.callDeps.ports, pacer: this.#o.callDeps.pacer, cname: `warmline-${record.id.slice(0, 8)}` });
+      slot = await this.#o.caps.take(trunk, record.id);
+    } catch (err) {
+      tenant.release();
+      throw err;
+    }
+    try {
+      media = new OutboundMedia({ media: this.#o.callDeps.media, ports: this.#o.callDeps.ports, pacer: this.#o.callDeps.pacer, cname: `warmline-${record.id.slice(0, 8)}`, srtp: trunkSrtp(this.#o.callDeps.media, trunk) });
     } catch (err) {
       slot.release();
+      tenant.release();
       if (isMediaError(err)) throw new DialRefusedError({ why: 'capacity', detail: err.message }, { cause: err });
       throw err;
     }
@@ -121,7 +142,7 @@ export class Dialer {
       settled = true;
       this.#placing--;
     };
-    record.whenEnded.then(() => { settle(); slot.release(); media.close(); }, () => undefined);
+    record.whenEnded.then(() => { settle(); slot.release(); tenant.release(); media.close(); }, () => undefined);
     this.#place(record, trunk, media, { to, from, headers }, route, log, settle).catch((err: unknown) => {
       log.error({ err }, 'outbound call failed to start');
       record.end('setup-failed', err instanceof Error ? err.message : String(err));
@@ -187,6 +208,33 @@ export class Dialer {
     });
     sip.start();
     log.info({ to: p.to, destination: `${destination.transport ?? 'udp'}:${destination.address}:${destination.port}` }, 'INVITE sent');
+  }
+
+  /**
+   * The transfer fallback's dialer: bare legs (no agent, no record) through `trunkId`, for the
+   * person a caller is handed to. Throws ConfigInvalidError when the trunk is not one of outbound.trunks.
+   */
+  legsThrough(trunkId: string): TransferDialer {
+    const trunk = this.#trunks.get(trunkId);
+    if (!trunk) throw new ConfigInvalidError({ issues: [{ key: 'transfer.trunk', value: trunkId, expected: `the id of an outbound.trunks entry (${this.trunks.join(', ') || 'none configured'})`, source: 'configuration' }] });
+    const { ua, callDeps, caps, reliableProvisional } = this.#o;
+    const deps = { ua, media: callDeps.media, ports: callDeps.ports, caps, reliableProvisional, resolve: (t: Trunk) => this.#resolve(t), log: this.#log };
+    return {
+      dial: (target, o) => {
+        // The caller's number is shown to the person where it is one; else (anonymous, a browser) the trunk's own.
+        let from: string;
+        try { from = partyUri('from', o.from, trunk.domain); } catch { from = `sip:${trunk.user}@${trunk.domain}`; }
+        return placeBareLeg(deps, trunk, { to: target, from, codecs: o.codecs, timeoutMs: o.timeoutMs, signal: o.signal });
+      },
+    };
+  }
+
+  /** The trunk's tenant admits the call, or the dial is refused the API's way (429 for its cps, 503 else). */
+  async #admit(trunkId: string): Promise<{ release(): void }> {
+    if (!this.#o.admitTrunk) return { release: () => undefined };
+    const a = await this.#o.admitTrunk(trunkId);
+    if (a.ok) return a;
+    throw new DialRefusedError({ why: a.reason === 'cps' ? 'tenant-rate' : 'tenant-limit', detail: a.why, retryAfterS: Math.max(1, a.retryAfterS) });
   }
 
   async #resolve(trunk: Trunk): Promise<Destination> {

@@ -16,11 +16,19 @@ export const DialInvalidError = defineError<{ field: string; value: unknown; exp
 
 /**
  * A dial refused before anything is sent: a trunk cap (calls at once, or calls per second, all
- * replicas together), calls.maxConcurrent, no free RTP port, draining, or a lease store that does
- * not answer (caps cannot be checked, so nothing is sent). The API answers 429 for the rate, 503 else.
+ * replicas together), the trunk's tenant's limits (its cps, its concurrent calls, its share of a
+ * provider cap), calls.maxConcurrent, no free RTP port, draining, or a lease store that does not
+ * answer (caps cannot be checked, so nothing is sent). The API answers 429 for a rate, 503 else.
  */
-export const DialRefusedError = defineError<{ why: 'trunk-concurrency' | 'trunk-rate' | 'capacity' | 'draining' | 'lease-store'; limit?: number; detail?: string }>(
+export const DialRefusedError = defineError<{ why: 'trunk-concurrency' | 'trunk-rate' | 'tenant-rate' | 'tenant-limit' | 'capacity' | 'draining' | 'lease-store'; limit?: number; detail?: string; retryAfterS?: number }>(
   'WL_ERR_DIAL_REFUSED',
   'DialRefusedError',
   (c) => `dial refused (${c.why})${c.limit !== undefined ? `: limit ${c.limit}` : ''}${c.detail ? `: ${c.detail}` : ''}`,
+);
+
+/** A bare leg (a transfer's target) that did not answer: busy, no answer, refused, unreachable, cancelled. */
+export const DialUnansweredError = defineError<{ to: string; reason: string; status?: number; detail?: string }>(
+  'WL_ERR_DIAL_UNANSWERED',
+  'DialUnansweredError',
+  (c) => `${c.to} did not answer: ${c.reason}${c.status !== undefined ? ` (${c.status})` : ''}${c.detail ? `: ${c.detail}` : ''}`,
 );

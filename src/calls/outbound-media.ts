@@ -1,4 +1,4 @@
-import { RtpSession, SdpNegotiator, parseSdp, type Negotiated, type Pacer, type PortAllocator } from '../../media/index.js';
+import { RtpSession, SdpNegotiator, parseSdp, type Negotiated, type Pacer, type PortAllocator, type SrtpOptions } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
 
 /** What an answered outbound call hands to its Call (Call.startAnswered). */
@@ -9,6 +9,18 @@ export interface AnsweredMedia {
   negotiated: Negotiated;
   /** Our SDP (the offer): what a re-INVITE without an offer of its own is answered with. */
   sdp: string;
+}
+
+export interface OutboundMediaOptions {
+  media: MediaConfig;
+  ports: PortAllocator;
+  /** Absent for a transfer's leg: the bridge sends each frame as it comes, nothing is paced. */
+  pacer?: Pacer;
+  cname: string;
+  /** What to offer, preferred first; default media.codecs. */
+  codecs?: readonly ('PCMU' | 'PCMA')[];
+  /** The trunk's SRTP policy (media.srtp): `required` makes our offer RTP/SAVP with a=crypto. */
+  srtp?: SrtpOptions;
 }
 
 /**
@@ -23,20 +35,23 @@ export class OutboundMedia {
   readonly port: number;
   readonly negotiator: SdpNegotiator;
   readonly offer: string;
-  readonly #o: { media: MediaConfig; ports: PortAllocator; pacer: Pacer; cname: string };
+  readonly #o: OutboundMediaOptions;
   #rtp: RtpSession | undefined;
   #negotiated: Negotiated | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #owned = true;
   #closed = false;
   #portHeld = true;
+  /** Our offer is RTP/SAVP: the answer must echo a suite of ours with its own key (acceptAnswer). */
+  readonly #savp: boolean;
 
   /** Throws MEDIA_ERR_PORTS_EXHAUSTED when no RTP port is free (nothing is sent then). */
-  constructor(o: { media: MediaConfig; ports: PortAllocator; pacer: Pacer; cname: string }) {
+  constructor(o: OutboundMediaOptions) {
     this.#o = o;
     this.port = o.ports.allocate();
-    this.negotiator = new SdpNegotiator({ address: o.media.advertise || o.media.host, port: this.port, codecs: [...o.media.codecs] });
+    this.negotiator = new SdpNegotiator({ address: o.media.advertise || o.media.host, port: this.port, codecs: [...(o.codecs ?? o.media.codecs)], ...(o.srtp && { srtp: o.srtp }) });
     this.offer = this.negotiator.offer();
+    this.#savp = /RTP\/SAVP/.test(this.offer);
   }
 
   get rtp(): RtpSession | undefined { return this.#rtp; }
@@ -50,9 +65,11 @@ export class OutboundMedia {
 
   async #apply(answerSdp: string): Promise<Negotiated> {
     if (this.#closed) throw new Error('the call ended');
-    const n = this.negotiator.answer(parseSdp(answerSdp)).negotiated;
+    // SRTP: the answer's key is checked against the suites we offered; plain: read with the answerer's rules (RFC 3264).
+    const n = this.#savp ? this.negotiator.acceptAnswer(parseSdp(answerSdp)) : this.negotiator.answer(parseSdp(answerSdp)).negotiated;
     const cur = this.#negotiated;
-    if (this.#rtp && cur && cur.codec.payloadType === n.codec.payloadType && cur.telephoneEvent?.payloadType === n.telephoneEvent?.payloadType) {
+    // An SRTP answer may bring another key (early, then final): the session is reopened with it.
+    if (this.#rtp && cur && !n.srtp && cur.codec.payloadType === n.codec.payloadType && cur.telephoneEvent?.payloadType === n.telephoneEvent?.payloadType) {
       this.#negotiated = n;
       return n;
     }
@@ -65,9 +82,10 @@ export class OutboundMedia {
       payloadType: n.codec.payloadType,
       telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
       remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
+      srtp: n.srtp ? { local: n.srtp.local, remote: n.srtp.remote } : null,
       timeoutMs: m.rtpTimeoutMs,
       cname: this.#o.cname,
-      pacer: this.#o.pacer,
+      ...(this.#o.pacer && { pacer: this.#o.pacer }),
     }, () => this.#releasePort());
     if (this.#closed) {
       rtp.close();

@@ -9,6 +9,8 @@ export const transferSchema = z.strictObject({
   notifyTimeoutMs: z.number().int().min(1),
   answerTimeoutMs: z.number().int().min(1),
   fallback: z.boolean(),
+  /** The outbound.trunks id the fallback dials through; '' for the first of outbound.trunks. */
+  trunk: z.string(),
   targets: z.array(z.strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and - (the tool and the API name the target by it)'),
     uri: z.string().regex(/^(sips?:[^\s<>]+@[^\s<>]+|tel:\+?[0-9][0-9-]*)$/, 'a sip:user@host, sips: or tel: URI'),

@@ -41,7 +41,8 @@ function errorStatus(err: unknown): { status: number; code: string; message: str
   if (code === 'WL_ERR_DIAL_INVALID') return { status: 400, code, message };
   if (code === 'WL_ERR_DIAL_REFUSED') {
     const why = (err as { context?: { why?: string } }).context?.why;
-    return why === 'trunk-rate' ? { status: 429, code, message, retryAfter: '1' } : { status: 503, code, message, retryAfter: '1' };
+    const after = String((err as { context?: { retryAfterS?: number } }).context?.retryAfterS ?? 1);
+    return why === 'trunk-rate' || why === 'tenant-rate' ? { status: 429, code, message, retryAfter: after } : { status: 503, code, message, retryAfter: after };
   }
   return undefined;
 }

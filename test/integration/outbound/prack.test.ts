@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import type { Gateway } from '../../../src/boot/gateway.js';
+import { startTestGateway, leasesOut } from '../../support/gateway.js';
+import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
+import { until } from '../../support/wait.js';
+import { api, startUas, TRUNK_CFG, type Api } from './support.js';
+
+/**
+ * RFC 3262 on the calls we place: the INVITE offers 100rel, and a callee's reliable 180 is PRACKed
+ * (through the Kamailio trunk, in the early dialog) before the callee answers. The sipp callee
+ * fails its scenario if the INVITE does not say Supported: 100rel, or if no PRACK with the right
+ * RAck comes: it sends no 200 until then.
+ */
+describe('outbound: reliable provisional responses (100rel/PRACK) through a Kamailio trunk', function () {
+  this.timeout(90_000);
+  let k: Kamailio;
+  let g: Gateway;
+  let a: Api;
+  let uasPort: number;
+  let mediaPort: number;
+
+  before(async () => {
+    uasPort = await freeUdpPort();
+    mediaPort = await freeUdpPort();
+    const port = await freeUdpPort();
+    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
+    await k.start();
+    g = await startTestGateway({
+      media: { rtpTimeoutMs: 0 },
+      registrations: [{ id: 'acme', user: 'acme', domain: 'trunk.test', registrar: { host: '127.0.0.1', port }, password: 's3cret' }],
+      outbound: { ringTimeoutS: 8, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
+    } as Parameters<typeof startTestGateway>[0]);
+    a = api(g.opsUrl);
+  });
+  after(async () => {
+    await g?.close();
+    await k?.dispose();
+  });
+
+  it('a reliable 180 (Require: 100rel, RSeq 1) is PRACKed; the callee answers after it; DELETE sends BYE', async () => {
+    const uas = await startUas('uas-100rel.xml', uasPort, mediaPort);
+    try {
+      const r = await a.post({ to: '+15550000101', trunk: 'acme' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const id = r.body.id as string;
+      const answered = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', 'answered after the PRACK');
+      assert.equal(answered.state, 'answered', `${JSON.stringify(answered)}`);
+      assert.equal((await a.del(id)).status, 200);
+      const ended = await a.until(id, (v) => v.state === 'ended', 'ended');
+      assert.equal(ended.reason, 'hangup');
+      const done = await uas.done;
+      assert.equal(done.code, 0, `the callee got Supported: 100rel, our PRACK, then our BYE: ${done.out.slice(-2000)}`);
+      await until(() => leasesOut(g) === 0, 'leases back');
+    } finally { uas.stop(); }
+  });
+});

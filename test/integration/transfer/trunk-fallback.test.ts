@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { alawToUlaw, ulawToAlaw } from '../../../media/index.js';
+import type { Gateway } from '../../../src/boot/gateway.js';
+import type { CallSnapshot } from '../../../src/calls/index.js';
+import { leasesOut, startTestGateway } from '../../support/gateway.js';
+import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
+import { RtpPeer } from '../../support/rtp-peer.js';
+import { sipp } from '../../support/sipp.js';
+import { until } from '../../support/wait.js';
+import { startUas, TRUNK_CFG } from '../outbound/support.js';
+
+const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
+const TARGET_URI = 'sip:+15550002000@trunk.test';
+
+interface Held { rtpPorts: number; pacerStreams: number; leases: number; sipTransactions: { client: number; server: number } }
+
+/**
+ * The transfer fallback through real outbound dialing: the carrier (sipp) refuses REFER, so the
+ * gateway dials the target itself through its trunk (a Kamailio that challenges the INVITE for
+ * proxy credentials) to a sipp callee that echoes RTP, and bridges the two legs.
+ */
+describe('transfer: the fallback dials the target through the outbound trunk (Kamailio + sipp)', function () {
+  this.timeout(120_000);
+  let k: Kamailio;
+  let g: Gateway;
+  let uasPort: number;
+  let mediaPort: number;
+
+  before(async () => {
+    uasPort = await freeUdpPort();
+    mediaPort = await freeUdpPort();
+    const port = await freeUdpPort();
+    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
+    await k.start();
+    g = await startTestGateway({
+      media: { rtpTimeoutMs: 30_000 },
+      agents: { receptionist: { tools: ['lookup_caller', 'book_appointment', 'transfer_call'] } },
+      registrations: [{ id: 'acme', user: 'acme', domain: 'trunk.test', registrar: { host: '127.0.0.1', port }, password: 's3cret' }],
+      outbound: { ringTimeoutS: 5, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
+      transfer: { notifyTimeoutMs: 1500, answerTimeoutMs: 5000, fallback: true, trunk: 'acme', targets: [{ name: 'front-desk', uri: TARGET_URI, agents: ['receptionist'] }] },
+    } as Parameters<typeof startTestGateway>[0]);
+  });
+  after(async () => {
+    await g?.close();
+    await k?.dispose();
+  });
+
+  it('REFER refused: the target is dialed through the trunk and bridged; RTP both ways; the agent\'s leases are back; hanging up ends both legs', async () => {
+    const uas = await startUas('uas-answer-wait.xml', uasPort, mediaPort);
+    const phone = await RtpPeer.bind();
+    const carrier = sipp(g.sip, ['-sf', `${SCENARIOS}refer-refuse.xml`, '-s', '15550001000', '-key', 'rtp_port', String(phone.port), '-m', '1']);
+    try {
+      await until(() => g.calls.view().active[0]?.localPort !== undefined, 'the carrier\'s call answered');
+      const call = g.calls.view().active[0]!;
+      phone.target('127.0.0.1', call.localPort!);
+      await until(() => (g.calls.find(call.id)?.snapshot().turns.length ?? 0) >= 1, 'greeting finished', 30_000);
+      assert.ok(leasesOut(g) >= 1, 'the agent holds its ASR socket');
+
+      const res = await fetch(`${g.opsUrl}/api/calls/${call.id}/transfer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'front-desk' }) });
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.deepEqual(body, { ok: true, via: 'bridge', target: 'front-desk' });
+      const live = g.calls.find(call.id)!;
+      assert.equal(live.state, 'active', 'the caller is still on the line, now with the target');
+      assert.equal(live.leasesHeld, 0, 'the agent left: its leases are back');
+      assert.equal(leasesOut(g), 0, 'no pool has any lease out');
+      const view = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: CallSnapshot[]; held: Held };
+      assert.deepEqual(view.active[0]?.transfer, { target: 'front-desk', state: 'bridged' });
+      assert.equal(view.held.pacerStreams, 0, 'neither the agent\'s playout nor the target\'s leg is in the pacer');
+      assert.equal(view.held.rtpPorts, 2, 'the caller\'s port and the target leg\'s');
+
+      // The caller's µ-law goes to the target (which answered PCMA) as A-law, is echoed by it, and comes back as µ-law.
+      const back = alawToUlaw(ulawToAlaw(Buffer.alloc(1, 0x25)))[0]!;
+      const from = phone.received.length;
+      await phone.send(Buffer.alloc(160 * 25, 0x25));
+      await until(() => phone.received.slice(from).filter((p) => p.payloadType === 0 && p.payload.every((b) => b === back)).length >= 5, 'the caller\'s audio went to the target and back', 15_000);
+
+      // Hanging the caller up ends the target's leg too (our BYE to the callee through the trunk).
+      g.calls.hangup(call.id);
+      const target = await uas.done;
+      assert.equal(target.code, 0, `the target got the INVITE through the trunk and our BYE: ${target.out.slice(-1500)}`);
+      const caller = await carrier.done;
+      assert.equal(caller.code, 0, caller.out.slice(-1500));
+      let held: Held | undefined;
+      await until(async () => {
+        const v = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: unknown[]; held: Held };
+        held = v.held;
+        return v.active.length === 0 && v.held.leases === 0 && v.held.rtpPorts === 0 && v.held.pacerStreams === 0 && v.held.sipTransactions.client === 0;
+      }, 'everything released (the transaction of the INVITE the trunk challenged keeps Timer D: 32 s on UDP)', 45_000).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(held)}`); });
+      assert.equal(g.calls.view().recent.find((c) => c.id === call.id)?.endReason, 'hangup', 'ended by our hang-up, after the transfer');
+    } finally {
+      uas.stop();
+      carrier.child.kill();
+      phone.close();
+    }
+  });
+});
