@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { readBodyText, sendJson } from './json-body.js';
 
 export type FloorResult = { ok: true; pools: number } | { ok: false; status: 400 | 404; reason: string };
 
@@ -17,20 +18,10 @@ export interface OpsAdmin {
 
 const MAX_BODY = 4096;
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
+const send = sendJson;
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new RangeError(`body over ${MAX_BODY} bytes`);
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(req, MAX_BODY);
   return text === '' ? {} : (JSON.parse(text) as unknown);
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { readBodyText, sendJson } from './json-body.js';
 
 /** An outbound call as the API sees it (src/calls' OutboundRecord fits). */
 export interface OutboundCallHandle {
@@ -18,21 +19,8 @@ export interface CallsApiSource {
 const MAX_BODY = 8192;
 const FIELDS = new Set(['to', 'from', 'trunk', 'agent', 'headers']);
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new RangeError(`body over ${MAX_BODY} bytes`);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+const send = sendJson;
+const readBody = (req: IncomingMessage) => readBodyText(req, MAX_BODY);
 
 /** The error codes of src/calls/errors.ts, matched by code so this module needs nothing of src/calls. */
 function errorStatus(err: unknown): { status: number; code: string; message: string; retryAfter?: string } | undefined {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { WarmlineError } from '../errors.js';
+import { readBodyText, sendJson } from './json-body.js';
 
 /** What POST /api/calls/{id}/transfer needs of the gateway (small, so tests can supply it). */
 export interface TransferApi {
@@ -16,20 +17,10 @@ const MAX_BODY = 4096;
 const PATH = /^\/api\/calls\/([^/]{1,200})\/transfer$/;
 const STATUS: Record<string, number> = { WL_ERR_TRANSFER_TARGET: 403, WL_ERR_TRANSFER_STATE: 409 };
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
+const send = sendJson;
 
 async function readBody(req: IncomingMessage): Promise<{ target?: unknown; say?: unknown }> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new RangeError(`body over ${MAX_BODY} bytes`);
-    chunks.push(c);
-  }
-  const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+  const parsed = JSON.parse((await readBodyText(req, MAX_BODY)) || '{}') as unknown;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('not a JSON object');
   return parsed;
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
-import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
-import { api, startUas, TRUNK_CFG, type Api } from './support.js';
+import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * RFC 3262 on the calls we place: the INVITE offers 100rel, and a callee's reliable 180 is PRACKed
@@ -13,32 +12,26 @@ import { api, startUas, TRUNK_CFG, type Api } from './support.js';
  */
 describe('outbound: reliable provisional responses (100rel/PRACK) through a Kamailio trunk', function () {
   this.timeout(90_000);
-  let k: Kamailio;
+  let t: Trunk;
   let g: Gateway;
   let a: Api;
-  let uasPort: number;
-  let mediaPort: number;
 
   before(async () => {
-    uasPort = await freeUdpPort();
-    mediaPort = await freeUdpPort();
-    const port = await freeUdpPort();
-    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
-    await k.start();
+    t = await startTrunk();
     g = await startTestGateway({
       media: { rtpTimeoutMs: 0 },
-      registrations: [{ id: 'acme', user: 'acme', domain: 'trunk.test', registrar: { host: '127.0.0.1', port }, password: 's3cret' }],
+      registrations: [trunkAccount(t, 'acme', 's3cret')],
       outbound: { ringTimeoutS: 8, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
     } as Parameters<typeof startTestGateway>[0]);
     a = api(g.opsUrl);
   });
   after(async () => {
     await g?.close();
-    await k?.dispose();
+    await t?.kamailio.dispose();
   });
 
   it('a reliable 180 (Require: 100rel, RSeq 1) is PRACKed; the callee answers after it; DELETE sends BYE', async () => {
-    const uas = await startUas('uas-100rel.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-100rel.xml', t.uasPort, t.mediaPort);
     try {
       const r = await a.post({ to: '+15550000101', trunk: 'acme' });
       assert.equal(r.status, 201, JSON.stringify(r.body));

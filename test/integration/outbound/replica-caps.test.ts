@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { startReplica, type Replica } from '../../support/replica.js';
-import { api, startUas, TRUNK_CFG, type Api, type Uas } from './support.js';
+import { api, startTrunk, startUas, type Api, type Trunk, type Uas } from './support.js';
 
 /**
  * The trunk caps hold for the deployment, not per replica: two gateway processes share a Redis
@@ -17,7 +16,7 @@ describe('outbound: trunk caps across two replicas sharing Redis', function () {
   this.timeout(180_000);
   const redis = new RedisServer();
   const dir = mkdtempSync(join(tmpdir(), 'wl-outbound-caps-'));
-  let k: Kamailio;
+  let t: Trunk;
   let uas: Uas;
   let ra: Replica;
   let rb: Replica;
@@ -26,13 +25,10 @@ describe('outbound: trunk caps across two replicas sharing Redis', function () {
 
   before(async () => {
     await redis.start();
-    const uasPort = await freeUdpPort();
-    const port = await freeUdpPort();
-    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
-    await k.start();
+    t = await startTrunk();
     // Four calls reach the callee: two on A, the one B may place once A hung one up, one under the rate cap.
-    uas = await startUas('uas-ring.xml', uasPort, await freeUdpPort(), 4);
-    const registrar = `{host: 127.0.0.1, port: ${port}}`;
+    uas = await startUas('uas-ring.xml', t.uasPort, t.mediaPort, 4);
+    const registrar = `{host: 127.0.0.1, port: ${t.registrar.port}}`;
     const file = join(dir, 'warmline.yaml');
     writeFileSync(file, `registrations:
   - {id: capped, user: acme, domain: trunk.test, registrar: ${registrar}, password: s3cret}
@@ -57,7 +53,7 @@ leases: {store: redis, redisUrl: "${redis.url}"}
     rb?.kill();
     await Promise.all([ra?.exit, rb?.exit]);
     uas?.stop();
-    await k?.dispose();
+    await t?.kamailio.dispose();
     await redis.dispose();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
-import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
-import { api, startUas, TRUNK_CFG, type Api } from './support.js';
+import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * SRTP on our own offers: a trunk whose media.srtp policy is `required` gets an RTP/SAVP offer with
@@ -14,32 +13,26 @@ import { api, startUas, TRUNK_CFG, type Api } from './support.js';
  */
 describe('outbound: SRTP offered to a trunk whose policy is required (Kamailio + sipp)', function () {
   this.timeout(90_000);
-  let k: Kamailio;
+  let t: Trunk;
   let g: Gateway;
   let a: Api;
-  let uasPort: number;
-  let mediaPort: number;
 
   before(async () => {
-    uasPort = await freeUdpPort();
-    mediaPort = await freeUdpPort();
-    const port = await freeUdpPort();
-    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
-    await k.start();
+    t = await startTrunk();
     g = await startTestGateway({
       media: { rtpTimeoutMs: 0, srtp: { trunks: [{ source: '127.0.0.1', policy: 'required' }] } },
-      registrations: [{ id: 'acme', user: 'acme', domain: 'trunk.test', registrar: { host: '127.0.0.1', port }, password: 's3cret' }],
+      registrations: [trunkAccount(t, 'acme', 's3cret')],
       outbound: { ringTimeoutS: 8, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
     } as Parameters<typeof startTestGateway>[0]);
     a = api(g.opsUrl);
   });
   after(async () => {
     await g?.close();
-    await k?.dispose();
+    await t?.kamailio.dispose();
   });
 
   it('the INVITE offers RTP/SAVP with a=crypto; the answer\'s key is used: SRTP goes out and comes back authenticated', async () => {
-    const uas = await startUas('uas-answer-srtp.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-answer-srtp.xml', t.uasPort, t.mediaPort);
     try {
       const r = await a.post({ to: '+15550000401', trunk: 'acme' });
       assert.equal(r.status, 201, JSON.stringify(r.body));

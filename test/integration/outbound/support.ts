@@ -1,10 +1,36 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
 
 export const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 export const TRUNK_CFG = `${SCENARIOS}kamailio-trunk.cfg`;
+
+/**
+ * A carrier trunk on loopback: a real Kamailio that challenges every INVITE for proxy credentials
+ * (user acme, password s3cret) and relays it to a sipp callee on `uasPort` (media on `mediaPort`).
+ */
+export interface Trunk {
+  readonly kamailio: Kamailio;
+  readonly registrar: { host: string; port: number };
+  readonly uasPort: number;
+  readonly mediaPort: number;
+}
+
+export async function startTrunk(): Promise<Trunk> {
+  const uasPort = await freeUdpPort();
+  const mediaPort = await freeUdpPort();
+  const port = await freeUdpPort();
+  const kamailio = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
+  await kamailio.start();
+  return { kamailio, registrar: { host: '127.0.0.1', port }, uasPort, mediaPort };
+}
+
+/** A `registrations` entry for the trunk (another id, or a wrong password, where a test needs one). */
+export function trunkAccount(t: Trunk, id = 'acme', password = 's3cret') {
+  return { id, user: 'acme', domain: 'trunk.test', registrar: t.registrar, password };
+}
 
 export interface Uas {
   done: Promise<{ code: number | null; out: string }>;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway } from '../../support/gateway.js';
-import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
-import { api, startUas, TRUNK_CFG, type Api } from './support.js';
+import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * Tenants' limits on the calls we place: a trunk belongs to a tenant, and each dial is admitted
@@ -12,24 +11,17 @@ import { api, startUas, TRUNK_CFG, type Api } from './support.js';
  */
 describe('outbound: tenant limits (admitTrunk) on POST /api/calls', function () {
   this.timeout(90_000);
-  let k: Kamailio;
+  let t: Trunk;
   let g: Gateway;
   let a: Api;
-  let uasPort: number;
-  let mediaPort: number;
 
   before(async () => {
-    uasPort = await freeUdpPort();
-    mediaPort = await freeUdpPort();
-    const port = await freeUdpPort();
-    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
-    await k.start();
-    const registrar = { host: '127.0.0.1', port };
+    t = await startTrunk();
     g = await startTestGateway({
       media: { rtpTimeoutMs: 0 },
       registrations: [
-        { id: 'acme', user: 'acme', domain: 'trunk.test', registrar, password: 's3cret' },
-        { id: 'bolt', user: 'acme', domain: 'trunk.test', registrar, password: 's3cret' },
+        trunkAccount(t, 'acme', 's3cret'),
+        trunkAccount(t, 'bolt', 's3cret'),
       ],
       outbound: { ringTimeoutS: 20, trunks: [{ id: 'acme', maxConcurrent: 10, callsPerSecond: 50 }, { id: 'bolt', maxConcurrent: 10, callsPerSecond: 50 }] },
       tenants: [
@@ -41,11 +33,11 @@ describe('outbound: tenant limits (admitTrunk) on POST /api/calls', function () 
   });
   after(async () => {
     await g?.close();
-    await k?.dispose();
+    await t?.kamailio.dispose();
   });
 
   it('over the tenant\'s concurrent calls: 503 WL_ERR_DIAL_REFUSED; once the first ends, the next is placed', async () => {
-    const uas = await startUas('uas-ring.xml', uasPort, mediaPort, 2);
+    const uas = await startUas('uas-ring.xml', t.uasPort, t.mediaPort, 2);
     try {
       const first = await a.post({ to: '+15550000201', trunk: 'acme' });
       assert.equal(first.status, 201, JSON.stringify(first.body));
@@ -72,7 +64,7 @@ describe('outbound: tenant limits (admitTrunk) on POST /api/calls', function () 
   });
 
   it('over the tenant\'s calls per second: 429 with Retry-After, nothing sent', async () => {
-    const uas = await startUas('uas-ring.xml', uasPort, mediaPort, 1);
+    const uas = await startUas('uas-ring.xml', t.uasPort, t.mediaPort, 1);
     try {
       const first = await a.post({ to: '+15550000301', trunk: 'bolt' });
       assert.equal(first.status, 201, JSON.stringify(first.body));

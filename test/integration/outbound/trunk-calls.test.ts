@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
-import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
-import { api, startUas, TRUNK_CFG, type Api } from './support.js';
+import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * Outbound calls as a user places them (POST /api/calls) through a carrier trunk: a real Kamailio
@@ -12,28 +11,21 @@ import { api, startUas, TRUNK_CFG, type Api } from './support.js';
  */
 describe('outbound: calls through a Kamailio trunk with digest auth to a sipp callee', function () {
   this.timeout(120_000);
-  let k: Kamailio;
+  let t: Trunk;
   let g: Gateway;
   let a: Api;
-  let uasPort: number;
-  let mediaPort: number;
 
   const held = async () => ((await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { held: { rtpPorts: number; leases: number } }).held;
 
   before(async () => {
-    uasPort = await freeUdpPort();
-    mediaPort = await freeUdpPort();
-    const port = await freeUdpPort();
-    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
-    await k.start();
-    const registrar = { host: '127.0.0.1', port };
+    t = await startTrunk();
     g = await startTestGateway({
       // The callee of the answered test is silent until our greeting (echoed back) reaches it: espeak on a
       // loaded machine may take seconds to synthesize, and no RTP timeout must end the call meanwhile.
       media: { rtpTimeoutMs: 0 },
       registrations: [
-        { id: 'acme', user: 'acme', domain: 'trunk.test', registrar, password: 's3cret' },
-        { id: 'wrongpw', user: 'acme', domain: 'trunk.test', registrar, password: 'not-the-password' },
+        trunkAccount(t, 'acme', 's3cret'),
+        trunkAccount(t, 'wrongpw', 'not-the-password'),
       ],
       outbound: { ringTimeoutS: 3, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }, { id: 'wrongpw', maxConcurrent: 4, callsPerSecond: 20 }] },
     } as Parameters<typeof startTestGateway>[0]);
@@ -41,7 +33,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
   after(async () => {
     await g?.close();
-    await k?.dispose();
+    await t?.kamailio.dispose();
   });
   afterEach(async () => {
     // Whatever the outcome, nothing a call took stays taken.
@@ -50,7 +42,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('answered: the agent speaks first, RTP flows both ways; DELETE sends BYE', async () => {
-    const uas = await startUas('uas-answer-wait.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
     try {
       const r = await a.post({ to: '+1 (555) 000-0001', trunk: 'acme', headers: { 'X-Campaign': 'spring' } });
       assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -74,7 +66,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('the callee hangs up: its BYE ends the call as remote-hangup', async () => {
-    const uas = await startUas('uas-answer-bye.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-answer-bye.xml', t.uasPort, t.mediaPort);
     try {
       const id = (await a.post({ to: '+15550000002', trunk: 'acme' })).body.id as string;
       await a.until(id, (v) => v.state === 'answered', 'answered');
@@ -88,7 +80,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('busy: 486 ends the call as busy, with the SIP status', async () => {
-    const uas = await startUas('uas-busy.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-busy.xml', t.uasPort, t.mediaPort);
     try {
       const id = (await a.post({ to: 'sip:+15550000003@trunk.test', trunk: 'acme' })).body.id as string;
       const ended = await a.until(id, (v) => v.state === 'ended', 'ended');
@@ -99,7 +91,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('no answer: the ringing timeout sends CANCEL, the INVITE ends 487 and the call as no-answer', async () => {
-    const uas = await startUas('uas-ring.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-ring.xml', t.uasPort, t.mediaPort);
     try {
       const id = (await a.post({ to: '+15550000004', trunk: 'acme' })).body.id as string;
       await a.until(id, (v) => v.state === 'ringing', 'ringing');
@@ -112,7 +104,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('DELETE while ringing sends CANCEL: the call ends as cancelled', async () => {
-    const uas = await startUas('uas-ring.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-ring.xml', t.uasPort, t.mediaPort);
     try {
       const id = (await a.post({ to: '+15550000005', trunk: 'acme' })).body.id as string;
       await a.until(id, (v) => v.state === 'ringing', 'ringing');
@@ -125,7 +117,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('the 487/200 race: a 200 that crosses our CANCEL is ACKed and ended with BYE', async () => {
-    const uas = await startUas('uas-race.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-race.xml', t.uasPort, t.mediaPort);
     try {
       const id = (await a.post({ to: '+15550000009', trunk: 'acme' })).body.id as string;
       await a.until(id, (v) => v.state === 'ringing', 'ringing');
@@ -139,7 +131,7 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   });
 
   it('183 with SDP: early media flows before the answer', async () => {
-    const uas = await startUas('uas-early.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-early.xml', t.uasPort, t.mediaPort);
     try {
       const id = (await a.post({ to: '+15550000006', trunk: 'acme' })).body.id as string;
       const early = await a.until(id, (v) => v.state === 'early' && ((v.rtp as { received: number } | undefined)?.received ?? 0) > 5, 'early media received');

@@ -4,11 +4,10 @@ import { alawToUlaw, ulawToAlaw } from '../../../media/index.js';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import type { CallSnapshot } from '../../../src/calls/index.js';
 import { leasesOut, startTestGateway } from '../../support/gateway.js';
-import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { RtpPeer } from '../../support/rtp-peer.js';
 import { sipp } from '../../support/sipp.js';
 import { until } from '../../support/wait.js';
-import { startUas, TRUNK_CFG } from '../outbound/support.js';
+import { startTrunk, startUas, trunkAccount, type Trunk } from '../outbound/support.js';
 
 const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const TARGET_URI = 'sip:+15550002000@trunk.test';
@@ -22,32 +21,26 @@ interface Held { rtpPorts: number; pacerStreams: number; leases: number; sipTran
  */
 describe('transfer: the fallback dials the target through the outbound trunk (Kamailio + sipp)', function () {
   this.timeout(120_000);
-  let k: Kamailio;
+  let t: Trunk;
   let g: Gateway;
-  let uasPort: number;
-  let mediaPort: number;
 
   before(async () => {
-    uasPort = await freeUdpPort();
-    mediaPort = await freeUdpPort();
-    const port = await freeUdpPort();
-    k = new Kamailio({ port, script: { file: TRUNK_CFG, defines: { TRUNK_ADDR: `127.0.0.1:${port}`, UAS_URI: `"sip:127.0.0.1:${uasPort}"`, TRUNK_USER: '"acme"', TRUNK_PASS: '"s3cret"' } } });
-    await k.start();
+    t = await startTrunk();
     g = await startTestGateway({
       media: { rtpTimeoutMs: 30_000 },
       agents: { receptionist: { tools: ['lookup_caller', 'book_appointment', 'transfer_call'] } },
-      registrations: [{ id: 'acme', user: 'acme', domain: 'trunk.test', registrar: { host: '127.0.0.1', port }, password: 's3cret' }],
+      registrations: [trunkAccount(t, 'acme', 's3cret')],
       outbound: { ringTimeoutS: 5, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
       transfer: { notifyTimeoutMs: 1500, answerTimeoutMs: 5000, fallback: true, trunk: 'acme', targets: [{ name: 'front-desk', uri: TARGET_URI, agents: ['receptionist'] }] },
     } as Parameters<typeof startTestGateway>[0]);
   });
   after(async () => {
     await g?.close();
-    await k?.dispose();
+    await t?.kamailio.dispose();
   });
 
   it('REFER refused: the target is dialed through the trunk and bridged; RTP both ways; the agent\'s leases are back; hanging up ends both legs', async () => {
-    const uas = await startUas('uas-answer-wait.xml', uasPort, mediaPort);
+    const uas = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
     const phone = await RtpPeer.bind();
     const carrier = sipp(g.sip, ['-sf', `${SCENARIOS}refer-refuse.xml`, '-s', '15550001000', '-key', 'rtp_port', String(phone.port), '-m', '1']);
     try {

@@ -9,26 +9,7 @@ import { ulawToPcm } from '../../../media/index.js';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
 import { until } from '../../support/wait.js';
-
-function wav(pcm: Int16Array): Buffer {
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0); h.writeUInt32LE(36 + pcm.length * 2, 4); h.write('WAVE', 8); h.write('fmt ', 12);
-  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24);
-  h.writeUInt32LE(16000, 28); h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34); h.write('data', 36); h.writeUInt32LE(pcm.length * 2, 40);
-  return Buffer.concat([h, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength)]);
-}
-
-/** Loudest 20 ms RMS of a 16-bit mono WAV: silence is ~0, speech is hundreds to thousands. */
-function peakRms(file: Buffer): number {
-  const data = file.subarray(44);
-  let peak = 0;
-  for (let off = 0; off + 320 <= data.length; off += 320) {
-    let sum = 0;
-    for (let i = 0; i < 320; i += 2) { const v = data.readInt16LE(off + i); sum += v * v; }
-    peak = Math.max(peak, Math.sqrt(sum / 160));
-  }
-  return peak;
-}
+import { peakRms, wav8k } from '../../support/wav.js';
 
 /** dumpcap on loopback for a UDP port range; resolves once it is capturing. */
 async function capture(file: string, lo: number, hi: number): Promise<ChildProcess> {
@@ -57,7 +38,7 @@ for (const suite of ['AES_CM_128_HMAC_SHA1_80'] as const) describe(`trunks: SRTP
   before(async () => {
     g = await startTestGateway({ media: { portMin, portMax: portMin + 99, srtp: { policy: 'required', suites: [suite] } } });
     const speech = await new Synthesizer().synthesize('Hello, I would like to book an appointment please.');
-    writeFileSync(join(dir, 'speech.wav'), wav(ulawToPcm(Buffer.concat([Buffer.alloc(16000, 0xff), speech, Buffer.alloc(64000, 0xff)]))));
+    writeFileSync(join(dir, 'speech.wav'), wav8k(ulawToPcm(Buffer.concat([Buffer.alloc(16000, 0xff), speech, Buffer.alloc(64000, 0xff)]))));
     writeFileSync(join(dir, 'config'), [
       'sip_listen 127.0.0.1:0',
       `audio_source aufile,${join(dir, 'speech.wav')}`,
