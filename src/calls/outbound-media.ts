@@ -1,5 +1,6 @@
 import { RtpSession, SdpNegotiator, parseSdp, type Negotiated, type Pacer, type PortAllocator, type SrtpOptions } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
+import { openRtpLeg } from './rtp-leg.js';
 
 /** What an answered outbound call hands to its Call (Call.startAnswered). */
 export interface AnsweredMedia {
@@ -76,17 +77,7 @@ export class OutboundMedia {
     this.#rtp?.close();
     this.#rtp = undefined;
     const m = this.#o.media;
-    const rtp = await RtpSession.open({
-      port: this.port,
-      bindAddress: m.host,
-      payloadType: n.codec.payloadType,
-      telephoneEventPt: n.telephoneEvent?.payloadType ?? null,
-      remote: { address: n.remoteAddress, port: n.remotePort, rtcpPort: n.remoteRtcpPort },
-      srtp: n.srtp ? { local: n.srtp.local, remote: n.srtp.remote } : null,
-      timeoutMs: m.rtpTimeoutMs,
-      cname: this.#o.cname,
-      ...(this.#o.pacer && { pacer: this.#o.pacer }),
-    }, () => this.#releasePort());
+    const rtp = await openRtpLeg({ media: m, ports: this.#o.ports, ...(this.#o.pacer && { pacer: this.#o.pacer }) }, this.port, n, this.#o.cname, () => this.#releasePort());
     if (this.#closed) {
       rtp.close();
       throw new Error('the call ended');

@@ -4,7 +4,8 @@ import type { MediaConfig } from '../config/index.js';
 export interface RtpLegDeps {
   media: MediaConfig;
   ports: PortAllocator;
-  pacer: Pacer;
+  /** Absent for a leg nobody plays into (a transfer's bridged target). */
+  pacer?: Pacer;
 }
 
 /**
@@ -12,7 +13,7 @@ export interface RtpLegDeps {
  * session owns the port from here: it gives it back when it closes (a failed
  * bind included).
  */
-export function openRtpLeg(deps: RtpLegDeps, port: number, n: Negotiated, cname: string): Promise<RtpSession> {
+export function openRtpLeg(deps: RtpLegDeps, port: number, n: Negotiated, cname: string, release: () => void = () => deps.ports.release(port)): Promise<RtpSession> {
   const m = deps.media;
   return RtpSession.open({
     port,
@@ -26,6 +27,6 @@ export function openRtpLeg(deps: RtpLegDeps, port: number, n: Negotiated, cname:
     cname,
     // Each arriving packet lets the shared pacer send what is due: under load, libuv serves
     // many ready sockets before it looks at timers, and frames would go out late.
-    pacer: deps.pacer,
-  }, () => deps.ports.release(port));
+    ...(deps.pacer && { pacer: deps.pacer }),
+  }, release);
 }
