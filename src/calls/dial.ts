@@ -69,6 +69,9 @@ export interface DialerOptions {
  * the answer, or why not). An answered call becomes a Call like any inbound one, tracked by the
  * CallManager: its agent leases its upstreams at the answer, from the same warm pools.
  */
+/** Who is called, as whom, with which headers. */
+interface Placement { to: string; from: string; headers: Record<string, string> }
+
 export class Dialer {
   readonly #o: DialerOptions;
   readonly #trunks: Map<string, Trunk>;
@@ -150,15 +153,30 @@ export class Dialer {
     return record;
   }
 
-  async #place(record: OutboundRecord, trunk: Trunk, media: OutboundMedia, p: { to: string; from: string; headers: Record<string, string> }, route: Route, log: Logger, settle: () => void): Promise<void> {
-    let destination: Destination;
+  async #place(record: OutboundRecord, trunk: Trunk, media: OutboundMedia, p: Placement, route: Route, log: Logger, settle: () => void): Promise<void> {
+    let targets: Destination[];
     try {
-      destination = await this.#resolve(trunk);
+      targets = await this.#targets(trunk);
     } catch (err) {
       record.end('transport-error', `trunk ${trunk.id} not resolved: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
-    if (record.state === 'ended') return;
+    for (let i = 0; i < targets.length; i++) {
+      if (record.state === 'ended') return;
+      const again = await this.#attempt(record, trunk, media, p, route, log, settle, targets[i]!, i < targets.length - 1);
+      if (!again) return;
+      log.warn({ failed: `${targets[i]!.address}:${targets[i]!.port}`, next: `${targets[i + 1]!.address}:${targets[i + 1]!.port}` }, 'INVITE failed over to the next RFC 3263 target');
+    }
+  }
+
+  /**
+   * One INVITE toward `destination`. Resolves true when the next RFC 3263 target should be tried
+   * (§4.3: no response at all, a transport error, or 503, before anything else was heard from
+   * this one) and `mayFailOver`; false once the outcome belongs to the call.
+   */
+  #attempt(record: OutboundRecord, trunk: Trunk, media: OutboundMedia, p: Placement, route: Route, log: Logger, settle: () => void, destination: Destination, mayFailOver: boolean): Promise<boolean> {
+    let decide: (again: boolean) => void = () => undefined;
+    const decided = new Promise<boolean>((resolve) => { decide = resolve; });
     const sip = new OutgoingCall(this.#o.ua, {
       target: p.to, from: p.from, sdp: media.offer, destination, headers: p.headers, ringTimeoutMs: this.#o.outbound.ringTimeoutS * 1000,
       ...(trunk.credentials && { credentials: trunk.credentials }),
@@ -168,6 +186,7 @@ export class Dialer {
     record.hangup = () => sip.hangup();
     let answering = false;
     sip.on('progress', (_status, sdp) => {
+      decide(false);
       if (record.state === 'ended') return;
       if (sdp) {
         record.state = 'early';
@@ -176,6 +195,11 @@ export class Dialer {
       } else if (record.state === 'dialing') record.state = 'ringing';
     });
     sip.once('ended', (end) => {
+      if (mayFailOver && record.state === 'dialing' && (end.reason === 'transport' || (end.reason === 'failed' && end.status === 503))) {
+        decide(true);
+        return;
+      }
+      decide(false);
       record.sipStatus = end.status ?? sip.lastStatus ?? record.sipStatus;
       if (end.phrase) record.sipReason = end.phrase;
       if (record.call) return; // the Call reports its own end
@@ -183,6 +207,7 @@ export class Dialer {
       log.info({ reason: record.reason, sipStatus: record.sipStatus }, 'outbound call ended before it was answered');
     });
     sip.on('answered', (sdp) => {
+      decide(false);
       answering = true;
       record.sipStatus = 200;
       if (!sdp) {
@@ -208,6 +233,7 @@ export class Dialer {
     });
     sip.start();
     log.info({ to: p.to, destination: `${destination.transport ?? 'udp'}:${destination.address}:${destination.port}` }, 'INVITE sent');
+    return decided;
   }
 
   /**
@@ -237,11 +263,15 @@ export class Dialer {
     throw new DialRefusedError({ why: a.reason === 'cps' ? 'tenant-rate' : 'tenant-limit', detail: a.why, retryAfterS: Math.max(1, a.retryAfterS) });
   }
 
-  async #resolve(trunk: Trunk): Promise<Destination> {
-    // RFC 3263 on the trunk's proxy (the registrar unless one is set), through the registrations' resolver.
+  /** RFC 3263 on the trunk's proxy (the registrar unless one is set), through the registrations' resolver: every target, in order. */
+  async #targets(trunk: Trunk): Promise<Destination[]> {
     const targets = await resolveSipTargets(trunk.proxy, this.#o.dns);
-    const t = targets[0]!;
-    return { address: t.address, port: t.port, transport: t.transport };
+    return targets.map((t) => ({ address: t.address, port: t.port, transport: t.transport }));
+  }
+
+  /** The first target: a transfer's bare leg does not fail over (its caller is waiting on a timeout of its own). */
+  async #resolve(trunk: Trunk): Promise<Destination> {
+    return (await this.#targets(trunk))[0]!;
   }
 
   #agentFor(name: unknown, from: string): Route {
