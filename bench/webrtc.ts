@@ -54,7 +54,8 @@ function cpuSeconds(pid: number): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'warmline-bench-webrtc-'));
-  const up = await startLocalUpstreams({ apiKey: KEY });
+  // Deepgram's published 50 concurrent streams are the local server's default: every caller here holds one.
+  const up = await startLocalUpstreams({ apiKey: KEY, asrMaxStreams: CALLS + 20 });
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, up.ca);
   const overrides = {
