@@ -25,7 +25,8 @@ describe('calls: a TTS socket lost mid-reply, heard at the RTP peer', function (
   let g: Gateway;
   let uac: RawUac;
   before(async () => {
-    g = await startTestGateway({ routes: [{ did: '+1555*', agent: 'receptionist' }], media: { rtpTimeoutMs: 2000 } });
+    // A one-word greeting: the test waits for it to end before it speaks.
+    g = await startTestGateway({ routes: [{ did: '+1555*', agent: 'receptionist' }], agents: { receptionist: { greeting: 'Hello.' } }, media: { rtpTimeoutMs: 2000 } });
     uac = await RawUac.bind();
   });
   after(async () => {

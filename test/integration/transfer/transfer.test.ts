@@ -16,7 +16,10 @@ const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const TARGET_URI = 'sip:+15550002000@127.0.0.1';
 const config = {
   media: { rtpTimeoutMs: 30_000 },
-  agents: { receptionist: { tools: ['lookup_caller', 'book_appointment', 'transfer_call'] as Array<'lookup_caller' | 'book_appointment' | 'transfer_call'> } },
+  // Short waits the tests would otherwise spend on every call: a one-word greeting (each test waits
+  // for it to end) and T4 of 0.5 s (a BYE's client transaction lingers T4 before it is released).
+  sip: { timers: { t4Ms: 500 } },
+  agents: { receptionist: { greeting: 'Hello.', tools: ['lookup_caller', 'book_appointment', 'transfer_call'] as Array<'lookup_caller' | 'book_appointment' | 'transfer_call'> } },
   transfer: {
     notifyTimeoutMs: 1500, answerTimeoutMs: 3000, fallback: true,
     targets: [{ name: 'front-desk', uri: TARGET_URI, agents: ['receptionist'] }, { name: 'sales', uri: 'sip:+15550003000@127.0.0.1', agents: ['other-agent'] }],
