@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const overrides = {
     server: { httpPort: 0 },
     log: { level: 'warn' },
-    sip: { port: 0 },
+    // Every caller here comes from 127.0.0.1: one WebSocket each.
+    sip: { port: 0, maxConnectionsPerSource: CALLS + 10 },
     media: { portMin: 52000, portMax: 52000 + CALLS * 2 + 200, rtpTimeoutMs: 0 },
     upstreams: {
       asr: { baseUrl: up.asr.url, apiKey: KEY },

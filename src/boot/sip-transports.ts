@@ -43,7 +43,8 @@ export async function bindSipTransports(sip: SipConfig, observe: { registry?: Re
   const { host } = sip;
   // 0: the system's default SO_RCVBUF (net.core.rmem_default).
   const udpOptions: UdpOptions = { ...udp, ...(sip.udpReceiveBufferBytes > 0 && { receiveBufferBytes: sip.udpReceiveBufferBytes }) };
-  const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p, undefined, udpOptions) : TcpTransport.bind(host, p));
+  const perSource = { maxConnectionsPerSource: sip.maxConnectionsPerSource };
+  const bind = (kind: 'udp' | 'tcp', p: number): Promise<Transport> => (kind === 'udp' ? UdpTransport.bind(host, p, undefined, udpOptions) : TcpTransport.bind(host, p, perSource));
   let bound: Transport[] = [];
   for (let attempt = 1; ; attempt++) {
     const [first, ...rest] = sip.transports;
@@ -59,14 +60,14 @@ export async function bindSipTransports(sip: SipConfig, observe: { registry?: Re
   try {
     if (sip.tls.enabled) {
       const client = sip.tls.caFile ? { ca: pem('sip.tls.caFile', sip.tls.caFile) } : {};
-      bound.push(await TlsTransport.bind(host, sip.tls.port, { server: { cert: pem('sip.tls.certFile', sip.tls.certFile), key: pem('sip.tls.keyFile', sip.tls.keyFile) }, client }));
+      bound.push(await TlsTransport.bind(host, sip.tls.port, { ...perSource, server: { cert: pem('sip.tls.certFile', sip.tls.certFile), key: pem('sip.tls.keyFile', sip.tls.keyFile) }, client }));
     }
     if (sip.ws.enabled) {
       const tls = sip.ws.certFile ? { cert: pem('sip.ws.certFile', sip.ws.certFile), key: pem('sip.ws.keyFile', sip.ws.keyFile) } : undefined;
-      bound.push(await WsTransport.bind(host, sip.ws.port, tls ? { tls } : {}));
+      bound.push(await WsTransport.bind(host, sip.ws.port, { ...perSource, ...(tls && { tls }) }));
     } else if (demo) {
       // The browser demo needs SIP over WebSocket even where sip.ws is off: a port of the OS's choice.
-      bound.push(await WsTransport.bind(host, 0, typeof demo === 'object' ? { tls: demo } : {}));
+      bound.push(await WsTransport.bind(host, 0, { ...perSource, ...(typeof demo === 'object' && { tls: demo }) }));
     }
   } catch (err) {
     await Promise.all(bound.map((t) => t.close()));

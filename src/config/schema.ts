@@ -148,6 +148,7 @@ export const configSchema = z.strictObject({
     dnsServers: z.array(z.string().refine((s) => isIP(s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1')) !== 0, 'an IP address, optionally with :port ([v6]:port)')),
     transports: z.array(z.enum(['udp', 'tcp'])).min(1).refine((t) => new Set(t).size === t.length, 'each transport once'),
     udpReceiveBufferBytes: z.number().int().min(0),
+    maxConnectionsPerSource: z.number().int().min(1),
     tls: sipTlsSchema,
     ws: z.strictObject({ enabled: z.boolean(), port, certFile: z.string(), keyFile: z.string() })
       .refine((w) => (w.certFile === '') === (w.keyFile === ''), { message: 'both certFile and keyFile (WSS), or neither (WS)', path: ['certFile'] }),
