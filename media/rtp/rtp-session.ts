@@ -168,7 +168,10 @@ export class RtpSession extends EventEmitter implements PacedSink {
       // Authenticate before anything else looks at the packet: no latching, statistics or
       // playout for what did not authenticate (RFC 3711 §3.3 step 5).
       const n = this.srtp.rtpIn.unprotect(m);
-      if (n < 0) return void this.countSrtpDrop(n);
+      if (n < 0) {
+        this.countSrtpDrop(n);
+        return;
+      }
       m = m.subarray(0, n);
     }
     // Hot path: validate in place instead of building an RtpPacket per datagram.
@@ -239,7 +242,10 @@ export class RtpSession extends EventEmitter implements PacedSink {
     if (this.closed) return;
     if (this.srtp) {
       const n = this.srtp.rtcpIn.unprotect(m);
-      if (n < 0) return void this.countSrtpDrop(n);
+      if (n < 0) {
+        this.countSrtpDrop(n);
+        return;
+      }
       m = m.subarray(0, n);
     }
     let pkts: RtcpPacket[];

@@ -179,7 +179,10 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
    */
   async startAnswered(m: { rtp: CallMedia; port: number; negotiator: SdpNegotiator; negotiated: Negotiated; sdp: string }): Promise<void> {
     [this.#rtp, this.#port, this.#negotiator, this.#negotiated, this.#answerSdp] = [m.rtp, m.port, m.negotiator, m.negotiated, m.sdp];
-    if (this.#state === 'ended') return void m.rtp.close();
+    if (this.#state === 'ended') {
+      m.rtp.close();
+      return;
+    }
     this.#attachMedia(m.rtp, m.negotiated);
     const refusal = await this.#startAgent(m.negotiated);
     if (refusal) {
