@@ -37,6 +37,8 @@ export class Opener<C extends PooledConnection> {
   lastError: Error | undefined;
   /** The last attempt found no capacity slot (the provider cap is full across replicas). */
   capped = false;
+  /** Opens the provider's cap refused a slot (each retried after at most a second). */
+  capRefusals = 0;
   #nextOpenAt = 0;
 
   constructor(o: { pool: string; factory: ConnectionFactory<C>; gate: CapacityGate; backoff: Readonly<BackoffOptions>; log: PoolLogger; host: OpenerHost<C> }) {
@@ -83,6 +85,7 @@ export class Opener<C extends PooledConnection> {
       if (!slot) {
         // The provider's cap is reached across replicas: try again later, without a storm.
         this.#nextOpenAt = performance.now() + Math.min(this.#backoff.maxMs, 1000);
+        this.capRefusals++;
         if (!this.capped) {
           this.capped = true;
           this.#log.info({ pool: this.#pool }, "the provider's concurrency cap is reached: holding fewer connections than wanted");

@@ -40,6 +40,8 @@ export interface PoolStats {
   opening: number;
   /** The provider's cap (across replicas) refused this pool its last slot. */
   capped: boolean;
+  /** Opens the provider's cap refused a slot since the pool was built (each retried after at most 1 s). */
+  capRefusals: number;
   opens: number;
   closes: number;
   replacements: number;

@@ -107,7 +107,9 @@ describe('analytics: call transport, and registration and cap rows as they happe
     assert.equal(hit.held, 3, JSON.stringify(rows));
     assert.ok(rows.some((r) => r.kind === 'held'), 'slots taken are rows too');
     // The pool keeps retrying its floor against the full cap: still one cap-hit while no slot frees.
-    await new Promise((r) => setTimeout(r, 1500)); // a span under test: the retries happen meanwhile
+    const refusals = () => gw.pools.asr.pools().reduce((n, p) => n + p.stats().capRefusals, 0);
+    const seen = refusals();
+    await until(() => refusals() >= seen + 2, 'two more refused retries of the floor', 10_000);
     assert.equal(await count(reader, 'lease_events', "WHERE provider = 'asr-cap' AND kind = 'cap-hit'"), 1);
   });
 

@@ -69,7 +69,13 @@ describe('sip/ua: RFC 3262 reliable provisional responses', function () {
       rel.send(progress);
       assert.equal(Number(progress.header('rseq')), rseq + 1);
       rel.stop();
-      await new Promise((r) => setTimeout(r, 60));
+      // A twin not stopped, started now with the same T1: once it has retransmitted twice (T1 + 2·T1),
+      // the stopped one would have retransmitted too.
+      const twinSent: SipResponse[] = [];
+      const twin = new ReliableProvisional({ invite: inv, t1: 20, send: (res) => twinSent.push(res), timedOut: () => undefined });
+      twin.send(createResponse(inv, 180, { toTag: 'twin' }));
+      await until(() => twinSent.length >= 3, 'the twin retransmitted twice');
+      twin.stop();
       assert.equal(sent.length, n + 1, 'stop() ends the retransmissions');
     });
 
