@@ -147,13 +147,22 @@ export class InviteClientTransaction {
  * and the To of the response (which carries the remote tag).
  */
 export function buildNonSuccessAck(invite: SipRequest, res: SipResponse): SipRequest {
-  const ack = new SipRequest('ACK', invite.uri);
-  ack.setHeader('via', String(invite.via[0]));
-  ack.setHeader('max-forwards', '70');
-  ack.setHeader('from', String(invite.from));
-  ack.setHeader('to', String(res.to));
-  ack.setHeader('call-id', invite.callId);
-  ack.setHeader('cseq', `${invite.cseq.seq} ACK`);
-  if (invite.route.length) ack.setHeader('route', ...invite.route.map(String));
-  return ack;
+  return onInviteBranch(invite, 'ACK', String(res.to));
+}
+
+/**
+ * A request that belongs to the INVITE's own transaction (the ACK for a non-2xx, §17.1.1.3, and
+ * CANCEL, §9.1): the INVITE's Request-URI, Call-ID, From, CSeq number and Route set, its top Via
+ * only (the same branch is how the peer matches it), and the given To.
+ */
+export function onInviteBranch(invite: SipRequest, method: 'ACK' | 'CANCEL', to: string): SipRequest {
+  const req = new SipRequest(method, invite.uri);
+  req.setHeader('via', String(invite.via[0]));
+  req.setHeader('max-forwards', '70');
+  req.setHeader('from', String(invite.from));
+  req.setHeader('to', to);
+  req.setHeader('call-id', invite.callId);
+  req.setHeader('cseq', `${invite.cseq.seq} ${method}`);
+  if (invite.route.length) req.setHeader('route', ...invite.route.map(String));
+  return req;
 }

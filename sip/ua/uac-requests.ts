@@ -1,5 +1,6 @@
 import { newBranch, SipRequest, uriHostPort, type SipResponse } from '../message/index.js';
 import type { Destination, TransportProtocol } from '../transport/transport.js';
+import { onInviteBranch } from '../transaction/invite-client-transaction.js';
 
 /** What every request of one outgoing dialog shares (RFC 3261 §8.1.1, §12.1.2). */
 export interface UacIdentity {
@@ -40,15 +41,7 @@ export function buildInvite(id: UacIdentity, cseq: number, sdp: string, extra: R
  * top Via (the branch is how the peer finds the INVITE to cancel).
  */
 export function buildCancel(invite: SipRequest): SipRequest {
-  const req = new SipRequest('CANCEL', invite.uri);
-  req.setHeader('via', String(invite.via[0]));
-  req.setHeader('max-forwards', '70');
-  req.setHeader('from', String(invite.from));
-  req.setHeader('to', String(invite.to));
-  req.setHeader('call-id', invite.callId);
-  req.setHeader('cseq', `${invite.cseq.seq} CANCEL`);
-  if (invite.route.length) req.setHeader('route', ...invite.route.map(String));
-  return req;
+  return onInviteBranch(invite, 'CANCEL', String(invite.to));
 }
 
 /** The dialog state a 2xx (or a dialog-forming 18x) establishes, §12.1.2. */
