@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
-import { startTestGateway, leasesOut } from '../../support/gateway.js';
+import { leasesOut } from '../../support/gateway.js';
 import { until } from '../../support/wait.js';
-import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
+import { closeTrunkRig, openTrunkRig, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * RFC 3262 on the calls we place: the INVITE offers 100rel, and a callee's reliable 180 is PRACKed
@@ -17,18 +17,12 @@ describe('outbound: reliable provisional responses (100rel/PRACK) through a Kama
   let a: Api;
 
   before(async () => {
-    t = await startTrunk();
-    g = await startTestGateway({
-      media: { rtpTimeoutMs: 0 },
+    ({ t, g, a } = await openTrunkRig((t) => ({
       registrations: [trunkAccount(t, 'acme', 's3cret')],
       outbound: { ringTimeoutS: 8, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
-    } as Parameters<typeof startTestGateway>[0]);
-    a = api(g.opsUrl);
+    })));
   });
-  after(async () => {
-    await g?.close();
-    await t?.kamailio.dispose();
-  });
+  after(() => closeTrunkRig({ t, g }));
 
   it('a reliable 180 (Require: 100rel, RSeq 1) is PRACKed; the callee answers after it; DELETE sends BYE', async () => {
     const uas = await startUas('uas-100rel.xml', t.uasPort, t.mediaPort);

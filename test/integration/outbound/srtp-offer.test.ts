@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
-import { startTestGateway, leasesOut } from '../../support/gateway.js';
+import { leasesOut } from '../../support/gateway.js';
 import { until } from '../../support/wait.js';
-import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
+import { closeTrunkRig, openTrunkRig, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * SRTP on our own offers: a trunk whose media.srtp policy is `required` gets an RTP/SAVP offer with
@@ -18,18 +18,13 @@ describe('outbound: SRTP offered to a trunk whose policy is required (Kamailio +
   let a: Api;
 
   before(async () => {
-    t = await startTrunk();
-    g = await startTestGateway({
-      media: { rtpTimeoutMs: 0, srtp: { trunks: [{ source: '127.0.0.1', policy: 'required' }] } },
+    ({ t, g, a } = await openTrunkRig((t) => ({
+      media: { srtp: { trunks: [{ source: '127.0.0.1', policy: 'required' }] } },
       registrations: [trunkAccount(t, 'acme', 's3cret')],
       outbound: { ringTimeoutS: 8, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
-    } as Parameters<typeof startTestGateway>[0]);
-    a = api(g.opsUrl);
+    })));
   });
-  after(async () => {
-    await g?.close();
-    await t?.kamailio.dispose();
-  });
+  after(() => closeTrunkRig({ t, g }));
 
   it('the INVITE offers RTP/SAVP with a=crypto; the answer\'s key is used: SRTP goes out and comes back authenticated', async () => {
     const uas = await startUas('uas-answer-srtp.xml', t.uasPort, t.mediaPort);

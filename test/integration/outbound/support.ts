@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import type { Gateway } from '../../../src/boot/gateway.js';
+import { startTestGateway } from '../../support/gateway.js';
 import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
 
@@ -30,6 +32,34 @@ export async function startTrunk(): Promise<Trunk> {
 /** A `registrations` entry for the trunk (another id, or a wrong password, where a test needs one). */
 export function trunkAccount(t: Trunk, id = 'acme', password = 's3cret') {
   return { id, user: 'acme', domain: 'trunk.test', registrar: t.registrar, password };
+}
+
+/** A trunk and a gateway that places calls through it: what every outbound suite sets up before its tests. */
+export interface TrunkRig { readonly t: Trunk; readonly g: Gateway; readonly a: Api }
+
+type GatewayConfig = Parameters<typeof startTestGateway>[0];
+
+/**
+ * Starts the trunk, then a gateway with `config(trunk)` on top of the outbound tests' common ground:
+ * no RTP timeout (a silent callee waits for our greeting, which espeak on a loaded machine may take
+ * seconds to synthesize, and no timeout must end the call meanwhile).
+ */
+export async function openTrunkRig(config: (t: Trunk) => Record<string, unknown>): Promise<TrunkRig> {
+  const t = await startTrunk();
+  try {
+    const extra = config(t);
+    const media = { rtpTimeoutMs: 0, ...(extra.media as Record<string, unknown> | undefined) };
+    const g = await startTestGateway({ ...extra, media } as GatewayConfig);
+    return { t, g, a: api(g.opsUrl) };
+  } catch (err) {
+    await t.kamailio.dispose();
+    throw err;
+  }
+}
+
+export async function closeTrunkRig(rig: Partial<TrunkRig> | undefined): Promise<void> {
+  await rig?.g?.close();
+  await rig?.t?.kamailio.dispose();
 }
 
 export interface Uas {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
-import { startTestGateway } from '../../support/gateway.js';
 import { until } from '../../support/wait.js';
-import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
+import { closeTrunkRig, openTrunkRig, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * Tenants' limits on the calls we place: a trunk belongs to a tenant, and each dial is admitted
@@ -16,9 +15,7 @@ describe('outbound: tenant limits (admitTrunk) on POST /api/calls', function () 
   let a: Api;
 
   before(async () => {
-    t = await startTrunk();
-    g = await startTestGateway({
-      media: { rtpTimeoutMs: 0 },
+    ({ t, g, a } = await openTrunkRig((t) => ({
       registrations: [
         trunkAccount(t, 'acme', 's3cret'),
         trunkAccount(t, 'bolt', 's3cret'),
@@ -28,13 +25,9 @@ describe('outbound: tenant limits (admitTrunk) on POST /api/calls', function () 
         { name: 'acme', trunks: ['acme'], limits: { maxConcurrent: 1 } },
         { name: 'bolt', trunks: ['bolt'], limits: { cps: 0.1, burst: 1 } },
       ],
-    } as Parameters<typeof startTestGateway>[0]);
-    a = api(g.opsUrl);
+    })));
   });
-  after(async () => {
-    await g?.close();
-    await t?.kamailio.dispose();
-  });
+  after(() => closeTrunkRig({ t, g }));
 
   it('over the tenant\'s concurrent calls: 503 WL_ERR_DIAL_REFUSED; once the first ends, the next is placed', async () => {
     const uas = await startUas('uas-ring.xml', t.uasPort, t.mediaPort, 2);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
-import { startTestGateway, leasesOut } from '../../support/gateway.js';
+import { leasesOut } from '../../support/gateway.js';
 import { until } from '../../support/wait.js';
-import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
+import { closeTrunkRig, openTrunkRig, startUas, trunkAccount, type Api, type Trunk } from './support.js';
 
 /**
  * Outbound calls as a user places them (POST /api/calls) through a carrier trunk: a real Kamailio
@@ -18,23 +18,15 @@ describe('outbound: calls through a Kamailio trunk with digest auth to a sipp ca
   const held = async () => ((await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { held: { rtpPorts: number; leases: number } }).held;
 
   before(async () => {
-    t = await startTrunk();
-    g = await startTestGateway({
-      // The callee of the answered test is silent until our greeting (echoed back) reaches it: espeak on a
-      // loaded machine may take seconds to synthesize, and no RTP timeout must end the call meanwhile.
-      media: { rtpTimeoutMs: 0 },
+    ({ t, g, a } = await openTrunkRig((t) => ({
       registrations: [
         trunkAccount(t, 'acme', 's3cret'),
         trunkAccount(t, 'wrongpw', 'not-the-password'),
       ],
       outbound: { ringTimeoutS: 3, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }, { id: 'wrongpw', maxConcurrent: 4, callsPerSecond: 20 }] },
-    } as Parameters<typeof startTestGateway>[0]);
-    a = api(g.opsUrl);
+    })));
   });
-  after(async () => {
-    await g?.close();
-    await t?.kamailio.dispose();
-  });
+  after(() => closeTrunkRig({ t, g }));
   afterEach(async () => {
     // Whatever the outcome, nothing a call took stays taken.
     await until(async () => { const h = await held(); return h.rtpPorts === 0 && h.leases === 0; }, 'ports and leases back', 15_000);
