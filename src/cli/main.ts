@@ -4,43 +4,18 @@
  * provider is configured, warm every pool, serve the ops endpoints, and print
  * a `ready` line with the ops URL. SIGTERM/SIGINT drain and exit 0.
  */
-import { parseArgs, USAGE, CliUsageError } from './args.js';
+import { parseArgs, USAGE } from './args.js';
+import { startCommand, EX_CONFIG } from './startup.js';
 import { loadConfig, ConfigFileError, ConfigInvalidError } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { SipCertificateError } from '../boot/sip-transports.js';
 import { startGateway } from '../boot/gateway.js';
 import { ProgressLine } from './progress.js';
 
-// sysexits(3): EX_USAGE and EX_CONFIG, so a supervisor can tell a bad start from a crash.
-const EX_USAGE = 64;
-const EX_CONFIG = 78;
-
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof CliUsageError) {
-      process.stderr.write(`warmline: ${err.message}\n${USAGE}\n`);
-      return EX_USAGE;
-    }
-    throw err;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-
-  let config;
-  try {
-    config = loadConfig({ file: args.config });
-  } catch (err) {
-    if (err instanceof ConfigInvalidError || err instanceof ConfigFileError) {
-      process.stderr.write(`warmline: cannot start: ${err.message}\n`);
-      return EX_CONFIG;
-    }
-    throw err;
-  }
+  const start = startCommand('warmline', process.argv.slice(2), parseArgs, USAGE);
+  if ('exit' in start) return start.exit;
+  const { args, config } = start;
 
   const log = createLogger(config.log.level);
   const progress = new ProgressLine(process.stderr);

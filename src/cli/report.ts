@@ -6,13 +6,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig, ConfigFileError, ConfigInvalidError } from '../config/index.js';
 import { openStore } from '../analytics/index.js';
 import { buildReport } from '../analytics/report/build.js';
 import { CliUsageError } from './args.js';
-
-const EX_USAGE = 64;
-const EX_CONFIG = 78;
+import { startCommand } from './startup.js';
 
 export const REPORT_USAGE = `usage: npm run report -- [--since 24h] [--out report.html] [--config FILE] [--url URL] [--schema NAME]
 
@@ -56,30 +53,9 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
 }
 
 async function main(): Promise<number> {
-  let args: ReportArgs;
-  try {
-    args = parseReportArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof CliUsageError) {
-      process.stderr.write(`warmline report: ${err.message}\n${REPORT_USAGE}\n`);
-      return EX_USAGE;
-    }
-    throw err;
-  }
-  if (args.help) {
-    process.stdout.write(`${REPORT_USAGE}\n`);
-    return 0;
-  }
-  let config;
-  try {
-    config = loadConfig({ file: args.config });
-  } catch (err) {
-    if (err instanceof ConfigInvalidError || err instanceof ConfigFileError) {
-      process.stderr.write(`warmline report: ${err.message}\n`);
-      return EX_CONFIG;
-    }
-    throw err;
-  }
+  const start = startCommand('warmline report', process.argv.slice(2), parseReportArgs, REPORT_USAGE);
+  if ('exit' in start) return start.exit;
+  const { args, config } = start;
   const a = config.analytics;
   const store = await openStore({ url: args.url ?? a.url, dataDir: a.dataDir, schema: args.schema ?? a.schema });
   try {
