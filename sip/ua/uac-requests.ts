@@ -92,8 +92,13 @@ export function nextHop(d: UacDialogState, fallback: Destination): Destination {
     const hp = uriHostPort(uri);
     const host = hp.host.replace(/^\[(.*)\]$/, '$1');
     if (!/^[\d.]+$/.test(host) && !host.includes(':')) return fallback;
-    const transport = hp.params.get('transport');
-    return { address: host, port: hp.port ?? (transport === 'tls' ? 5061 : 5060), ...(transport ? { transport: transport.toUpperCase() as TransportProtocol } : fallback.transport ? { transport: fallback.transport } : {}) };
+    const named = hp.params.get('transport')?.toUpperCase() as TransportProtocol | undefined;
+    const transport = named ?? (fallback.transport?.toUpperCase() as TransportProtocol | undefined);
+    // A TLS hop keeps the trunk's TLS settings (CA, client certificate, the name to verify): a
+    // Record-Route names the carrier's proxy by IP, whose certificate is still issued to the name
+    // the trunk was configured with (RFC 5922 §7 verifies the name we meant to reach).
+    const tls = transport === 'TLS' && fallback.tls ? { tls: fallback.tls } : {};
+    return { address: host, port: hp.port ?? (transport === 'TLS' ? 5061 : 5060), ...(transport ? { transport } : {}), ...tls };
   } catch {
     return fallback;
   }
