@@ -103,7 +103,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   checkTenants(config);
   // SIP first: a port or certificate problem stops the start before anything else is running
   // (a TLS registration's CA or client certificate file too: read again when registering starts).
-  carrierAccounts(config.registrations);
+  const accounts = carrierAccounts(config.registrations);
   // HTTPS for the ops server: read before anything binds, so a wrong path fails the boot with its key's name.
   const opsTls = config.server.certFile ? { cert: pem('server.certFile', config.server.certFile), key: pem('server.keyFile', config.server.keyFile) } : undefined;
   // UDP datagrams the edge would refuse anyway are dropped before parsing (set once the edge exists, below).
@@ -251,7 +251,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   });
   const dialer = new Dialer({
     ua, calls, callDeps: { media: config.media, ports, pacer, upstreams: options.agentUpstreams ?? upstreamsFor, get webrtc() { return webrtc; } },
-    outbound: config.outbound, registrations: config.registrations, agents: config.agents, routes: config.routes, maxConcurrent: config.calls.maxConcurrent,
+    outbound: config.outbound, registrations: accounts, agents: config.agents, routes: config.routes, maxConcurrent: config.calls.maxConcurrent,
     caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
     reliableProvisional: reliableProvisionals((err) => sipLog.debug({ err }, 'PRACK not answered')),
     admitTrunk: (trunk) => tenants.admitTrunk(trunk),

@@ -1,7 +1,8 @@
 import { OutgoingCall, type Destination, type ReliableProvisionalHook, type UserAgent } from '../../sip/index.js';
 import { resolveSipTargets, type DnsLookups } from '../../sip/dns/index.js';
+import type { CarrierAccount } from '../../sip/registration/index.js';
 import { isMediaError } from '../../media/index.js';
-import { ConfigInvalidError, type AgentConfig, type OutboundConfig, type RouteConfig, type WarmlineConfig } from '../config/index.js';
+import { ConfigInvalidError, type AgentConfig, type OutboundConfig, type RouteConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { Call, type CallDeps } from './call.js';
 import { callContext } from './call-context.js';
@@ -43,7 +44,8 @@ export interface DialerOptions {
   /** What every Call needs (media, ports, pacer, the agent's upstreams): the CallManager's own. */
   callDeps: Omit<CallDeps, 'log'>;
   outbound: OutboundConfig;
-  registrations: WarmlineConfig['registrations'];
+  /** The registrations as the registration pool takes them (TLS files read): a trunk's identity, credentials and TLS. */
+  registrations: readonly CarrierAccount[];
   agents: Readonly<Record<string, AgentConfig>>;
   routes: readonly RouteConfig[];
   /** calls.maxConcurrent: answered calls of both directions plus outbound ones still ringing. */
@@ -266,7 +268,7 @@ export class Dialer {
   /** RFC 3263 on the trunk's proxy (the registrar unless one is set), through the registrations' resolver: every target, in order. */
   async #targets(trunk: Trunk): Promise<Destination[]> {
     const targets = await resolveSipTargets(trunk.proxy, this.#o.dns);
-    return targets.map((t) => ({ address: t.address, port: t.port, transport: t.transport }));
+    return targets.map((t) => ({ address: t.address, port: t.port, transport: t.transport, ...(t.transport === 'tls' && trunk.tls && { tls: trunk.tls }) }));
   }
 
   /** The first target: a transfer's bare leg does not fail over (its caller is waiting on a timeout of its own). */

@@ -1,7 +1,10 @@
 import { isUri, uriHostPort } from '../../sip/index.js';
 import type { DigestCredentials } from '../../sip/digest/index.js';
 import type { SipDestination } from '../../sip/dns/index.js';
-import { ConfigInvalidError, type OutboundConfig, type WarmlineConfig } from '../config/index.js';
+import type { CarrierAccount } from '../../sip/registration/index.js';
+import type { TlsTarget } from '../../sip/transport/transport.js';
+import { isIP } from 'node:net';
+import { ConfigInvalidError, type OutboundConfig } from '../config/index.js';
 import { DialInvalidError } from './errors.js';
 
 /** One outbound trunk: a configured registration's identity and credentials, and its caps. */
@@ -14,6 +17,12 @@ export interface Trunk {
   proxy: SipDestination;
   maxConcurrent: number;
   callsPerSecond: number;
+  /**
+   * For a target RFC 3263 gives as TLS: the registration's CA, client certificate and the name the
+   * carrier's certificate must carry (its `tls.serverName`, else the proxy's host name, never the
+   * address it resolved to: RFC 5922 §4.1, as the registration itself verifies).
+   */
+  tls: TlsTarget | undefined;
 }
 
 /**
@@ -22,21 +31,25 @@ export interface Trunk {
  * registration lease only decides who refreshes the REGISTER, and an INVITE's digest challenge is
  * answered per request, independent of which replica holds the binding.
  */
-export function buildTrunks(outbound: OutboundConfig, registrations: WarmlineConfig['registrations']): Map<string, Trunk> {
+export function buildTrunks(outbound: OutboundConfig, registrations: readonly CarrierAccount[]): Map<string, Trunk> {
   const out = new Map<string, Trunk>();
   outbound.trunks.forEach((t, i) => {
     const reg = registrations.find((r) => r.id === t.id);
     if (!reg) {
       throw new ConfigInvalidError({ issues: [{ key: `outbound.trunks.${i}.id`, value: t.id, expected: `the id of a registrations entry (${registrations.map((r) => r.id).join(', ') || 'none configured'})`, source: 'configuration' }] });
     }
+    const proxy = t.proxy ?? reg.registrar;
+    const host = proxy.host.replace(/^\[(.*)\]$/, '$1');
+    const serverName = reg.tls?.serverName ?? (isIP(host) === 0 ? host : undefined);
     out.set(t.id, {
       id: t.id,
       user: reg.user,
       domain: reg.domain,
       credentials: reg.password !== undefined ? { username: reg.username ?? reg.user, password: reg.password, ...(reg.realm && { realm: reg.realm }) } : undefined,
-      proxy: t.proxy ?? reg.registrar,
+      proxy,
       maxConcurrent: t.maxConcurrent,
       callsPerSecond: t.callsPerSecond,
+      tls: reg.tls || serverName !== undefined ? { ...reg.tls, ...(serverName !== undefined && { serverName }) } : undefined,
     });
   });
   return out;

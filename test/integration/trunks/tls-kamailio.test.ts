@@ -13,6 +13,7 @@ import { capturedLogger } from '../../support/log-capture.js';
 import { sipp } from '../../support/sipp.js';
 import { TestCa } from '../../support/test-ca.js';
 import { until } from '../../support/wait.js';
+import { api, startUas } from '../outbound/support.js';
 
 const CFG = fileURLToPath(new URL('../../../config/kamailio/registrar-tls.cfg', import.meta.url));
 const SCENARIO = fileURLToPath(new URL('./scenarios/call-via-proxy.xml', import.meta.url));
@@ -43,6 +44,8 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
   let dns: Dnsmasq;
   let g: Gateway | undefined;
   let tlsPort = 0;
+  let uasPort = 0;
+  let uasMediaPort = 0;
   const logs = capturedLogger('info');
   const replica = async () => (await (await fetch(`${g!.opsUrl}/api/replica`)).json()) as { registrations: Snapshot[] };
   const snapshot = async (id: string) => (await replica()).registrations.find((r) => r.id === id);
@@ -64,7 +67,8 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
     ].join('\n'));
     const udpPort = await freeUdpPort();
     tlsPort = await freeTcpPort();
-    k = new Kamailio({ port: udpPort, script: { file: CFG, defines: { UDP_ADDR: `127.0.0.1:${udpPort}`, TLS_ADDR: `127.0.0.1:${tlsPort}`, TLS_CFG: `"${tlsCfg}"` } } });
+    [uasPort, uasMediaPort] = [await freeUdpPort(), await freeUdpPort()];
+    k = new Kamailio({ port: udpPort, script: { file: CFG, defines: { UDP_ADDR: `127.0.0.1:${udpPort}`, TLS_ADDR: `127.0.0.1:${tlsPort}`, TLS_CFG: `"${tlsCfg}"`, UAS_URI: `"sip:127.0.0.1:${uasPort}"` } } });
     dns = new Dnsmasq({ hosts: ['registrar.test,127.0.0.1', 'wrong.test,127.0.0.1'] });
     await Promise.all([k.start(), dns.start()]);
 
@@ -86,6 +90,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
           // The same Kamailio under another name: its certificate does not say wrong.test.
           { id: 'tls-wrong', user: 'gwwrong', domain: 'wrong.test', registrar: { host: 'wrong.test', port: tlsPort, transport: 'tls' }, password: Kamailio.password('gwwrong'), expires: 60, tls },
         ],
+        outbound: { ringTimeoutS: 10, trunks: [{ id: 'tls-good', maxConcurrent: 2, callsPerSecond: 5 }] },
       },
     });
     g = await startGateway(config, { log: logs.log, registry: new Registry() });
@@ -146,5 +151,26 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
     assert.equal(done.code, 0, done.out.slice(-3000));
     await until(() => g!.calls.view().active.length === 0, 'the call ended');
     assert.equal(g!.calls.view().recent[0]!.endReason, 'hangup');
+  });
+
+  it('(e) a call we place on the TLS trunk: the INVITE goes over TLS verified against the trunk\'s name and CA, and our BYE follows the Record-Route over TLS', async () => {
+    await registration('tls-good', (r) => r?.state === 'registered', 'tls-good registered');
+    const uas = await startUas('uas-answer-wait.xml', uasPort, uasMediaPort);
+    try {
+      const a = api(g!.opsUrl);
+      const r = await a.post({ to: 'sip:uas@registrar.test', trunk: 'tls-good' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const id = r.body.id as string;
+      const answered = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', 'answered');
+      assert.equal(answered.state, 'answered', `${JSON.stringify(answered)}\n${k.log.slice(-1500)}`);
+      assert.match(k.log, /INVITE for uas relayed to sip:127\.0\.0\.1:\d+, received over tls/);
+      assert.equal((await a.del(id)).status, 200);
+      const ended = await a.until(id, (v) => v.state === 'ended', 'ended');
+      assert.equal(ended.reason, 'hangup');
+      const done = await uas.done;
+      assert.equal(done.code, 0, `the callee got our BYE through Kamailio: ${done.out.slice(-2000)}`);
+    } finally {
+      uas.stop();
+    }
   });
 });
