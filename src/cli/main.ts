@@ -5,7 +5,7 @@
  * a `ready` line with the ops URL. SIGTERM/SIGINT drain and exit 0.
  */
 import { parseArgs, USAGE } from './args.js';
-import { startCommand, EX_CONFIG } from './startup.js';
+import { bindFailure, startCommand, EX_CONFIG } from './startup.js';
 import { loadConfig, ConfigFileError, ConfigInvalidError } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { SipCertificateError } from '../boot/sip-transports.js';
@@ -29,6 +29,11 @@ async function main(): Promise<number> {
     // A certificate the config names but that cannot be read, or a tenant naming an unknown agent, is a configuration error too.
     if (err instanceof SipCertificateError || err instanceof ConfigFileError || err instanceof ConfigInvalidError) {
       process.stderr.write(`warmline: cannot start: ${err.message}\n`);
+      return EX_CONFIG;
+    }
+    const bind = bindFailure(err);
+    if (bind) {
+      process.stderr.write(`warmline: cannot start: ${bind}\n`);
       return EX_CONFIG;
     }
     throw err;

@@ -36,3 +36,19 @@ export function startCommand<A extends { readonly help: boolean; readonly config
     return { exit: EX_CONFIG };
   }
 }
+
+/**
+ * A listener that could not bind (another process holds the port, or it is privileged): the error
+ * or one of its causes carries Node's EADDRINUSE / EACCES. The start then fails like a broken
+ * configuration, with the message that names the address, not with a stack trace.
+ */
+export function bindFailure(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EADDRINUSE' ? 'another process holds it' : code === 'EACCES' ? 'a privileged port needs more rights' : 'no interface has that address';
+      return `${err instanceof Error ? err.message : String(err)} (${why}: stop it, or choose another address or port in the configuration, e.g. sip.port or server.httpPort)`;
+    }
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
 import { spawnGateway } from '../../support/replica.js';
 import { until } from '../../support/wait.js';
 
@@ -44,5 +45,18 @@ describe('gateway: npm start on the embedded defaults', function () {
     const run = start(['--nope']);
     assert.equal(await run.exit, 64);
     assert.match(run.stderr(), /unknown argument '--nope'[\s\S]*usage: npm start/);
+  });
+
+  it('a SIP port another process holds stops the start with exit 78 and a message naming the address, not a stack trace', async () => {
+    const holder = createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
+    try {
+      const run = start([], { WARMLINE_SIP__PORT: String(holder.address().port) });
+      assert.equal(await run.exit, 78, run.stderr());
+      assert.match(run.stderr(), new RegExp(`cannot start: .*cannot bind UDP 127\\.0\\.0\\.1:${holder.address().port}.*another process holds it`));
+      assert.doesNotMatch(run.stderr(), /\n\s+at /, 'no stack trace');
+    } finally {
+      holder.close();
+    }
   });
 });
