@@ -80,6 +80,11 @@ export class PoolSet<C extends PooledConnection> {
     return this.#pools.has(key);
   }
 
+  /** The pool for a key if it exists, without starting it or counting a want (region health checks). */
+  find(key: string): PoolBase<C> | undefined {
+    return this.#pools.get(key);
+  }
+
   pools(): PoolBase<C>[] {
     return [...this.#pools.values()];
   }

@@ -66,7 +66,10 @@ export class TenantDirectory {
       const own: Record<string, AgentConfig> = { ...this.#agents };
       for (const [name, a] of Object.entries(t.agents)) own[name] = { greeting: a.greeting, systemPrompt: a.systemPrompt, voiceId: a.voiceId, language: a.language, tools: a.tools };
       const r = findRoute(t.dids, own, did);
-      if (r) return { ...r, tenant: t.name, ...(t.agents[r.agent]?.asrModel && { asrModel: t.agents[r.agent]!.asrModel }) };
+      if (r) {
+        const routing = r.routing ?? t.routing;
+        return { ...r, tenant: t.name, ...(t.agents[r.agent]?.asrModel && { asrModel: t.agents[r.agent]!.asrModel }), ...(routing && { routing }) };
+      }
     }
     const r = findRoute(this.#routes, this.#agents, did);
     return r && { ...r, tenant: DEFAULT_TENANT };
