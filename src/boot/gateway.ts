@@ -20,7 +20,7 @@ import { bindSipTransports, pem } from './sip-transports.js';
 import { carrierAccounts } from './registration-accounts.js';
 import { earlyDropMetrics } from './sip-rejections.js';
 import { Coordination } from './coordination.js';
-import { Analytics } from '../analytics/index.js';
+import { Analytics, DemandForecast } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
@@ -144,6 +144,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   });
   await tenants.start();
   const analytics = config.analytics.enabled ? await Analytics.open(config.analytics, { log: log.child({ component: 'analytics' }), registry }) : undefined;
+  // Zeroed keys come back before their usual peak, learned from the store's pool snapshots (README: pools.historyWeeks).
+  const forecast = analytics && config.pools.idleToZeroS > 0 && config.pools.historyWeeks > 0
+    ? new DemandForecast(analytics.store, { weeks: config.pools.historyWeeks, leadMs: config.pools.historyLeadS * 1000 }) : undefined;
+  if (forecast) analytics!.whenMigrated().then(() => forecast.start(60_000, (err) => log.warn({ err }, 'pool demand forecast not refreshed (the analytics store did not answer): the last one stays')), () => undefined);
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
@@ -162,7 +166,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
-    }, { idleToZeroMs: config.pools.idleToZeroS * 1000 });
+    }, { idleToZeroMs: config.pools.idleToZeroS * 1000, ...(forecast && { demandSoon: (key: string) => forecast.expected(key) > 0 }) });
   };
   const pools: UpstreamPools = {
     asr: make<UpstreamConnections['asr']>('asr'),
@@ -312,6 +316,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     tenants.close();
     regions.close();
+    forecast?.stop();
     await coordination.close();
     // Every call's row was queued when it ended above: written before the process goes.
     await analytics?.close();

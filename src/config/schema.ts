@@ -110,6 +110,10 @@ export const configSchema = z.strictObject({
       factor: z.number().min(1),
     }),
     idleToZeroS: z.number().int().min(0),
+    /** Weeks of analytics history a zeroed key's demand is learned from (0: calls alone bring it back). */
+    historyWeeks: z.number().int().min(0).max(52),
+    /** How long before an expected peak a zeroed key is warm again. */
+    historyLeadS: z.number().int().min(1),
     asr: poolSchema,
     tts: poolSchema,
     llm: poolSchema,
