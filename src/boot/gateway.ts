@@ -259,7 +259,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     trustedSource: behindBalancers((_req: SipRequest, source: Peer) => edge.isCarrier(source.address), config.sip.balancers),
     route: (did, sip) => tenants.route(did, sip),
     // The region first: a call whose region cannot serve is refused before it takes a tenant slot.
-    admit: (route, sip) => regions.admit(route, paramsOf(route), sip, (r) => analytics?.onRefused(r)) ?? tenants.admit(route, sip),
+    admit: (route, sip) => regions.admit(route, () => paramsOf(route), sip, (r) => analytics?.onRefused(r)) ?? tenants.admit(route, sip),
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
   const dialer = new Dialer({
@@ -276,7 +276,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
   // The apology clip a turn plays when no TTS socket can be had: rendered now, played from memory then.
-  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady, renderApologyClip(log)]).then(() => {
+  // With regions, a region dead at boot does not hold the others back: its calls fail over (regions.whenWarm).
+  const poolsWarm = () => regions.whenWarm(allPools);
+  const warm = Promise.all([poolsWarm(), webrtcReady, renderApologyClip(log)]).then(() => {
     if (!draining && !closed) ua.draining = false;
   });
   warm.catch(() => undefined);
@@ -342,7 +344,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {
       await warm;
-      await Promise.all(allPools().map((p) => p.whenReady()));
+      await poolsWarm();
     },
     readiness,
     summary: () => allPools().map((p) => { const s = p.stats(); return `${p.name} ${s.size}/${s.min}`; }).join(', '),

@@ -222,9 +222,9 @@ export class GatewayRegions {
    * on the route), else a refusal. 503 because reaching a region is this replica's view, not the
    * fleet's: another replica (another network path) may reach it, and 503 sends the carrier there.
    */
-  admit(route: Route, p: ConnectionParams, sip: IncomingCall, onRefused: (r: RefusedCall) => void): Promise<RefusedAdmission> | undefined {
+  admit(route: Route, params: () => ConnectionParams, sip: IncomingCall, onRefused: (r: RefusedCall) => void): Promise<RefusedAdmission> | undefined {
     if (!this.router) return undefined;
-    const c = this.choose(route, p);
+    const c = this.choose(route, params());
     this.place(route, c);
     if (c.ok) return undefined;
     const who = route.tenant ? `tenant ${route.tenant}` : `DID ${normaliseNumber(uriUser(sip.invite.uri))}`;
@@ -244,6 +244,22 @@ export class GatewayRegions {
     const region = this.regionOf(pool);
     if (region === undefined || this.regionHealth(region).alive) return false;
     return [...this.#regions.keys()].some((n) => n !== region && this.regionHealth(n).alive);
+  }
+
+  /**
+   * Every pool at its floor, or in a dead region while another is alive (its calls fail over): what
+   * the gateway waits for before it takes calls. With no regions, every pool's floor, as before.
+   */
+  async whenWarm(pools: () => readonly PoolBase<PooledConnection>[]): Promise<void> {
+    if (!this.router) {
+      await Promise.all(pools().map((p) => p.whenReady()));
+      return;
+    }
+    while (!pools().every((p) => p.ready || this.failingOver(p))) {
+      if (pools().some((p) => p.state === 'closed' || p.state === 'closing')) throw new Error('the gateway closed while its pools warmed');
+      // Polled: a waiter per pass on a pool that stays dead would pile up in its FloorWatch.
+      await new Promise<void>((r) => setTimeout(r, 100));
+    }
   }
 
   #demote(): void {

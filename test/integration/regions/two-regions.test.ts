@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../../src/analytics/index.js';
@@ -141,5 +142,49 @@ describe('regions: near, failover and pinned across two emulated regions', funct
     } finally {
       await store.close();
     }
+  });
+});
+
+/** A region unreachable at boot does not keep the replica from taking calls: they go where a rule allows. */
+describe('regions: a region dead at boot', function () {
+  this.timeout(30_000);
+  let up: LocalUpstreams;
+  let g: Gateway;
+  let uac: RawUac;
+  const dir = mkdtempSync(join(tmpdir(), 'wl-regions-dead-'));
+
+  before(async () => {
+    up = await startLocalUpstreams();
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, up.ca);
+    // A port nothing listens on: every open is refused.
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)); });
+    });
+    const dead = { asr: { baseUrl: `wss://127.0.0.1:${closed}` }, tts: { baseUrl: `wss://127.0.0.1:${closed}` }, llm: { baseUrl: `https://127.0.0.1:${closed}` }, crm: { baseUrl: `https://127.0.0.1:${closed}` } };
+    g = await startTestGateway({
+      region: 'us-east',
+      regions: [{ name: 'us-east', asr: { baseUrl: up.asr.url }, tts: { baseUrl: up.tts.url }, llm: { baseUrl: up.llm.url }, crm: { baseUrl: up.crm.url }, caFile }, { name: 'eu-west', ...dead }],
+      routes: [{ did: '2*', agent: 'receptionist', routing: { rule: 'failover', regions: ['eu-west', 'us-east'] } }, { did: '*', agent: 'receptionist' }],
+      analytics: { enabled: false },
+    } as never);
+    uac = await RawUac.bind();
+  });
+  after(async () => {
+    uac?.close();
+    await g?.close();
+    await up?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is ready, says which region is dead, and a failover rule skips it', async () => {
+    assert.equal(g.readiness().ready, true, g.readiness().reasons.join('; '));
+    const list = ((await (await fetch(`${g.opsUrl}/api/regions`)).json()) as { regions: RegionsView[] }).regions;
+    assert.deepEqual(list.map((r) => [r.region, r.alive]), [['us-east', true], ['eu-west', false]]);
+    assert.match(list[1]!.why ?? '', /0\/\d warm/);
+    assert.equal((await uac.invite(g.sip, '+15550000001')).status, 200);
+    assert.equal((await uac.invite(g.sip, '+25550000001')).status, 200);
+    const active = g.calls.view().active;
+    assert.deepEqual(active.map((c) => [c.region, c.failedOverFrom]).sort(), [['us-east', undefined], ['us-east', 'eu-west']]);
   });
 });
