@@ -184,7 +184,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   warmKeys(config.tenants);
 
   function progress(): WarmProgress {
-    return { pools: allPools().map((p) => { const s = p.stats(); return { name: p.name, open: s.size, floor: s.min, state: s.state }; }) };
+    return { pools: allPools().map((p) => { const s = p.stats(); return { name: regions.label(p), open: s.size, floor: s.min, state: s.state }; }) };
   }
   function report(): void {
     if (reporting) options.onProgress?.(progress());
@@ -347,7 +347,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       await poolsWarm();
     },
     readiness,
-    summary: () => allPools().map((p) => { const s = p.stats(); return `${p.name} ${s.size}/${s.min}`; }).join(', '),
+    summary: () => allPools().map((p) => { const s = p.stats(); return `${regions.label(p)} ${s.size}/${s.min}`; }).join(', '),
     drain: async () => {
       draining = true;
       log.info('draining: not ready, new INVITEs get 503, calls in progress may finish');

@@ -139,6 +139,12 @@ export class GatewayRegions {
     return this.#regionOfKey.get(pool.factory.key);
   }
 
+  /** A pool's name for the terminal: `asr@eu-west` for a region's own pool, the upstream alone otherwise. */
+  label(pool: PoolBase<PooledConnection>): string {
+    const region = this.regionOf(pool);
+    return region ? `${pool.name}@${region}` : pool.name;
+  }
+
   /** Warms every key in every region some rule may route to (boot, and after a tenants reload). */
   warm(params: readonly ConnectionParams[], rules: Parameters<RegionRouter['reachable']>[0]): void {
     const regions = this.router ? [...this.router.reachable(rules)] : [''];
