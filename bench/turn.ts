@@ -29,6 +29,14 @@
  * outbound call's first turn is as warm as an inbound one (its upstreams are leased at the
  * answer, from the same pools); in_turn_opens.outbound must be 0.
  *
+ * Two regions (`--regions`, a run of its own): two sets of local upstreams, each behind its own TCP
+ * delay proxy (us-east `--near-one-way-ms`, default 5; eu-west `--one-way-ms`), one warm gateway in
+ * us-east. Calls to one DID take the near region (first_turn_near_ms); calls to a DID pinned to
+ * eu-west take the far region's pools, warm at their standby floor (first_turn_far_ms), side by side
+ * in turns; then the near upstreams are paused and their connections dropped, and calls to the first
+ * DID fail over to eu-west (first_turn_after_failover_ms). in_turn_opens counts leases that waited for
+ * a connection in each case: 0 when the far pool was warm too.
+ *
  * Emulation: netns-tap-forwarder (root, /dev/net/tun): the upstreams run in namespace B,
  * the gateway, sipp and the RTP peer in namespace A, every round trip real. Fallback
  * tcp-delay-proxy: a TCP connect to the proxy is instant, so a cold open costs one RTT less.
@@ -72,10 +80,12 @@ interface Args {
   gapMs: number;
   upstreams?: string;
   emulationLabel?: string;
+  regions: boolean;
+  nearOneWayMs: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { role: 'main', json: false, emulation: 'auto', oneWayMs: 20, calls: 5, gapMs: 1000 };
+  const a: Args = { role: 'main', json: false, emulation: 'auto', oneWayMs: 20, calls: 5, gapMs: 1000, regions: false, nearOneWayMs: 5 };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
     const v = (): string => {
@@ -102,6 +112,8 @@ function parseArgs(argv: readonly string[]): Args {
       case '--gap-ms': a.gapMs = n(); break;
       case '--upstreams': a.upstreams = v(); break;
       case '--emulation-label': a.emulationLabel = v(); break;
+      case '--regions': a.regions = true; break;
+      case '--near-one-way-ms': a.nearOneWayMs = n(); break;
       default: throw new Error(`unknown argument ${f}`);
     }
   }
@@ -509,8 +521,147 @@ async function runProxy(a: Args): Promise<number> {
   }
 }
 
+/** One inbound call to `did` on the regions gateway: two caller turns; the region its upstreams came from. */
+async function regionCall(g: Gateway, did: string, speech: [Buffer, Buffer]): Promise<{ t1: { ms: number; record: TurnRecord }; t2: { ms: number; record: TurnRecord }; region: string | undefined }> {
+  const peer = await RtpPeer.bind();
+  const run = sipp(g.sip, ['-sf', SCENARIO, '-s', did, '-key', 'rtp_port', String(peer.port), '-m', '1'], 120);
+  try {
+    await until(() => g.calls.view().active[0]?.localPort !== undefined, 'call answered', 20_000);
+    const call = g.calls.view().active[0]!;
+    peer.target('127.0.0.1', call.localPort!);
+    await peer.send(Buffer.alloc(4000, 0xff));
+    const t1 = await turn(g, peer, speech[0], 0);
+    const t2 = await turn(g, peer, speech[1], 1);
+    g.calls.hangup(call.id);
+    const done = await run.done;
+    if (done.code !== 0) throw new Error(`sipp exited ${done.code}`);
+    return { t1, t2, region: call.region };
+  } catch (err) {
+    run.child.kill('SIGKILL');
+    throw err;
+  } finally {
+    peer.close();
+  }
+}
+
+const NEAR_DID = '15550001000';
+const FAR_DID = '25550001000';
+
+/** The two-region run: near and far side by side, then the near region killed and calls failing over. */
+async function runRegions(a: Args): Promise<number> {
+  const log = (s: string) => { if (!a.json) process.stdout.write(`${s}\n`); else process.stderr.write(`${s}\n`); };
+  const opts = { host: '127.0.0.1', apiKey: KEY, asrIdleTimeoutMs: IDLE_TIMEOUT_MS, ttsInactivityTimeoutMs: IDLE_TIMEOUT_MS };
+  const [near, far] = await Promise.all([startLocalUpstreams(opts), startLocalUpstreams(opts)]);
+  const proxies: DelayProxy[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'wl-turn-regions-'));
+  let g: Gateway | undefined;
+  const cases = { near: [] as number[], far: [] as number[], after_failover: [] as number[] };
+  const opens = { near: 0, far: 0, after_failover: 0 };
+  const failed = { near: 0, far: 0, after_failover: 0 };
+  const wrong: string[] = [];
+  const rtts: Record<string, number[]> = { near: [], far: [] };
+  try {
+    const region = async (name: string, u: typeof near, oneWayMs: number) => {
+      const caFile = join(dir, `${name}.pem`);
+      writeFileSync(caFile, u.ca);
+      const via = (url: string) => viaDelayProxy(url, oneWayMs, proxies);
+      return { name, asr: { baseUrl: await via(u.asr.url) }, tts: { baseUrl: await via(u.tts.url) }, llm: { baseUrl: await via(u.llm.url) }, crm: { baseUrl: await via(u.crm.url) }, caFile };
+    };
+    const regions = [await region('us-east', near, a.nearOneWayMs), await region('eu-west', far, a.oneWayMs)];
+    const base = gatewayConfig({ asr: '', tts: '', llm: '', crm: '', caFile: '' }, 'warm');
+    const config = loadConfig({ env: {}, overrides: {
+      ...base, upstreams: { tts: { inactivityTimeoutS: IDLE_TIMEOUT_MS / 1000 } },
+      region: 'us-east', regions,
+      routes: [{ did: '2*', agent: 'bench', routing: { rule: 'pinned', regions: ['eu-west'] } }, { did: '*', agent: 'bench' }],
+    } as DeepPartial<WarmlineConfig> });
+    // error: the dead region's failed opens are expected here, one warning each would bury the table.
+    g = await startGateway(config, { log: createLogger('error'), registry: new Registry() });
+    await g.whenReady();
+    const synth = new Synthesizer();
+    const speech: [Buffer, Buffer] = [
+      await synth.synthesize('Hello, I would like to book an appointment for tomorrow.'),
+      await synth.synthesize('Is there anything free in the morning?'),
+    ];
+    for (const [k, r] of [['near', regions[0]!], ['far', regions[1]!]] as const) rtts[k]!.push(...(await measureRtt(r.crm.baseUrl, r.caFile)));
+    const one = async (what: keyof typeof cases, did: string, expect: string, counted: boolean) => {
+      try {
+        const r = await regionCall(g!, did, speech);
+        if (r.region !== expect) wrong.push(`${what}: served by ${r.region}, expected ${expect}`);
+        log(`${what.padEnd(15)} ${counted ? 'call' : 'warm-up'}: first ${round(r.t1.ms)} ms, later ${round(r.t2.ms)} ms, region ${r.region}, opened in turns ${r.t1.record.connectionsOpened}+${r.t2.record.connectionsOpened}`);
+        if (!counted) return;
+        cases[what].push(r.t1.ms);
+        opens[what] += r.t1.record.connectionsOpened + r.t2.record.connectionsOpened;
+      } catch (err) {
+        if (counted) failed[what]++;
+        log(`${what} call failed: ${(err as Error).message}`);
+      }
+    };
+    // Warm-up, not counted: JIT and the local TTS's phrase cache, as in a replica up for a while.
+    await one('near', NEAR_DID, 'us-east', false);
+    await one('far', FAR_DID, 'eu-west', false);
+    for (let c = 0; c < a.calls; c++) {
+      await sleep(a.gapMs);
+      await one('near', NEAR_DID, 'us-east', true);
+      await sleep(a.gapMs);
+      await one('far', FAR_DID, 'eu-west', true);
+    }
+    // The near region dies: nothing listens, every open connection is cut.
+    for (const s of [near.asr, near.tts, near.llm, near.crm]) {
+      await s.pause();
+      s.dropConnections();
+    }
+    await until(async () => /warmline_region_alive\{region="us-east"\} 0/.test(await g!.registry.metrics()), 'us-east seen dead', 30_000);
+    for (let c = 0; c < a.calls; c++) {
+      await sleep(a.gapMs);
+      await one('after_failover', NEAR_DID, 'eu-west', true);
+    }
+  } finally {
+    await g?.close();
+    await Promise.all(proxies.map((p) => p.close()));
+    await Promise.all([near.close(), far.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const f = (k: keyof typeof cases) => round(median(cases[k]));
+  const out = {
+    bench: 'turn-regions',
+    emulation: 'tcp-delay-proxy',
+    near_one_way_delay_ms: a.nearOneWayMs,
+    far_one_way_delay_ms: a.oneWayMs,
+    calls_per_case: a.calls,
+    first_turn_near_ms: f('near'),
+    first_turn_far_ms: f('far'),
+    first_turn_after_failover_ms: f('after_failover'),
+    in_turn_opens: opens,
+    failed_calls: failed,
+    wrong_region: wrong.length,
+    rtt_near_ms: round(median(rtts.near!), 2),
+    rtt_far_ms: round(median(rtts.far!), 2),
+    far_minus_near_ms: round(f('far') - f('near')),
+    after_failover_minus_far_ms: round(f('after_failover') - f('far')),
+  };
+  const pad = (x: string | number, n: number) => String(x).padStart(n);
+  const table = [
+    '',
+    `bench:turn --regions — tcp-delay-proxy, us-east (near) ${2 * a.nearOneWayMs} ms RTT, eu-west (far) ${2 * a.oneWayMs} ms RTT, ${a.calls} calls per case`,
+    '',
+    `${'case'.padEnd(16)}${pad('first turn ms', 15)}${pad('in_turn_opens', 15)}${pad('failed', 8)}`,
+    `${'near'.padEnd(16)}${pad(out.first_turn_near_ms, 15)}${pad(opens.near, 15)}${pad(failed.near, 8)}`,
+    `${'far'.padEnd(16)}${pad(out.first_turn_far_ms, 15)}${pad(opens.far, 15)}${pad(failed.far, 8)}`,
+    `${'after failover'.padEnd(16)}${pad(out.first_turn_after_failover_ms, 15)}${pad(opens.after_failover, 15)}${pad(failed.after_failover, 8)}`,
+    '',
+    `first_turn_near_ms ${out.first_turn_near_ms}   first_turn_far_ms ${out.first_turn_far_ms}   first_turn_after_failover_ms ${out.first_turn_after_failover_ms}   in_turn_opens ${opens.near}/${opens.far}/${opens.after_failover} (goal 0 in every case)`,
+    `rtt_ms near ${out.rtt_near_ms} / far ${out.rtt_far_ms} (HTTP/2 PING through each region's proxy)   calls in the wrong region: ${wrong.length}${wrong.length ? ` (${wrong.join('; ')})` : ''}`,
+    'turn = end of the caller\'s speech → first RTP packet of the reply, at the caller; median over calls',
+  ];
+  process.stdout.write(`${table.join('\n')}\n`);
+  if (a.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  const bad = Object.values(failed).some((n) => n > 0) || Object.values(opens).some((n) => n > 0) || wrong.length > 0;
+  return bad ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const a = parseArgs(process.argv.slice(2));
+  if (a.regions) return runRegions(a);
   if (a.role === 'calls') {
     const urls = JSON.parse(a.upstreams ?? '{}') as UpstreamUrls;
     readFileSync(urls.caFile); // fail early and clearly if the CA file is gone

@@ -1,4 +1,5 @@
 export { Analytics, type AnalyticsOptions } from './analytics.js';
+export { DemandForecast, type DemandForecastOptions } from './demand-forecast.js';
 export { Recorder, type RecorderSources, type RefusedCall, type WatchedPool } from './recorder.js';
 export { RowWriter, type RowWriterOptions, type RowWriterStats } from './row-writer.js';
 export { LiveWindow, WINDOW_MS, type LiveSample, type LiveEvent, type LiveMessage, type PoolPoint, type GatePoint, type RegistrationPoint } from './live.js';

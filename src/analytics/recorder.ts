@@ -26,7 +26,7 @@ export interface RecorderSources {
 const num = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) ? null : v);
 
 /** What the calls row of a refused call says. */
-export interface RefusedCall { sipCallId: string; did: string; caller: string; agent: string; tenant: string; refusal: string; transport: string }
+export interface RefusedCall { sipCallId: string; did: string; caller: string; agent: string; tenant: string; refusal: string; transport: string; region?: string }
 
 /**
  * Turns what the gateway does into rows and live samples: a row per call when
@@ -114,7 +114,7 @@ export class Recorder {
         codec: s.codec ?? null, transport: transportOf(s), started_at: call.startedAt, answered_at: answeredAt,
         ended_at: Date.now(), end_reason: s.endReason ?? null, turns: s.turns.length,
         rtp_received: s.rtp?.received ?? null, rtp_sent: s.rtp?.sent ?? null, rtp_lost: s.rtp?.lost ?? null, rtp_dropped: dropped,
-        tenant: s.tenant ?? null, refusal: null,
+        tenant: s.tenant ?? null, refusal: null, region: s.region ?? null, failover_from: s.failedOverFrom ?? null,
       });
       this.live.callsChanged();
     });
@@ -127,6 +127,7 @@ export class Recorder {
       id: randomUUID(), sip_call_id: r.sipCallId, did: r.did, caller: r.caller, agent: r.agent, replica: this.#replica(),
       codec: null, transport: r.transport, started_at: now, answered_at: null, ended_at: now, end_reason: 'refused', turns: 0,
       rtp_received: null, rtp_sent: null, rtp_lost: null, rtp_dropped: null, tenant: r.tenant, refusal: r.refusal,
+      region: r.region || null, failover_from: null,
     });
   }
 

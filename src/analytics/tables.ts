@@ -14,7 +14,7 @@ export const TABLES = {
     id: 'TEXT', sip_call_id: 'TEXT', did: 'TEXT', caller: 'TEXT', agent: 'TEXT', replica: 'TEXT',
     codec: 'TEXT', transport: 'TEXT', started_at: 'BIGINT', answered_at: 'BIGINT', ended_at: 'BIGINT',
     end_reason: 'TEXT', turns: 'INTEGER', rtp_received: 'BIGINT', rtp_sent: 'BIGINT', rtp_lost: 'BIGINT', rtp_dropped: 'BIGINT',
-    tenant: 'TEXT', refusal: 'TEXT',
+    tenant: 'TEXT', refusal: 'TEXT', region: 'TEXT', failover_from: 'TEXT',
   },
   turns: {
     id: 'TEXT', call_id: 'TEXT', turn: 'INTEGER', agent: 'TEXT', replica: 'TEXT', at: 'BIGINT', outcome: 'TEXT',
@@ -60,7 +60,7 @@ export function columns(table: TableName): string[] {
 }
 
 /** Columns added after the first migration: version 1 creates the tables without them, a later one adds them. */
-const ADDED: Partial<Record<TableName, Record<string, number>>> = { calls: { tenant: 2, refusal: 2 } };
+const ADDED: Partial<Record<TableName, Record<string, number>>> = { calls: { tenant: 2, refusal: 2, region: 3, failover_from: 3 } };
 const addedIn = (t: TableName, c: string): number | undefined => ADDED[t]?.[c];
 
 /** Each migration runs once, in order, inside a transaction; the version is recorded in analytics_migrations. */
@@ -88,6 +88,12 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ...TABLE_NAMES.flatMap((t) => Object.entries(TABLES[t]).filter(([c]) => addedIn(t, c) === 2).map(([c, type]) => `ALTER TABLE ${t} ADD COLUMN ${c} ${type}`)),
       'CREATE INDEX IF NOT EXISTS calls_tenant ON calls (tenant, started_at)',
     ],
+  },
+  {
+    // Regions (src/boot/regions.ts): where a call's upstreams were, and the region it failed over from.
+    version: 3,
+    name: 'regions',
+    sql: TABLE_NAMES.flatMap((t) => Object.entries(TABLES[t]).filter(([c]) => addedIn(t, c) === 3).map(([c, type]) => `ALTER TABLE ${t} ADD COLUMN ${c} ${type}`)),
   },
 ];
 

@@ -5,8 +5,10 @@ import type { Logger } from '../log.js';
 import { startOpsServer, type OpsServer } from '../http/index.js';
 import { ExclusivePool, MultiplexedPool, PoolMetrics, PoolSet, type CapacityGate, type ConnectionFactory, type PoolBase, type PooledConnection } from '../pools/index.js';
 import type { WarmProgress } from '../cli/progress.js';
-import { needsLocal, resolveEndpoint, type LocalUrls } from './upstream-endpoints.js';
-import { createUpstreamFactories, type UpstreamFactories, type UpstreamConnections } from './factories.js';
+import { readFileSync } from 'node:fs';
+import { needsLocal, resolveRegions, type LocalUrls } from './upstream-endpoints.js';
+import type { UpstreamFactories, UpstreamConnections } from './factories.js';
+import { GatewayRegions, routingRules } from './regions.js';
 import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent, reliableProvisionals, type Peer, type SipRequest } from '../../sip/index.js';
 import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
@@ -18,7 +20,7 @@ import { bindSipTransports, pem } from './sip-transports.js';
 import { carrierAccounts } from './registration-accounts.js';
 import { earlyDropMetrics } from './sip-rejections.js';
 import { Coordination } from './coordination.js';
-import { Analytics } from '../analytics/index.js';
+import { Analytics, DemandForecast } from '../analytics/index.js';
 import { chainRoutes, dashboardRoutes } from '../dashboard/index.js';
 import { gatewayAdmin } from './ops-admin.js';
 import { behindBalancers } from './balancer-source.js';
@@ -126,8 +128,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     if (local.asrRecognizer.kind === 'stand-in' && config.local.asrRecognizer === 'auto') log.warn({ reason: local.asrRecognizer.reason }, 'the local ASR hears no words: voice-activity stand-in');
   }
   const localUrls: LocalUrls | undefined = local && { asr: local.asr.url, tts: local.tts.url, llm: local.llm.url, crm: local.crm.url, ca: local.ca };
-  const endpoints = { asr: resolveEndpoint(config, 'asr', localUrls), tts: resolveEndpoint(config, 'tts', localUrls), llm: resolveEndpoint(config, 'llm', localUrls), crm: resolveEndpoint(config, 'crm', localUrls) };
-  const factories = createUpstreamFactories(config, endpoints);
+  // One set of endpoints per region (one unnamed set with no regions); a caFile is read before anything connects.
+  const regionEndpoints = resolveRegions(config, localUrls, (path) => readFileSync(path, 'utf8'));
 
   const coordination = new Coordination({
     config, log, registry,
@@ -142,6 +144,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   });
   await tenants.start();
   const analytics = config.analytics.enabled ? await Analytics.open(config.analytics, { log: log.child({ component: 'analytics' }), registry }) : undefined;
+  // Zeroed keys come back before their usual peak, learned from the store's pool snapshots (README: pools.historyWeeks).
+  const forecast = analytics && config.pools.idleToZeroS > 0 && config.pools.historyWeeks > 0
+    ? new DemandForecast(analytics.store, { weeks: config.pools.historyWeeks, leadMs: config.pools.historyLeadS * 1000 }) : undefined;
+  if (forecast) analytics!.whenMigrated().then(() => forecast.start(60_000, (err) => log.warn({ err }, 'pool demand forecast not refreshed (the analytics store did not answer): the last one stays')), () => undefined);
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
@@ -150,6 +156,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     const create = poolFor<C>(config, name, log, coordination.gateFor(name));
     return new PoolSet<C>((factory) => {
       const pool = create(factory);
+      // A standby region's pools start at their standby floor (src/boot/regions.ts).
+      const floor = regions.floorFor(factory.key);
+      if (floor !== undefined && floor !== pool.min) pool.setFloor(floor);
       const any = pool as unknown as PoolBase<PooledConnection>;
       registered.push(any);
       metrics.add(any);
@@ -157,7 +166,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
-    }, { idleToZeroMs: config.pools.idleToZeroS * 1000 });
+    }, { idleToZeroMs: config.pools.idleToZeroS * 1000, ...(forecast && { demandSoon: (key: string) => forecast.expected(key) > 0 }) });
   };
   const pools: UpstreamPools = {
     asr: make<UpstreamConnections['asr']>('asr'),
@@ -165,20 +174,17 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     llm: make<UpstreamConnections['llm']>('llm'),
     crm: make<UpstreamConnections['crm']>('crm'),
   };
+  const regions = new GatewayRegions(config, regionEndpoints, pools, registry, log);
+  const factories = regions.factories();
 
   // Every agent's connection keys are warmed at boot (tenants' agents and accounts included): a voice,
   // language, model or account used only by one agent must not make its first call pay for a socket.
-  const upstreamsOf = (p: ConnectionParams): AgentUpstreams => ({
-    asr: pools.asr.get(factories.asr(p.asr.language, p.asr.model, p.asr.account)),
-    tts: pools.tts.get(factories.tts(p.tts.voiceId, p.tts.account)),
-    llm: pools.llm.get(factories.llm(p.llm.account)),
-    crm: pools.crm.get(factories.crm()),
-  });
-  const warmKeys = (tenantList: readonly WarmlineConfig['tenants'][number][]) => { for (const p of allConnectionParams(config, tenantList)) upstreamsOf(p); };
+  // ... in every region a call may be routed to (the far ones at their standby floor).
+  const warmKeys = (tenantList: readonly WarmlineConfig['tenants'][number][]) => regions.warm(allConnectionParams(config, tenantList), routingRules(config, tenantList));
   warmKeys(config.tenants);
 
   function progress(): WarmProgress {
-    return { pools: allPools().map((p) => { const s = p.stats(); return { name: p.name, open: s.size, floor: s.min, state: s.state }; }) };
+    return { pools: allPools().map((p) => { const s = p.stats(); return { name: regions.label(p), open: s.size, floor: s.min, state: s.state }; }) };
   }
   function report(): void {
     if (reporting) options.onProgress?.(progress());
@@ -193,7 +199,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     if (draining) reasons.push('draining');
     for (const p of allPools()) {
       const s = p.stats();
-      if (!s.ready) reasons.push(`pool ${p.name} (${p.factory.key}): ${s.size}/${s.min} warm${s.lastError ? `, last error: ${s.lastError}` : ''}`);
+      // A dead region's pools do not make the replica unready while calls fail over (/api/regions says it).
+      if (!s.ready && !regions.failingOver(p)) reasons.push(`pool ${p.name} (${p.factory.key}): ${s.size}/${s.min} warm${s.lastError ? `, last error: ${s.lastError}` : ''}`);
     }
     reasons.push(...coordination.readinessReasons());
     return { ready: reasons.length === 0, reasons };
@@ -201,8 +208,13 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
 
   const leasesOut = () => allPools().reduce((n, p) => n + p.stats().inUse, 0);
 
-  const upstreamsFor = (route: Route): AgentUpstreams =>
-    upstreamsOf(connectionParams(config, { ...route.profile, ...(route.asrModel && { asrModel: route.asrModel }) }, route.tenant ? tenants.directory.get(route.tenant) : undefined));
+  const paramsOf = (route: Route): ConnectionParams => connectionParams(config, { ...route.profile, ...(route.asrModel && { asrModel: route.asrModel }) }, route.tenant ? tenants.directory.get(route.tenant) : undefined);
+  // Inbound calls had their region chosen at admission; an outbound call's is chosen here, as it starts.
+  const upstreamsFor = (route: Route): AgentUpstreams => {
+    const p = paramsOf(route);
+    if (route.region === undefined) regions.place(route, regions.choose(route, p));
+    return regions.upstreams(p, route.region);
+  };
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
@@ -246,7 +258,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     // RFC 3325: identity asserted by a configured carrier (directly or behind a configured balancer) is believed.
     trustedSource: behindBalancers((_req: SipRequest, source: Peer) => edge.isCarrier(source.address), config.sip.balancers),
     route: (did, sip) => tenants.route(did, sip),
-    admit: (route, sip) => tenants.admit(route, sip),
+    // The region first: a call whose region cannot serve is refused before it takes a tenant slot.
+    admit: (route, sip) => regions.admit(route, () => paramsOf(route), sip, (r) => analytics?.onRefused(r)) ?? tenants.admit(route, sip),
     ...(analytics && { onCall: (call, started) => analytics.onCall(call, started) }),
   });
   const dialer = new Dialer({
@@ -263,7 +276,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // connections still opening, and the balancer has a warm replica to send it to.
   ua.draining = true;
   // The apology clip a turn plays when no TTS socket can be had: rendered now, played from memory then.
-  const warm = Promise.all([...allPools().map((p) => p.whenReady()), webrtcReady, renderApologyClip(log)]).then(() => {
+  // With regions, a region dead at boot does not hold the others back: its calls fail over (regions.whenWarm).
+  const poolsWarm = () => regions.whenWarm(allPools);
+  const warm = Promise.all([poolsWarm(), webrtcReady, renderApologyClip(log)]).then(() => {
     if (!draining && !closed) ua.draining = false;
   });
   warm.catch(() => undefined);
@@ -284,7 +299,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     transfer: { transfer: async (id, target, say) => { const c = calls.find(id); return c && transfers.run(c, target, { ...(say && { say }) }); } },
     admin: gatewayAdmin({ hangup: (id) => calls.hangup(id), poolsOf: (u) => (upstreamNames as readonly string[]).includes(u) ? pools[u as UpstreamName].pools() as PoolBase<PooledConnection>[] : undefined, drain: () => (options.onDrainRequest ?? (() => gateway.drain()))(), reloadTenants: () => gateway.reloadTenants(), log: log.child({ component: 'http' }) }),
     // Each page's routes in turn (the demo's, the dashboard's): the first that handles the request wins.
-    extra: chainRoutes([callsApiRoutes(dialer, log.child({ component: 'http' })), tenantRoutes(() => tenants), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
+    extra: chainRoutes([callsApiRoutes(dialer, log.child({ component: 'http' })), tenantRoutes(() => tenants), regions.routes(), demo?.routes, analytics && dashboardRoutes({ analytics, calls: () => calls.view() })]),
   }, log.child({ component: 'http' }), config.ops, opsTls);
   warnInsecureDemo(config, log);
   analytics?.start({ replicaId: () => coordination.replicaId, pools: allPools, calls: () => calls.view(), registrations: () => coordination.registrations(), gates: () => coordination.gateStats(), changes: coordination.changes });
@@ -302,6 +317,8 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     await coordination.releaseRegistrations();
     await Promise.all([pools.asr.close(), pools.tts.close(), pools.llm.close(), pools.crm.close()]);
     tenants.close();
+    regions.close();
+    forecast?.stop();
     await coordination.close();
     // Every call's row was queued when it ended above: written before the process goes.
     await analytics?.close();
@@ -327,10 +344,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     demoUrl: demo && `${ops.url}/demo/`,
     whenReady: async () => {
       await warm;
-      await Promise.all(allPools().map((p) => p.whenReady()));
+      await poolsWarm();
     },
     readiness,
-    summary: () => allPools().map((p) => { const s = p.stats(); return `${p.name} ${s.size}/${s.min}`; }).join(', '),
+    summary: () => allPools().map((p) => { const s = p.stats(); return `${regions.label(p)} ${s.size}/${s.min}`; }).join(', '),
     drain: async () => {
       draining = true;
       log.info('draining: not ready, new INVITEs get 503, calls in progress may finish');

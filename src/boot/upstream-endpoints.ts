@@ -31,6 +31,8 @@ const PUBLIC_URLS: Record<UpstreamName, (c: WarmlineConfig) => string> = {
 
 export function needsLocal(config: WarmlineConfig, name: UpstreamName): boolean {
   const u = config.upstreams[name];
+  // Every region reaching it at an address of its own: upstreams.<name> is never used.
+  if (config.regions.length > 0 && config.regions.every((r) => r[name] !== undefined)) return false;
   return u.apiKey === '' && u.baseUrl === '';
 }
 
@@ -41,4 +43,42 @@ export function resolveEndpoint(config: WarmlineConfig, name: UpstreamName, loca
     return { baseUrl: local[name], apiKey: config.local.apiKey, ca: local.ca, local: true };
   }
   return { baseUrl: u.baseUrl || PUBLIC_URLS[name](config), apiKey: u.apiKey, local: false };
+}
+
+/** One region's endpoints, and which upstreams it reaches at an address of its own. */
+export interface RegionEndpoints {
+  /** '' when no regions are configured (the single-region gateway). */
+  readonly name: string;
+  readonly endpoints: Record<UpstreamName, UpstreamEndpoint>;
+  /** Upstreams this region overrides; the others are reached as upstreams.* says (one pool shared by every region). */
+  readonly regional: ReadonlySet<UpstreamName>;
+}
+
+const NAMES: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];
+
+/**
+ * Each region's endpoints. A region's own `{baseUrl, apiKey}` for an upstream wins (its key
+ * defaulting to upstreams.<u>.apiKey, else the local key when that upstream is local); what it
+ * leaves out is reached as resolveEndpoint() says. With no regions: one unnamed region, as before.
+ */
+export function resolveRegions(config: WarmlineConfig, local: LocalUrls | undefined, readCa: (path: string) => string): RegionEndpoints[] {
+  const shared = (n: UpstreamName): UpstreamEndpoint | undefined => (needsLocal(config, n) && !local ? undefined : resolveEndpoint(config, n, local));
+  if (config.regions.length === 0) {
+    return [{ name: '', endpoints: Object.fromEntries(NAMES.map((n) => [n, resolveEndpoint(config, n, local)])) as Record<UpstreamName, UpstreamEndpoint>, regional: new Set() }];
+  }
+  return config.regions.map((r) => {
+    const ca = r.caFile ? readCa(r.caFile) : undefined;
+    const regional = new Set(NAMES.filter((n) => r[n] !== undefined));
+    const endpoints = Object.fromEntries(NAMES.map((n) => {
+      const own = r[n];
+      if (!own) {
+        const e = shared(n);
+        if (!e) throw new Error(`upstream ${n} needs the local upstreams, which were not started`);
+        return [n, e];
+      }
+      const apiKey = own.apiKey || config.upstreams[n].apiKey || config.local.apiKey;
+      return [n, { baseUrl: own.baseUrl, apiKey, ...(ca !== undefined && { ca }), local: false }];
+    })) as Record<UpstreamName, UpstreamEndpoint>;
+    return { name: r.name, endpoints, regional };
+  });
 }

@@ -21,6 +21,10 @@ export interface CallSnapshot {
   agent: string;
   /** Whose call (src/tenants); absent where tenants are not in play. */
   tenant?: string;
+  /** The region its upstreams came from (src/boot/regions.ts); absent with no regions. */
+  region?: string;
+  /** The region it would have used had that one been alive: present when the call failed over. */
+  failedOverFrom?: string;
   state: CallState;
   startedAt: string;
   durationMs: number;

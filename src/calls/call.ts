@@ -375,6 +375,7 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
       caller: this.caller,
       agent: this.#route.agent,
       ...(this.#route.tenant !== undefined && { tenant: this.#route.tenant }),
+      ...(this.#route.region && { region: this.#route.region, ...(this.#route.failedOverFrom && { failedOverFrom: this.#route.failedOverFrom }) }),
       state: this.#state,
       startedAt: new Date(this.startedAt).toISOString(),
       durationMs: Date.now() - this.startedAt,

@@ -1,4 +1,4 @@
-import type { AgentConfig, RouteConfig } from '../config/index.js';
+import type { AgentConfig, RouteConfig, RoutingConfig } from '../config/index.js';
 
 export interface Route {
   /** The agent profile's name in config (agents.<name>). */
@@ -8,6 +8,12 @@ export interface Route {
   tenant?: string;
   /** The tenant agent's own ASR model; absent = upstreams.asr.model. */
   asrModel?: string;
+  /** How the call picks its region (the DID's rule, else its tenant's); absent: the gateway's default rule. */
+  routing?: RoutingConfig;
+  /** The region its upstreams were taken from, once chosen (src/boot/region-router.ts); absent with no regions. */
+  region?: string;
+  /** The region it would have used had that one been alive: set when the call failed over. */
+  failedOverFrom?: string;
 }
 
 /**
@@ -39,7 +45,7 @@ export function findRoute(routes: readonly RouteConfig[], agents: Readonly<Recor
     const hit = pattern === '*' || (pattern.endsWith('*') ? plain.startsWith(pattern.slice(0, -1)) : plain === pattern);
     if (hit) {
       const profile = agents[r.agent];
-      if (profile) return { agent: r.agent, profile };
+      if (profile) return { agent: r.agent, profile, ...(r.routing && { routing: r.routing }) };
     }
   }
   return undefined;

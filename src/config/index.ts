@@ -3,3 +3,4 @@ export { configSchema, upstreamNames, type WarmlineConfig, type PoolConfig, type
 export type { TransferConfig, TransferTargetConfig } from './schema-transfer.js';
 export { ConfigInvalidError, ConfigFileError, type ConfigIssue } from './errors.js';
 export type { OutboundConfig, TrunkConfig } from './schema-outbound.js';
+export type { RegionConfig, RoutingConfig } from './schema-regions.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { routingSchema } from './schema-regions.js';
 
 /**
  * Tenants: the customers one fleet serves. Each owns its called numbers (DIDs), its agents, its
@@ -44,7 +45,7 @@ const keySchema = z.strictObject({ apiKey: z.string().min(1), baseUrl: z.union([
 export const tenantSchema = z.strictObject({
   name,
   /** Called numbers → agent: an exact number, a prefix ending in *, or *. */
-  dids: z.array(z.strictObject({ did, agent: z.string().min(1) })).default([]),
+  dids: z.array(z.strictObject({ did, agent: z.string().min(1), routing: routingSchema.optional() })).default([]),
   /** The tenant's own agent profiles; a DID may also name a profile under the top-level agents. */
   agents: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), tenantAgentSchema).default({}),
   /** Browser demo sessions (POST /demo/session {"tenant": name}) are this tenant's calls. */
@@ -54,6 +55,8 @@ export const tenantSchema = z.strictObject({
   /** The tenant's own provider accounts; absent = the gateway's (upstreams.*). */
   keys: z.strictObject({ asr: keySchema.optional(), tts: keySchema.optional(), llm: keySchema.optional() }).default({}),
   limits: tenantLimitsSchema.default({ maxConcurrent: 0, cps: 0, burst: 0, shares: {} }),
+  /** How this tenant's calls pick their region (a DID's own rule wins); absent: the top-level routing. */
+  routing: routingSchema.optional(),
 });
 
 export const tenantsSchema = z.array(tenantSchema).superRefine((tenants, ctx) => {

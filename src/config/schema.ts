@@ -5,6 +5,7 @@ import { transferSchema } from './schema-transfer.js';
 import { srtpSchema } from './schema-srtp.js';
 import { tenantsSchema } from './schema-tenants.js';
 import { outboundSchema } from './schema-outbound.js';
+import { checkRegions, defaultRoutingSchema, regionName, regionSchema, routingSchema } from './schema-regions.js';
 
 /**
  * The shape of a Warmline configuration. Defaults are NOT here: they live in
@@ -42,6 +43,8 @@ const agentSchema = z.strictObject({
 const routeSchema = z.strictObject({
   did: z.string().regex(/^(\*|\+?[0-9]+\*?)$/, 'a number, a prefix ending in *, or *'),
   agent: z.string().min(1),
+  /** How this DID's calls pick their region (schema-regions.ts); absent: the top-level routing. */
+  routing: routingSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -107,6 +110,10 @@ export const configSchema = z.strictObject({
       factor: z.number().min(1),
     }),
     idleToZeroS: z.number().int().min(0),
+    /** Weeks of analytics history a zeroed key's demand is learned from (0: calls alone bring it back). */
+    historyWeeks: z.number().int().min(0).max(52),
+    /** How long before an expected peak a zeroed key is warm again. */
+    historyLeadS: z.number().int().min(1),
     asr: poolSchema,
     tts: poolSchema,
     llm: poolSchema,
@@ -222,8 +229,12 @@ export const configSchema = z.strictObject({
   routes: z.array(routeSchema).min(1),
   transfer: transferSchema,
   tenants: tenantsSchema,
+  region: z.union([z.literal(''), regionName]),
+  regions: z.array(regionSchema),
+  routing: defaultRoutingSchema,
 }).superRefine((c, ctx) => {
   checkRegistrationTls(c, ctx);
+  checkRegions(c, ctx);
   // A CRM has no public default address: a key without a URL cannot be used.
   if (c.upstreams.crm.apiKey !== '' && c.upstreams.crm.baseUrl === '') {
     ctx.addIssue({ code: 'custom', path: ['upstreams', 'crm', 'baseUrl'], message: 'the CRM base URL (CRM_BASE_URL) when upstreams.crm.apiKey is set' });

@@ -50,7 +50,7 @@ export function keepaliveDue<C extends PooledConnection>(e: PoolEntry<C>, now: n
  * Sends the connection's keepalive out of band. A keepalive that fails or takes longer than
  * `timeoutMs` (failed with `timeoutError()`) goes to `failed`; nothing reaches the caller.
  */
-export function keepalive<C extends PooledConnection>(e: PoolEntry<C>, now: number, timeoutMs: number, timeoutError: () => Error, failed: (err: Error) => void): void {
+export function keepalive<C extends PooledConnection>(e: PoolEntry<C>, now: number, timeoutMs: number, timeoutError: () => Error, failed: (err: Error) => void, answered?: (ms: number) => void): void {
   e.keepaliveInFlight = true;
   e.lastKeepaliveAt = now;
   let timer: NodeJS.Timeout | undefined;
@@ -61,6 +61,7 @@ export function keepalive<C extends PooledConnection>(e: PoolEntry<C>, now: numb
     () => {
       clearTimeout(timer);
       e.keepaliveInFlight = false;
+      answered?.(performance.now() - now);
     },
     (err: unknown) => {
       clearTimeout(timer);
@@ -68,4 +69,17 @@ export function keepalive<C extends PooledConnection>(e: PoolEntry<C>, now: numb
       failed(err instanceof Error ? err : new Error(String(err)));
     },
   );
+}
+
+/** A smoothed round trip (EWMA, 0.3 to the newest): one slow answer on a loaded machine does not reorder regions. */
+export class Smoothed {
+  #v: number | undefined;
+
+  get value(): number | undefined {
+    return this.#v === undefined ? undefined : Math.round(this.#v * 100) / 100;
+  }
+
+  add(ms: number): void {
+    this.#v = this.#v === undefined ? ms : this.#v * 0.7 + ms * 0.3;
+  }
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ConnectionLostError, KeepaliveTimeoutError, PoolClosedError, PoolExhaustedError } from './errors.js';
 import { LatencyWindow } from './latency-window.js';
 import { Lease, type LeaseOwner } from './lease.js';
-import { keepalive, keepaliveDue, MaintenanceClock } from './maintenance.js';
+import { keepalive, keepaliveDue, MaintenanceClock, Smoothed } from './maintenance.js';
 import { Opener } from './opener.js';
 import { createEntry, detach, type PoolEntry } from './pool-entry.js';
 import { checkFloor, resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
@@ -48,6 +48,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
   #inUse = 0;
   #capacityHint = 1;
   #leaseSeq = 0;
+  readonly #rtt = new Smoothed();
   readonly #leasePrefix = randomBytes(4).toString('hex');
   readonly #floor = new FloorWatch();
   readonly #leaseEntry = new WeakMap<Lease<C>, PoolEntry<C>>();
@@ -253,7 +254,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
       }
       if (!keepaliveDue(e, now, this.#o.keepaliveMs)) continue;
       const { keepaliveTimeoutMs: timeoutMs } = this.#o;
-      keepalive(e, now, timeoutMs, () => new KeepaliveTimeoutError({ pool: this.name, connection: e.conn.id, timeoutMs }), (err) => this.#keepaliveFailed(e, err));
+      keepalive(e, now, timeoutMs, () => new KeepaliveTimeoutError({ pool: this.name, connection: e.conn.id, timeoutMs }), (err) => this.#keepaliveFailed(e, err), (ms) => this.#rtt.add(ms));
     }
 
     const open = this.#openCount();
@@ -356,6 +357,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
       name: this.name, upstream: this.factory.upstream, key: this.factory.key, state: this.#state, ready: this.ready,
       capped: o.capped, capRefusals: o.capRefusals, min: this.min, max: this.max, target: this.#target(), inUse: this.#inUse, pending: this.#waiters.pending,
       opening: o.opening, openFailures: o.openFailures, lastError: o.lastError, acquireSlow: this.#slow.slow,
+      ...(this.#rtt.value !== undefined && { keepaliveRttMs: this.#rtt.value }),
     }, this.entries, this.#count, this.#latency);
   }
 

@@ -10,6 +10,12 @@ export interface PoolSetOptions {
    * the pool warms again. 0: never.
    */
   idleToZeroMs?: number;
+  /**
+   * Demand is expected for this key soon (learned from history: src/analytics/demand-forecast.ts).
+   * Such a key is not dropped, and one at zero gets its floor back at the next sweep: warm before the
+   * peak, not at its first call. Absent: only calls bring a key back.
+   */
+  demandSoon?: (key: string) => boolean;
   now?: () => number;
 }
 
@@ -29,11 +35,13 @@ export class PoolSet<C extends PooledConnection> {
   /** key → the floor it had before it went to zero. */
   readonly #zeroed = new Map<string, number>();
   readonly #sweeper: NodeJS.Timeout | undefined;
+  readonly #demandSoon: ((key: string) => boolean) | undefined;
 
   constructor(create: (factory: ConnectionFactory<C>) => PoolBase<C>, options: PoolSetOptions = {}) {
     this.#create = create;
     this.#idleMs = options.idleToZeroMs ?? 0;
     this.#now = options.now ?? Date.now;
+    this.#demandSoon = options.demandSoon;
     if (this.#idleMs > 0) {
       this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(100, Math.floor(this.#idleMs / 4))));
       this.#sweeper.unref();
@@ -49,12 +57,15 @@ export class PoolSet<C extends PooledConnection> {
       pool.start();
     }
     this.#wanted.set(factory.key, this.#now());
-    const floor = this.#zeroed.get(factory.key);
-    if (floor !== undefined) {
-      this.#zeroed.delete(factory.key);
-      pool.setFloor(floor);
-    }
+    this.#restore(factory.key, pool);
     return pool;
+  }
+
+  #restore(key: string, pool: PoolBase<C>): void {
+    const floor = this.#zeroed.get(key);
+    if (floor === undefined) return;
+    this.#zeroed.delete(key);
+    pool.setFloor(floor);
   }
 
   /** Keys that went to zero for want of calls (and the floor each comes back to). */
@@ -67,6 +78,11 @@ export class PoolSet<C extends PooledConnection> {
     if (this.#idleMs <= 0) return;
     const now = this.#now();
     for (const [key, pool] of this.#pools) {
+      if (this.#demandSoon?.(key)) {
+        // Calls are expected within the lead time: the floor is (or comes back) up before they do.
+        this.#restore(key, pool);
+        continue;
+      }
       if (this.#zeroed.has(key) || pool.min === 0) continue;
       const s = pool.stats();
       if (s.inUse > 0 || s.pending > 0 || now - (this.#wanted.get(key) ?? 0) < this.#idleMs) continue;
@@ -78,6 +94,11 @@ export class PoolSet<C extends PooledConnection> {
 
   has(key: string): boolean {
     return this.#pools.has(key);
+  }
+
+  /** The pool for a key if it exists, without starting it or counting a want (region health checks). */
+  find(key: string): PoolBase<C> | undefined {
+    return this.#pools.get(key);
   }
 
   pools(): PoolBase<C>[] {

@@ -55,6 +55,11 @@ export interface PoolStats {
   /** p95 over the window above SLOW_ACQUIRE_P95_MS. */
   acquireSlow: boolean;
   lastError?: string;
+  /**
+   * Round trip of the keepalives answered, smoothed (ASR WebSocket ping/pong, HTTP/2 PING; a TTS
+   * keepalive is a send and says little). Absent until one was answered. Ranks regions by distance.
+   */
+  keepaliveRttMs?: number;
 }
 
 /** The pool's running totals since it was built; PoolStats and the Prometheus counters read them. */

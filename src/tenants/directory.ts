@@ -1,4 +1,4 @@
-import type { AgentConfig, RouteConfig, UpstreamName } from '../config/index.js';
+import type { AgentConfig, RouteConfig, RoutingConfig, UpstreamName } from '../config/index.js';
 import type { TenantConfig, TenantLimits } from '../config/schema-tenants.js';
 import { findRoute, type Route } from '../calls/route.js';
 
@@ -14,6 +14,8 @@ export interface TenantView {
   /** Which upstreams the tenant brings its own provider key for. */
   ownKeys: UpstreamName[];
   limits: TenantLimits;
+  /** How its calls pick their region (a DID's own rule wins); absent: the gateway's (`routing`). */
+  routing?: RoutingConfig;
 }
 
 const UNLIMITED: TenantLimits = { maxConcurrent: 0, cps: 0, burst: 0, shares: {} };
@@ -66,7 +68,10 @@ export class TenantDirectory {
       const own: Record<string, AgentConfig> = { ...this.#agents };
       for (const [name, a] of Object.entries(t.agents)) own[name] = { greeting: a.greeting, systemPrompt: a.systemPrompt, voiceId: a.voiceId, language: a.language, tools: a.tools };
       const r = findRoute(t.dids, own, did);
-      if (r) return { ...r, tenant: t.name, ...(t.agents[r.agent]?.asrModel && { asrModel: t.agents[r.agent]!.asrModel }) };
+      if (r) {
+        const routing = r.routing ?? t.routing;
+        return { ...r, tenant: t.name, ...(t.agents[r.agent]?.asrModel && { asrModel: t.agents[r.agent]!.asrModel }), ...(routing && { routing }) };
+      }
     }
     const r = findRoute(this.#routes, this.#agents, did);
     return r && { ...r, tenant: DEFAULT_TENANT };
@@ -93,7 +98,7 @@ export class TenantDirectory {
   view(): TenantView[] {
     const own = (t: TenantConfig) => (['asr', 'tts', 'llm'] as const).filter((u) => t.keys[u] !== undefined);
     return [
-      ...this.tenants.map((t) => ({ name: t.name, dids: t.dids.map((d) => d.did), agents: Object.keys(t.agents), demo: t.demo, trunks: [...t.trunks], ownKeys: own(t), limits: t.limits })),
+      ...this.tenants.map((t) => ({ name: t.name, dids: t.dids.map((d) => d.did), agents: Object.keys(t.agents), demo: t.demo, trunks: [...t.trunks], ownKeys: own(t), limits: t.limits, ...(t.routing && { routing: t.routing }) })),
       { name: DEFAULT_TENANT, dids: this.#routes.map((r) => r.did), agents: Object.keys(this.#agents), demo: !this.tenants.some((t) => t.demo), trunks: [], ownKeys: [], limits: UNLIMITED },
     ];
   }

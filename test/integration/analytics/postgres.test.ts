@@ -38,7 +38,7 @@ describe('analytics: PostgreSQL store', function () {
       await Promise.all([a.migrate(), b.migrate()]);
       const tables = (await a.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [schema])).map((r) => r.table_name);
       assert.deepEqual(tables, ['analytics_migrations', ...TABLE_NAMES].sort());
-      assert.deepEqual(await a.query('SELECT version, name FROM analytics_migrations ORDER BY version'), [{ version: 1, name: 'tables' }, { version: 2, name: 'tenants' }]);
+      assert.deepEqual(await a.query('SELECT version, name FROM analytics_migrations ORDER BY version'), [{ version: 1, name: 'tables' }, { version: 2, name: 'tenants' }, { version: 3, name: 'regions' }]);
     } finally {
       await a.close();
       await b.close();

@@ -27,7 +27,7 @@ describe('analytics: SQLite store', function () {
       await store.migrate();
       const tables = (await store.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
       assert.deepEqual(tables, ['analytics_migrations', ...TABLE_NAMES].sort());
-      assert.deepEqual(await store.query('SELECT version, name FROM analytics_migrations ORDER BY version'), [{ version: 1, name: 'tables' }, { version: 2, name: 'tenants' }]);
+      assert.deepEqual(await store.query('SELECT version, name FROM analytics_migrations ORDER BY version'), [{ version: 1, name: 'tables' }, { version: 2, name: 'tenants' }, { version: 3, name: 'regions' }]);
       await store.write([{ table: 'pool_events', row: { id: 'e1', at: 1, replica: 'r', pool: 'asr', upstream: 'asr', pool_key: 'k', kind: 'exhausted', reason: 'x' } }]);
       // The same row twice (a batch retried after a lost answer) is stored once.
       await store.write([{ table: 'pool_events', row: { id: 'e1', at: 1, replica: 'r', pool: 'asr', upstream: 'asr', pool_key: 'k', kind: 'exhausted', reason: 'x' } }]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../src/config/index.js';
-import { needsLocal, resolveEndpoint } from '../../../src/boot/upstream-endpoints.js';
+import { needsLocal, resolveEndpoint, resolveRegions } from '../../../src/boot/upstream-endpoints.js';
 
 const local = { asr: 'wss://127.0.0.1:1', tts: 'wss://127.0.0.1:2', llm: 'https://127.0.0.1:3', crm: 'https://127.0.0.1:4', ca: 'PEM' };
 
@@ -28,5 +28,25 @@ describe('boot: which upstream is local and which is the provider', () => {
 
   it('asking for a local upstream that was not started is a clear error', () => {
     assert.throws(() => resolveEndpoint(loadConfig({ env: {} }), 'asr', undefined), /needs the local upstreams/);
+  });
+
+  it('regions: a region\'s own endpoint for what it overrides (with its CA), the shared one for the rest', () => {
+    const c = loadConfig({ env: { DEEPGRAM_API_KEY: 'dg' }, overrides: { region: 'us-east', regions: [
+      { name: 'us-east', asr: { baseUrl: 'wss://us.dg.example' } },
+      { name: 'eu-west', asr: { baseUrl: 'wss://eu.dg.example', apiKey: 'dg-eu' }, caFile: '/ca/eu.pem' },
+    ] } as never });
+    const [us, eu] = resolveRegions(c, local, (path) => `PEM of ${path}`);
+    assert.deepEqual(us!.endpoints.asr, { baseUrl: 'wss://us.dg.example', apiKey: 'dg', local: false });
+    assert.deepEqual(eu!.endpoints.asr, { baseUrl: 'wss://eu.dg.example', apiKey: 'dg-eu', ca: 'PEM of /ca/eu.pem', local: false });
+    assert.deepEqual(eu!.endpoints.tts, us!.endpoints.tts, 'one shared TTS endpoint');
+    assert.deepEqual([...eu!.regional], ['asr']);
+    assert.equal(needsLocal(c, 'asr'), false, 'every region reaches ASR itself');
+  });
+
+  it('no regions: one unnamed region, the endpoints as before', () => {
+    const [only, ...rest] = resolveRegions(loadConfig({ env: {} }), local, () => '');
+    assert.equal(only!.name, '');
+    assert.deepEqual(rest, []);
+    assert.deepEqual(only!.endpoints.llm, resolveEndpoint(loadConfig({ env: {} }), 'llm', local));
   });
 });

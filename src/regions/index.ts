@@ -1,0 +1,1 @@
+export { RegionRouter, type RegionChoice, type RegionHealth, type RegionRouterOptions } from './region-router.js';
