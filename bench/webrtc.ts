@@ -16,7 +16,8 @@
  *  - pacing_jitter_p99_ms: the gateway pacer's send-time error p99.
  *
  * Options: --calls N (default 50), --hold S (seconds every call stays up together, default 8),
- * --setup-concurrency N (default 8), --json. Loopback only; every loop is bounded by N and the hold.
+ * --setup-concurrency N (default 8), --no-preauth (first INVITE without credentials, as sip.js in
+ * the page sends it: the 401 round trip is paid), --json. Loopback only; every loop is bounded by N and the hold.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,9 +36,14 @@ const CALLS = arg('calls', 50);
 const HOLD_S = arg('hold', 8);
 const SETUP_CONCURRENCY = arg('setup-concurrency', 8);
 const JSON_OUT = process.argv.includes('--json');
+// The demo page's sip.js waits for the 401; Node callers can use the challenge POST /demo/session hands out.
+const PREAUTH = !process.argv.includes('--no-preauth');
 const KEY = 'bench-key';
 
-interface Stats { pacer: { jitterP99Ms: number; streams: number }; active: number; rtp: Array<{ received: number; lost: number } | undefined> }
+interface GatewayPhase { createMs: number; gatherMs: number; connectedMs?: number }
+interface Stats { pacer: { jitterP99Ms: number; streams: number }; active: number; rtp: Array<{ received: number; lost: number } | undefined>; phases: GatewayPhase[]; agentStarts: number[] }
+/** One call's setup, cut where the caller can see it (ms). */
+interface CallerPhase { auth: number; invite: number; ice: number; dtls: number }
 
 const q = (xs: number[], p: number): number => {
   if (xs.length === 0) return NaN;
@@ -50,6 +56,32 @@ function cpuSeconds(pid: number): number {
   // /proc/PID/stat fields 14 and 15 (utime, stime) count every thread of the process, in ticks.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Setup cut into phases, each [p50, p95] in ms. Caller's clock: auth_401 (first INVITE sent → its
+ * 401 → the INVITE with credentials sent), invite_to_200 (that INVITE → 200 OK), ice (200 OK
+ * applied → the caller's ICE connected), dtls (ICE connected → DTLS-SRTP up). Gateway's clock,
+ * inside invite_to_200: gw_answer_create (peer connection made, offer applied), gw_answer_gather
+ * (waiting for our host candidate), gw_agent_start (the agent's ASR stream from the warm pool); and gw_answer_to_dtls (answer made → DTLS up at the gateway).
+ */
+/** True when the first INVITE carried credentials for every call (no 401 round trip was paid). */
+function preauthorized(c: CallerPhase[]): boolean {
+  return c.length > 0 && c.every((x) => x.auth === 0);
+}
+
+function phaseTable(c: CallerPhase[], g: GatewayPhase[], agentStarts: number[]): Record<string, [number, number]> {
+  const pq = (xs: number[]): [number, number] => [round(q(xs, 0.5)), round(q(xs, 0.95))];
+  return {
+    auth_401: pq(c.map((x) => x.auth)),
+    invite_to_200: pq(c.map((x) => x.invite)),
+    gw_answer_create: pq(g.map((x) => x.createMs)),
+    gw_answer_gather: pq(g.map((x) => x.gatherMs)),
+    gw_agent_start: pq(agentStarts),
+    ice: pq(c.map((x) => x.ice)),
+    dtls: pq(c.map((x) => x.dtls)),
+    gw_answer_to_dtls: pq(g.flatMap((x) => (x.connectedMs === undefined ? [] : [x.connectedMs]))),
+  };
 }
 
 async function main(): Promise<void> {
@@ -90,6 +122,7 @@ async function main(): Promise<void> {
   const ready = await next<{ opsUrl: string }>('ready');
 
   const setups: number[] = [];
+  const callerPhases: CallerPhase[] = [];
   const firstAudio: number[] = [];
   const calls: Array<{ peer: WebRtcPeer; caller: WsSipCaller; answeredAt: number }> = [];
   let failed = 0;
@@ -99,12 +132,12 @@ async function main(): Promise<void> {
       failed++;
       return;
     }
-    const s = (await res.json()) as { username: string; password: string; wsUrl: string; target: string };
+    const s = (await res.json()) as { username: string; password: string; wsUrl: string; target: string; challenge?: string };
     const peer = new WebRtcPeer(`bench-${i}`);
     const caller = await WsSipCaller.connect(s.wsUrl, s.username, s.password);
     const offer = await peer.offer();
     const t0 = performance.now();
-    const r = await caller.invite(s.target, offer);
+    const r = await caller.invite(s.target, offer, 10_000, PREAUTH ? s.challenge : undefined);
     if (r.status !== 200) {
       failed++;
       peer.close();
@@ -115,6 +148,15 @@ async function main(): Promise<void> {
     peer.answer(r.body);
     await Promise.race([peer.whenOpen(), new Promise((_, rej) => setTimeout(() => rej(new Error('DTLS timeout')), 10_000))]);
     setups.push(peer.connectedAt! - t0);
+    const inv = caller.inviteTimes;
+    const last = inv[inv.length - 1]!;
+    const ice = peer.iceConnectedAt ?? peer.connectedAt!;
+    callerPhases.push({
+      auth: inv.length > 1 ? inv[0]!.finalAt - inv[0]!.sentAt + (last.sentAt - inv[0]!.finalAt) : 0,
+      invite: last.finalAt - last.sentAt,
+      ice: ice - answeredAt,
+      dtls: peer.connectedAt! - ice,
+    });
     calls.push({ peer, caller, answeredAt });
   }
 
@@ -129,6 +171,7 @@ async function main(): Promise<void> {
     warm.peer.close();
     warm.caller.close();
     setups.length = 0;
+    callerPhases.length = 0;
   }
 
   // Every caller speaks: one frame per 20 ms per connected call, from one timer.
@@ -198,10 +241,14 @@ async function main(): Promise<void> {
     agent_frames_at_callers: agentReceived,
     pacing_jitter_p99_ms: round(stats.pacer.jitterP99Ms, 2),
     hold_s: HOLD_S,
+    preauth: PREAUTH && preauthorized(callerPhases),
+    setup_phases_ms: phaseTable(callerPhases, stats.phases.slice(warm ? 1 : 0), stats.agentStarts.slice(warm ? 1 : 0)),
   };
-  const rows: Array<[string, string]> = Object.entries(result).map(([k, v]) => [k, String(v)]);
+  const rows: Array<[string, string]> = Object.entries(result).filter(([k]) => k !== 'setup_phases_ms').map(([k, v]) => [k, String(v)]);
   process.stdout.write(`bench:webrtc — ${CALLS} WebRTC calls, gateway ${pin ? 'pinned to CPU 0' : 'not pinned (one CPU)'}\n`);
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(22)} ${v}\n`);
+  process.stdout.write(`  setup phases (ms)      p50     p95\n`);
+  for (const [k, [p50, p95]] of Object.entries(result.setup_phases_ms)) process.stdout.write(`    ${k.padEnd(20)} ${String(p50).padStart(7)} ${String(p95).padStart(7)}\n`);
   if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

@@ -27,6 +27,8 @@ export interface WebRtcAnswer {
   session: WebRtcSession;
   sdp: string;
   plan: WebRtcOfferPlan;
+  /** Where answer() spent its time (ms): the peer connection made and the offer applied, then waiting for our candidate. */
+  timings: { createMs: number; gatherMs: number };
 }
 
 /**
@@ -82,6 +84,7 @@ export class WebRtcEndpoint {
       release();
       throw err;
     }
+    const t0 = performance.now();
     const pc = new this.#ndc.PeerConnection(`warmline-${++this.#seq}`, {
       iceServers: [],
       bindAddress: this.#o.bindAddress,
@@ -110,7 +113,9 @@ export class WebRtcEndpoint {
       });
       gathered.catch(() => undefined);
       pc.setRemoteDescription(plan.offer, 'offer');
+      const t1 = performance.now();
       if (pc.gatheringState() !== 'complete') await gathered;
+      const t2 = performance.now();
       clearTimeout(timer);
       let sdp = pc.localDescription()?.sdp ?? '';
       if (!/^a=candidate:/m.test(sdp)) {
@@ -118,7 +123,7 @@ export class WebRtcEndpoint {
       }
       if (this.#o.publicAddress) sdp = addHostCandidate(sdp, this.#o.publicAddress, port);
       sdp = addSsrc(sdp, session.ssrc, `warmline-${this.#seq}`);
-      return { session, sdp, plan };
+      return { session, sdp, plan, timings: { createMs: t1 - t0, gatherMs: t2 - t1 } };
     } catch (err) {
       clearTimeout(timer);
       session.close();
