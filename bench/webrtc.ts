@@ -15,6 +15,11 @@
  *    over the window in which every call is up;
  *  - pacing_jitter_p99_ms: the gateway pacer's send-time error p99.
  *
+ * --stack node-datachannel|werift|all: which stack answers in the gateway (default the shipped
+ * node-datachannel; werift swaps the gateway's WebRTC endpoint for bench/support/werift-endpoint.ts,
+ * same face, same gateway otherwise; all: one after the other, same load, one row each). The callers
+ * are node-datachannel peers in every case.
+ *
  * Options: --calls N (default 50), --hold S (seconds every call stays up together, default 8),
  * --setup-concurrency N (default 8), --no-preauth (first INVITE without credentials, as sip.js in
  * the page sends it: the 401 round trip is paid), --json. Loopback only; every loop is bounded by N and the hold.
@@ -38,6 +43,8 @@ const SETUP_CONCURRENCY = arg('setup-concurrency', 8);
 const JSON_OUT = process.argv.includes('--json');
 // The demo page's sip.js waits for the 401; Node callers can use the challenge POST /demo/session hands out.
 const PREAUTH = !process.argv.includes('--no-preauth');
+const STACK_ARG = ((i) => (i >= 0 ? process.argv[i + 1]! : 'node-datachannel'))(process.argv.indexOf('--stack'));
+const STACKS = STACK_ARG === 'all' ? ['node-datachannel', 'werift'] : [STACK_ARG];
 const KEY = 'bench-key';
 
 interface GatewayPhase { createMs: number; gatherMs: number; connectedMs?: number }
@@ -84,7 +91,7 @@ function phaseTable(c: CallerPhase[], g: GatewayPhase[], agentStarts: number[]):
   };
 }
 
-async function main(): Promise<void> {
+async function run(stack: string): Promise<Record<string, unknown> & { setup_phases_ms: Record<string, [number, number]> }> {
   const dir = mkdtempSync(join(tmpdir(), 'warmline-bench-webrtc-'));
   // Deepgram's published 50 concurrent streams are the local server's default: every caller here holds one.
   const up = await startLocalUpstreams({ apiKey: KEY, asrMaxStreams: CALLS + 20 });
@@ -111,8 +118,8 @@ async function main(): Promise<void> {
   const pin = availableParallelism() >= 2;
   const script = fileURLToPath(new URL('./support/webrtc-gateway.ts', import.meta.url));
   const child = pin
-    ? fork(script, [JSON.stringify(overrides)], { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, '--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } })
-    : fork(script, [JSON.stringify(overrides)], { execArgv: ['--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+    ? fork(script, [JSON.stringify(overrides), stack], { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, '--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } })
+    : fork(script, [JSON.stringify(overrides), stack], { execArgv: ['--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
   const messages: Array<(m: { type: string } & Record<string, unknown>) => void> = [];
   child.on('message', (m: { type: string } & Record<string, unknown>) => messages.splice(0).forEach((w) => w(m)));
   const next = <T>(type: string): Promise<T> => new Promise((resolve) => {
@@ -126,10 +133,16 @@ async function main(): Promise<void> {
   const firstAudio: number[] = [];
   const calls: Array<{ peer: WebRtcPeer; caller: WsSipCaller; answeredAt: number }> = [];
   let failed = 0;
+  /** Why the first failed call failed, printed with the figures. */
+  let firstFailure = '';
+  const fail = (why: string): void => {
+    failed++;
+    firstFailure ||= why;
+  };
   async function place(i: number): Promise<void> {
     const res = await fetch(new URL('/demo/session', ready.opsUrl), { method: 'POST' });
     if (!res.ok) {
-      failed++;
+      fail(`POST /demo/session: ${res.status}`);
       return;
     }
     const s = (await res.json()) as { username: string; password: string; wsUrl: string; target: string; challenge?: string };
@@ -139,7 +152,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const r = await caller.invite(s.target, offer, 10_000, PREAUTH ? s.challenge : undefined);
     if (r.status !== 200) {
-      failed++;
+      fail(`INVITE: ${r.status} ${r.header('warning') ?? ''}`);
       peer.close();
       caller.close();
       return;
@@ -183,7 +196,7 @@ async function main(): Promise<void> {
   const workers = Array.from({ length: SETUP_CONCURRENCY }, async () => {
     while (started < CALLS) {
       const i = started++;
-      await place(i).catch(() => { failed++; });
+      await place(i).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
     }
   });
   await Promise.all(workers);
@@ -226,9 +239,10 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 
   const result = {
-    stack: 'node-datachannel',
+    stack,
     calls: calls.length,
     failed,
+    ...(firstFailure && { first_failure: firstFailure }),
     pinned: pin,
     cpu_core_fraction: round((cpu1 - cpu0) / wall, 3),
     setup_p50_ms: round(q(setups, 0.5)),
@@ -245,11 +259,18 @@ async function main(): Promise<void> {
     setup_phases_ms: phaseTable(callerPhases, stats.phases.slice(warm ? 1 : 0), stats.agentStarts.slice(warm ? 1 : 0)),
   };
   const rows: Array<[string, string]> = Object.entries(result).filter(([k]) => k !== 'setup_phases_ms').map(([k, v]) => [k, String(v)]);
-  process.stdout.write(`bench:webrtc — ${CALLS} WebRTC calls, gateway ${pin ? 'pinned to CPU 0' : 'not pinned (one CPU)'}\n`);
+  process.stdout.write(`bench:webrtc — ${CALLS} WebRTC calls, gateway on ${stack}, ${pin ? 'pinned to CPU 0' : 'not pinned (one CPU)'}\n`);
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(22)} ${v}\n`);
   process.stdout.write(`  setup phases (ms)      p50     p95\n`);
   for (const [k, [p50, p95]] of Object.entries(result.setup_phases_ms)) process.stdout.write(`    ${k.padEnd(20)} ${String(p50).padStart(7)} ${String(p95).padStart(7)}\n`);
-  if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const results = [];
+  for (const stack of STACKS) results.push(await run(stack));
+  // The last line: the first stack's figures, and with --stack all every stack's under `stacks`.
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify(results.length > 1 ? { ...results[0], stacks: results } : results[0])}\n`);
   process.exit(0);
 }
 
