@@ -252,6 +252,8 @@ async function run(stack: string): Promise<Record<string, unknown> & { setup_pha
     packets_expected: expected,
     caller_frames_sent: framesSent,
     caller_frames_at_gateway: gatewayReceived,
+    // Calls the gateway still held when the window closed (a call it ended early counts no frames above).
+    gateway_calls_at_end: stats.active,
     agent_frames_at_callers: agentReceived,
     pacing_jitter_p99_ms: round(stats.pacer.jitterP99Ms, 2),
     hold_s: HOLD_S,
