@@ -21,6 +21,12 @@ export interface WebRtcEndpointOptions {
   pacer?: Pacer;
   /** Bound on waiting for our own host candidate. Default 5 s. */
   gatherTimeoutMs?: number;
+  /**
+   * Check the browser's candidates at once and answer DTLS passive (saves libjuice's 50 ms
+   * triggered check per setup). Off: answer-only ICE, DTLS active, safe with any offerer; on:
+   * for browsers only — a libdatachannel offerer starts DTLS before it holds our answer and fails.
+   */
+  fullIce?: boolean;
 }
 
 export interface WebRtcAnswer {
@@ -79,7 +85,7 @@ export class WebRtcEndpoint {
     if (this.#closed) throw new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', 'the WebRTC endpoint is closed', {});
     let plan: WebRtcOfferPlan;
     try {
-      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA']);
+      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA'], this.#o.fullIce ?? false);
     } catch (err) {
       release();
       throw err;
