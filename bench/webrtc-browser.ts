@@ -9,6 +9,7 @@
  * challenge POST /demo/session hands out (no 401), the 200 OK's answer given to the page. setup =
  * INVITE sent → the page's connectionState 'connected' (DTLS up), on Node's clock (the page calls
  * back through an exposed function: the same few ms in both modes). Hung up before the next call.
+ * One warm-up call per gateway first, not counted.
  *
  * Options: --calls N per mode (default 20), --json. Loopback only; bounded by N.
  */
@@ -72,8 +73,11 @@ async function main(): Promise<void> {
 
   const setups: Record<string, number[]> = { 'answer-only': [], full: [] };
   const failures: Record<string, number> = { 'answer-only': 0, full: 0 };
-  for (let i = 0; i < CALLS * 2; i++) {
-    const mode = i % 2 === 0 ? 'answer-only' : 'full';
+  // i = -2, -1: one warm-up call per gateway (the page's first peer connection, each gateway's
+  // first WebRTC call), as bench:webrtc makes one; not counted.
+  for (let i = -2; i < CALLS * 2; i++) {
+    const mode = (i + 2) % 2 === 0 ? 'answer-only' : 'full';
+    const counted = i >= 0;
     const g = gateways[mode];
     const s = (await (await fetch(new URL('/demo/session', g.opsUrl), { method: 'POST' })).json()) as { username: string; password: string; wsUrl: string; target: string; challenge: string };
     const offer = (await page.evaluate(`(async () => {
@@ -91,13 +95,15 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const r = await caller.invite(s.target, offer, 10_000, s.challenge);
     if (r.status !== 200) {
-      failures[mode]!++;
+      if (counted) failures[mode]!++;
       caller.close();
       continue;
     }
     await page.evaluate(`globalThis.__pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(r.body)} })`);
     const ok = await Promise.race([up.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 5000))]);
-    if (ok) setups[mode]!.push(connectedAt - t0);
+    if (!counted) {
+      /* warm-up */
+    } else if (ok) setups[mode]!.push(connectedAt - t0);
     else failures[mode]!++;
     await caller.bye().catch(() => undefined);
     caller.close();
@@ -116,6 +122,8 @@ async function main(): Promise<void> {
       setup_p50_ms: round(q(setups[mode]!, 0.5)),
       setup_p95_ms: round(q(setups[mode]!, 0.95)),
       setup_min_ms: round(Math.min(...setups[mode]!)),
+      // In call order, to show where a slow one fell.
+      setups_ms: setups[mode]!.map(round),
     })),
   };
   process.stdout.write(`bench:webrtc:browser — ${CALLS} Chromium calls per ICE mode, alternating\n`);
