@@ -15,8 +15,14 @@
  *    over the window in which every call is up;
  *  - pacing_jitter_p99_ms: the gateway pacer's send-time error p99.
  *
+ * --stack node-datachannel|werift|all: which stack answers in the gateway (default the shipped
+ * node-datachannel; werift swaps the gateway's WebRTC endpoint for bench/support/werift-endpoint.ts,
+ * same face, same gateway otherwise; all: one after the other, same load, one row each). The callers
+ * are node-datachannel peers in every case.
+ *
  * Options: --calls N (default 50), --hold S (seconds every call stays up together, default 8),
- * --setup-concurrency N (default 8), --json. Loopback only; every loop is bounded by N and the hold.
+ * --setup-concurrency N (default 8), --no-preauth (first INVITE without credentials, as sip.js in
+ * the page sends it: the 401 round trip is paid), --json. Loopback only; every loop is bounded by N and the hold.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,9 +41,16 @@ const CALLS = arg('calls', 50);
 const HOLD_S = arg('hold', 8);
 const SETUP_CONCURRENCY = arg('setup-concurrency', 8);
 const JSON_OUT = process.argv.includes('--json');
+// The demo page's sip.js waits for the 401; Node callers can use the challenge POST /demo/session hands out.
+const PREAUTH = !process.argv.includes('--no-preauth');
+const STACK_ARG = ((i) => (i >= 0 ? process.argv[i + 1]! : 'node-datachannel'))(process.argv.indexOf('--stack'));
+const STACKS = STACK_ARG === 'all' ? ['node-datachannel', 'werift'] : [STACK_ARG];
 const KEY = 'bench-key';
 
-interface Stats { pacer: { jitterP99Ms: number; streams: number }; active: number; rtp: Array<{ received: number; lost: number } | undefined> }
+interface GatewayPhase { createMs: number; gatherMs: number; connectedMs?: number }
+interface Stats { pacer: { jitterP99Ms: number; streams: number }; active: number; rtp: Array<{ received: number; lost: number } | undefined>; phases: GatewayPhase[]; agentStarts: number[] }
+/** One call's setup, cut where the caller can see it (ms). */
+interface CallerPhase { auth: number; invite: number; ice: number; dtls: number }
 
 const q = (xs: number[], p: number): number => {
   if (xs.length === 0) return NaN;
@@ -52,7 +65,33 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function main(): Promise<void> {
+/**
+ * Setup cut into phases, each [p50, p95] in ms. Caller's clock: auth_401 (first INVITE sent → its
+ * 401 → the INVITE with credentials sent), invite_to_200 (that INVITE → 200 OK), ice (200 OK
+ * applied → the caller's ICE connected), dtls (ICE connected → DTLS-SRTP up). Gateway's clock,
+ * inside invite_to_200: gw_answer_create (peer connection made, offer applied), gw_answer_gather
+ * (waiting for our host candidate), gw_agent_start (the agent's ASR stream from the warm pool); and gw_answer_to_dtls (answer made → DTLS up at the gateway).
+ */
+/** True when the first INVITE carried credentials for every call (no 401 round trip was paid). */
+function preauthorized(c: CallerPhase[]): boolean {
+  return c.length > 0 && c.every((x) => x.auth === 0);
+}
+
+function phaseTable(c: CallerPhase[], g: GatewayPhase[], agentStarts: number[]): Record<string, [number, number]> {
+  const pq = (xs: number[]): [number, number] => [round(q(xs, 0.5)), round(q(xs, 0.95))];
+  return {
+    auth_401: pq(c.map((x) => x.auth)),
+    invite_to_200: pq(c.map((x) => x.invite)),
+    gw_answer_create: pq(g.map((x) => x.createMs)),
+    gw_answer_gather: pq(g.map((x) => x.gatherMs)),
+    gw_agent_start: pq(agentStarts),
+    ice: pq(c.map((x) => x.ice)),
+    dtls: pq(c.map((x) => x.dtls)),
+    gw_answer_to_dtls: pq(g.flatMap((x) => (x.connectedMs === undefined ? [] : [x.connectedMs]))),
+  };
+}
+
+async function run(stack: string): Promise<Record<string, unknown> & { setup_phases_ms: Record<string, [number, number]> }> {
   const dir = mkdtempSync(join(tmpdir(), 'warmline-bench-webrtc-'));
   // Deepgram's published 50 concurrent streams are the local server's default: every caller here holds one.
   const up = await startLocalUpstreams({ apiKey: KEY, asrMaxStreams: CALLS + 20 });
@@ -79,8 +118,8 @@ async function main(): Promise<void> {
   const pin = availableParallelism() >= 2;
   const script = fileURLToPath(new URL('./support/webrtc-gateway.ts', import.meta.url));
   const child = pin
-    ? fork(script, [JSON.stringify(overrides)], { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, '--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } })
-    : fork(script, [JSON.stringify(overrides)], { execArgv: ['--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+    ? fork(script, [JSON.stringify(overrides), stack], { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, '--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } })
+    : fork(script, [JSON.stringify(overrides), stack], { execArgv: ['--import', 'tsx'], env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
   const messages: Array<(m: { type: string } & Record<string, unknown>) => void> = [];
   child.on('message', (m: { type: string } & Record<string, unknown>) => messages.splice(0).forEach((w) => w(m)));
   const next = <T>(type: string): Promise<T> => new Promise((resolve) => {
@@ -90,23 +129,30 @@ async function main(): Promise<void> {
   const ready = await next<{ opsUrl: string }>('ready');
 
   const setups: number[] = [];
+  const callerPhases: CallerPhase[] = [];
   const firstAudio: number[] = [];
   const calls: Array<{ peer: WebRtcPeer; caller: WsSipCaller; answeredAt: number }> = [];
   let failed = 0;
+  /** Why the first failed call failed, printed with the figures. */
+  let firstFailure = '';
+  const fail = (why: string): void => {
+    failed++;
+    firstFailure ||= why;
+  };
   async function place(i: number): Promise<void> {
     const res = await fetch(new URL('/demo/session', ready.opsUrl), { method: 'POST' });
     if (!res.ok) {
-      failed++;
+      fail(`POST /demo/session: ${res.status}`);
       return;
     }
-    const s = (await res.json()) as { username: string; password: string; wsUrl: string; target: string };
+    const s = (await res.json()) as { username: string; password: string; wsUrl: string; target: string; challenge?: string };
     const peer = new WebRtcPeer(`bench-${i}`);
     const caller = await WsSipCaller.connect(s.wsUrl, s.username, s.password);
     const offer = await peer.offer();
     const t0 = performance.now();
-    const r = await caller.invite(s.target, offer);
+    const r = await caller.invite(s.target, offer, 10_000, PREAUTH ? s.challenge : undefined);
     if (r.status !== 200) {
-      failed++;
+      fail(`INVITE: ${r.status} ${r.header('warning') ?? ''}`);
       peer.close();
       caller.close();
       return;
@@ -115,6 +161,15 @@ async function main(): Promise<void> {
     peer.answer(r.body);
     await Promise.race([peer.whenOpen(), new Promise((_, rej) => setTimeout(() => rej(new Error('DTLS timeout')), 10_000))]);
     setups.push(peer.connectedAt! - t0);
+    const inv = caller.inviteTimes;
+    const last = inv[inv.length - 1]!;
+    const ice = peer.iceConnectedAt ?? peer.connectedAt!;
+    callerPhases.push({
+      auth: inv.length > 1 ? inv[0]!.finalAt - inv[0]!.sentAt + (last.sentAt - inv[0]!.finalAt) : 0,
+      invite: last.finalAt - last.sentAt,
+      ice: ice - answeredAt,
+      dtls: peer.connectedAt! - ice,
+    });
     calls.push({ peer, caller, answeredAt });
   }
 
@@ -129,6 +184,7 @@ async function main(): Promise<void> {
     warm.peer.close();
     warm.caller.close();
     setups.length = 0;
+    callerPhases.length = 0;
   }
 
   // Every caller speaks: one frame per 20 ms per connected call, from one timer.
@@ -140,7 +196,7 @@ async function main(): Promise<void> {
   const workers = Array.from({ length: SETUP_CONCURRENCY }, async () => {
     while (started < CALLS) {
       const i = started++;
-      await place(i).catch(() => { failed++; });
+      await place(i).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
     }
   });
   await Promise.all(workers);
@@ -183,9 +239,10 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 
   const result = {
-    stack: 'node-datachannel',
+    stack,
     calls: calls.length,
     failed,
+    ...(firstFailure && { first_failure: firstFailure }),
     pinned: pin,
     cpu_core_fraction: round((cpu1 - cpu0) / wall, 3),
     setup_p50_ms: round(q(setups, 0.5)),
@@ -195,14 +252,27 @@ async function main(): Promise<void> {
     packets_expected: expected,
     caller_frames_sent: framesSent,
     caller_frames_at_gateway: gatewayReceived,
+    // Calls the gateway still held when the window closed (a call it ended early counts no frames above).
+    gateway_calls_at_end: stats.active,
     agent_frames_at_callers: agentReceived,
     pacing_jitter_p99_ms: round(stats.pacer.jitterP99Ms, 2),
     hold_s: HOLD_S,
+    preauth: PREAUTH && preauthorized(callerPhases),
+    setup_phases_ms: phaseTable(callerPhases, stats.phases.slice(warm ? 1 : 0), stats.agentStarts.slice(warm ? 1 : 0)),
   };
-  const rows: Array<[string, string]> = Object.entries(result).map(([k, v]) => [k, String(v)]);
-  process.stdout.write(`bench:webrtc — ${CALLS} WebRTC calls, gateway ${pin ? 'pinned to CPU 0' : 'not pinned (one CPU)'}\n`);
+  const rows: Array<[string, string]> = Object.entries(result).filter(([k]) => k !== 'setup_phases_ms').map(([k, v]) => [k, String(v)]);
+  process.stdout.write(`bench:webrtc — ${CALLS} WebRTC calls, gateway on ${stack}, ${pin ? 'pinned to CPU 0' : 'not pinned (one CPU)'}\n`);
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(22)} ${v}\n`);
-  if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.stdout.write(`  setup phases (ms)      p50     p95\n`);
+  for (const [k, [p50, p95]] of Object.entries(result.setup_phases_ms)) process.stdout.write(`    ${k.padEnd(20)} ${String(p50).padStart(7)} ${String(p95).padStart(7)}\n`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const results = [];
+  for (const stack of STACKS) results.push(await run(stack));
+  // The last line: the first stack's figures, and with --stack all every stack's under `stacks`.
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify(results.length > 1 ? { ...results[0], stacks: results } : results[0])}\n`);
   process.exit(0);
 }
 

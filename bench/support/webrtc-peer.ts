@@ -18,6 +18,8 @@ export class WebRtcPeer {
   received = 0;
   firstAudioAt: number | undefined;
   connectedAt: number | undefined;
+  /** When our ICE agent first found a working pair (before DTLS starts). */
+  iceConnectedAt: number | undefined;
   /** Sequence numbers of the agent's stream, to count SRTP loss. */
   #baseSeq = -1;
   #maxSeq = -1;
@@ -39,6 +41,9 @@ export class WebRtcPeer {
     }));
     this.#track.onMessage((m) => this.#onPacket(m));
     this.#pc.onStateChange((st) => this.states.push(st));
+    this.#pc.onIceStateChange((st) => {
+      if (st === 'connected' || st === 'completed') this.iceConnectedAt ??= performance.now();
+    });
   }
 
   /** Connection states seen, in order (for diagnostics). */

@@ -28,6 +28,8 @@ export class WsSipCaller {
   #waiters: Array<(r: WsResponse) => void> = [];
   /** Requests the gateway sent us (BYE when it hangs up). */
   readonly requests: string[] = [];
+  /** performance.now() of each INVITE sent and of its final response, in order (bench:webrtc's setup phases). */
+  readonly inviteTimes: Array<{ sentAt: number; finalAt: number; status: number }> = [];
 
   private constructor(ws: WebSocket, user: string, password: string | undefined) {
     this.#ws = ws;
@@ -96,16 +98,25 @@ export class WsSipCaller {
     });
   }
 
-  /** INVITE with `sdp`; answers one digest challenge; ACKs the final response. */
-  async invite(target: string, sdp: string, timeoutMs = 10_000): Promise<WsResponse> {
+  /**
+   * INVITE with `sdp`; answers one digest challenge; ACKs the final response. With `challenge`
+   * (the one POST /demo/session hands out) the first INVITE already carries the Authorization.
+   */
+  async invite(target: string, sdp: string, timeoutMs = 10_000, challenge?: string): Promise<WsResponse> {
     this.#target = target;
     let auth: string[] = [];
+    if (challenge && this.#digest) {
+      const out = this.#digest.answer(401, challenge, 'INVITE', target);
+      if (out.kind === 'retry') auth = [`${out.header}: ${out.value}`];
+    }
     for (let round = 0; ; round++) {
       const branch = `z9hG4bK${hex(8)}`;
       const cseq = ++this.#cseq;
       const final = this.#final(timeoutMs);
+      const sentAt = performance.now();
       this.#send('INVITE', target, branch, cseq, ['Content-Type: application/sdp', ...auth], sdp);
       const r = await final;
+      this.inviteTimes.push({ sentAt, finalAt: performance.now(), status: r.status });
       this.#toHeader = r.header('to') ?? '';
       // §17.1.1.3: a non-2xx final response is ACKed in the INVITE's transaction (same branch).
       this.#send('ACK', target, r.status >= 300 ? branch : `z9hG4bK${hex(8)}`, cseq, []);

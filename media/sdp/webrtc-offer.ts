@@ -30,7 +30,7 @@ export function isWebRtcOffer(offer: SessionDescription): boolean {
  * first, and a stack that mirrors the offer would answer Opus, which the ASR cannot take untranscoded.
  * Throws MEDIA_ERR_SDP_NO_COMMON_CODEC (→ 488) when neither G.711 law is offered.
  */
-export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs: readonly ('PCMU' | 'PCMA')[]): WebRtcOfferPlan {
+export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs: readonly ('PCMU' | 'PCMA')[], fullIce = false): WebRtcOfferPlan {
   const a = parsed.audio;
   if (!a || a.port === 0) throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', 'offer has no audio stream', {});
   const attr = (name: string): string | undefined => {
@@ -54,7 +54,7 @@ export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs
   const te = a.rtpmaps.find((r) => r.encoding.toLowerCase() === 'telephone-event' && r.clockRate === 8000 && a.formats.includes(r.payloadType)) ?? null;
   const keep = new Set([codec.payloadType, ...(te ? [te.payloadType] : [])]);
   return {
-    offer: restrictAudio(text, keep),
+    offer: restrictAudio(text, keep, fullIce),
     codec,
     telephoneEvent: te,
     mid: attr('mid') ?? '',
@@ -64,10 +64,14 @@ export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs
 }
 
 const PT_ATTR = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)[ \t]/;
+/** A UDP host or server-reflexive candidate whose address is an IPv4 or IPv6 literal (RFC 8839 §5.1). */
+const CHECKABLE = /^a=candidate:\S+ 1 udp \d+ (\d{1,3}(\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]*) \d+ typ (host|srflx)( |$)/i;
+const MAX_CHECKED = 4;
 
 /** Keeps only `keep` payload types in the first audio m-section (m= formats and their rtpmap/fmtp/rtcp-fb). */
-function restrictAudio(text: string, keep: ReadonlySet<number>): string {
+function restrictAudio(text: string, keep: ReadonlySet<number>, fullIce: boolean): string {
   const lines = text.split(/\r?\n/);
+  let checked = 0;
   let section: 'session' | 'audio' | 'other' = 'session';
   let seenAudio = false;
   const out: string[] = [];
@@ -91,6 +95,19 @@ function restrictAudio(text: string, keep: ReadonlySet<number>): string {
     // It never probes an address before the browser holds our answer — a stack that is checked
     // that early may start DTLS before it knows our fingerprint — and a browser's mDNS `.local`
     // candidates, which we could not resolve, are not needed.
+    if (fullIce && line.startsWith('a=candidate:')) {
+      // Full ICE (webrtc.fullIce): our agent checks the browser's IP candidates at once and is
+      // connected before the browser holds our answer, without libjuice's 50 ms triggered check.
+      // Names (mDNS) are not resolved; at most MAX_CHECKED addresses, only where an admitted offer points.
+      if (CHECKABLE.test(line) && ++checked <= MAX_CHECKED) out.push(line);
+      continue;
+    }
+    // RFC 5763 §5 with full ICE: we answer passive (the stack is told the browser is active), so
+    // our DTLS server is listening before the browser, holding our answer, sends its ClientHello.
+    if (fullIce && line === 'a=setup:actpass') {
+      out.push('a=setup:active');
+      continue;
+    }
     if (line.startsWith('a=candidate:') || line === 'a=end-of-candidates') continue;
     out.push(line);
   }

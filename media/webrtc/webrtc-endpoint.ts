@@ -21,12 +21,20 @@ export interface WebRtcEndpointOptions {
   pacer?: Pacer;
   /** Bound on waiting for our own host candidate. Default 5 s. */
   gatherTimeoutMs?: number;
+  /**
+   * Check the browser's candidates at once and answer DTLS passive (saves libjuice's 50 ms
+   * triggered check per setup). Off: answer-only ICE, DTLS active, safe with any offerer; on:
+   * for browsers only — a libdatachannel offerer starts DTLS before it holds our answer and fails.
+   */
+  fullIce?: boolean;
 }
 
 export interface WebRtcAnswer {
   session: WebRtcSession;
   sdp: string;
   plan: WebRtcOfferPlan;
+  /** Where answer() spent its time (ms): the peer connection made and the offer applied, then waiting for our candidate. */
+  timings: { createMs: number; gatherMs: number };
 }
 
 /**
@@ -77,11 +85,12 @@ export class WebRtcEndpoint {
     if (this.#closed) throw new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', 'the WebRTC endpoint is closed', {});
     let plan: WebRtcOfferPlan;
     try {
-      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA']);
+      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA'], this.#o.fullIce ?? false);
     } catch (err) {
       release();
       throw err;
     }
+    const t0 = performance.now();
     const pc = new this.#ndc.PeerConnection(`warmline-${++this.#seq}`, {
       iceServers: [],
       bindAddress: this.#o.bindAddress,
@@ -110,7 +119,9 @@ export class WebRtcEndpoint {
       });
       gathered.catch(() => undefined);
       pc.setRemoteDescription(plan.offer, 'offer');
+      const t1 = performance.now();
       if (pc.gatheringState() !== 'complete') await gathered;
+      const t2 = performance.now();
       clearTimeout(timer);
       let sdp = pc.localDescription()?.sdp ?? '';
       if (!/^a=candidate:/m.test(sdp)) {
@@ -118,7 +129,7 @@ export class WebRtcEndpoint {
       }
       if (this.#o.publicAddress) sdp = addHostCandidate(sdp, this.#o.publicAddress, port);
       sdp = addSsrc(sdp, session.ssrc, `warmline-${this.#seq}`);
-      return { session, sdp, plan };
+      return { session, sdp, plan, timings: { createMs: t1 - t0, gatherMs: t2 - t1 } };
     } catch (err) {
       clearTimeout(timer);
       session.close();

@@ -80,6 +80,17 @@ export class DemoGuard {
     return n;
   }
 
+  /**
+   * A fresh challenge handed out with the credential (POST /demo/session), so the page's first
+   * INVITE can carry its Authorization and skip the 401 round trip (RFC 7616 §3.4 lets a client
+   * reuse a nonce it holds). It tells nothing a bare INVITE's 401 would not: the nonce is signed,
+   * lives nonceTtlMs, is taken once per nonce count (replays refused), and answering it still
+   * needs the password. Past its life the INVITE gets 401 stale=true and retries, as any client.
+   */
+  challenge(): string {
+    return this.#digest.challenge();
+  }
+
   /** Who placed a demo call (its credential's user), so only that page reads its transcript. */
   placedBy(callId: string): string | undefined {
     return this.#owners.get(callId);

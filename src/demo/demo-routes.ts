@@ -60,6 +60,7 @@ export function demoRoutes(o: DemoRoutesOptions): (req: IncomingMessage, res: Se
         expiresAt: new Date(c.expiresAt).toISOString(),
         wsUrl: `${o.ws.protocol === 'WSS' ? 'wss' : 'ws'}://${host}:${o.ws.port}`,
         target: `sip:${o.did}@${host}`,
+        challenge: o.guard.challenge(),
         ...(c.tenant !== undefined && { tenant: c.tenant }),
       });
       return true;

@@ -5,7 +5,7 @@ import { until } from '../../support/wait.js';
 import { WebRtcPeer } from '../../../bench/support/webrtc-peer.js';
 import { WsSipCaller } from '../../../bench/support/ws-sip-caller.js';
 
-interface Session { username: string; password: string; wsUrl: string; target: string }
+interface Session { username: string; password: string; wsUrl: string; target: string; challenge: string }
 
 async function session(g: Gateway): Promise<{ status: number; body: Session }> {
   const res = await fetch(new URL('/demo/session', g.opsUrl), { method: 'POST' });
@@ -38,11 +38,11 @@ describe('webrtc: Node WebRTC callers through the gateway (SIP over WebSocket + 
     await g?.close();
   });
 
-  async function call(creds: Session): Promise<{ caller: WsSipCaller; peer: WebRtcPeer; status: number; answer: string }> {
+  async function call(creds: Session, challenge?: string): Promise<{ caller: WsSipCaller; peer: WebRtcPeer; status: number; answer: string }> {
     const peer = new WebRtcPeer(`peer-${Math.random()}`);
     const caller = await WsSipCaller.connect(creds.wsUrl, creds.username, creds.password);
     open.push(peer, caller);
-    const r = await caller.invite(creds.target, await peer.offer());
+    const r = await caller.invite(creds.target, await peer.offer(), 10_000, challenge);
     if (r.status === 200) peer.answer(r.body);
     return { caller, peer, status: r.status, answer: r.body };
   }
@@ -51,6 +51,7 @@ describe('webrtc: Node WebRTC callers through the gateway (SIP over WebSocket + 
     const { body: creds } = await session(g);
     const a = await call(creds);
     assert.equal(a.status, 200);
+    assert.deepEqual(a.caller.inviteTimes.map((t) => t.status), [401, 200], 'without the handed-out challenge: one 401 first');
     assert.match(a.answer, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 126\r?$/m, 'Opus and PCMA dropped from the answer');
     assert.match(a.answer, /^a=setup:active\r?$/m, 'RFC 5763 §5: the answerer SHOULD be active');
     assert.match(a.answer, /^a=rtcp-mux\r?$/m);
@@ -72,10 +73,13 @@ describe('webrtc: Node WebRTC callers through the gateway (SIP over WebSocket + 
     assert.equal(snap.codec, 'PCMU');
     assert.equal(a.peer.lost, 0);
 
-    // A second call presents the same DTLS certificate: none is generated per call.
+    // A second call presents the same DTLS certificate: none is generated per call. It answers the
+    // challenge POST /demo/session handed out, so its first INVITE is admitted (no 401 round trip).
     const { body: creds2 } = await session(g);
-    const b = await call(creds2);
+    const b = await call(creds2, creds2.challenge);
     assert.equal(b.status, 200);
+    assert.deepEqual(b.caller.inviteTimes.map((t) => t.status), [200]);
+    await b.peer.whenOpen();
     const fp = (sdp: string) => /^a=fingerprint:(.+)$/m.exec(sdp)?.[1]?.trim();
     assert.equal(fp(b.answer), fp(a.answer));
 
@@ -92,6 +96,7 @@ describe('webrtc: Node WebRTC callers through the gateway (SIP over WebSocket + 
     const none = await call({ ...creds, username: 'web-none', password: undefined as unknown as string });
     assert.equal(none.status, 401);
     assert.equal((await call({ ...creds, password: 'wrong' })).status, 403);
+    assert.equal((await call({ ...creds, password: 'wrong' }, creds.challenge)).status, 403, 'the handed-out challenge does not stand in for the password');
     assert.equal((await call({ ...creds, target: creds.target.replace('sip:demo@', 'sip:+15550001@') })).status, 403);
     assert.equal(acquisitions(g), before, 'nothing leased for refused browsers');
 

@@ -36,6 +36,18 @@ describe('media/sdp: a browser offer for the WebRTC endpoint', () => {
     assert.equal(planWebRtcAnswer(CHROME, parseSdp(CHROME), ['PCMA']).codec.payloadType, 8);
   });
 
+  it('with full ICE: keeps at most four UDP candidates with address literals and makes the browser the DTLS client', () => {
+    const many = CHROME.replace('a=end-of-candidates', [
+      'a=candidate:3 1 udp 1 10.0.0.3 3 typ host', 'a=candidate:4 1 udp 1 fe80::1 4 typ host', 'a=candidate:5 1 tcp 1 10.0.0.5 9 typ host tcptype active',
+      'a=candidate:6 1 udp 1 198.51.100.6 6 typ srflx raddr 10.0.0.3 rport 3', 'a=candidate:7 1 udp 1 10.0.0.7 7 typ host', 'a=candidate:8 1 udp 1 203.0.113.8 8 typ relay',
+    ].join('\r\n'));
+    const offer = planWebRtcAnswer(many, parseSdp(many), ['PCMU'], true).offer;
+    const kept = offer.split('\r\n').filter((l) => l.startsWith('a=candidate:')).map((l) => l.split(' ')[0]);
+    assert.deepEqual(kept, ['a=candidate:1', 'a=candidate:3', 'a=candidate:4', 'a=candidate:6'], 'no mDNS name, TCP, relay, nor a fifth');
+    assert.match(offer, /^a=setup:active$/m, 'the stack is told the browser is active, so it answers passive (RFC 5763 §5)');
+    assert.doesNotMatch(offer, /^a=setup:actpass$|^a=end-of-candidates/m);
+  });
+
   it('refuses an Opus-only offer (488) and one without a fingerprint or ICE credentials', () => {
     const opus = CHROME.replace(/^m=audio 9 (\S+) .*$/m, 'm=audio 9 $1 111');
     assert.throws(() => planWebRtcAnswer(opus, parseSdp(opus), ['PCMU', 'PCMA']), (e: unknown) => isMediaError(e, 'MEDIA_ERR_SDP_NO_COMMON_CODEC'));
