@@ -32,11 +32,14 @@ export class PacedStream {
    *
    * The capacity is a whole number of frames and the head only moves by whole frames (it goes
    * back to 0 whenever the ring empties, which is the only time a partial frame is read), so a
-   * frame never wraps: the sink is handed a prebuilt view of the ring, with no copy and no
-   * allocation per frame.
+   * frame never wraps: the sink is handed a view of the ring, with no copy. A slot's view is
+   * made the first time that slot is played and kept for the ring's life: a TTS burst grows
+   * the ring to the whole utterance (a 3 s greeting, 150 frames, through five doublings), and
+   * views built for every slot of every size were hundreds of Buffers per call, most never
+   * played when the caller hangs up or barges in.
    */
   private ring: Buffer = Buffer.allocUnsafe(INITIAL_RING);
-  private views = frameViews(this.ring);
+  private views: Array<Buffer | undefined> = new Array<Buffer | undefined>(INITIAL_RING / FRAME_BYTES);
   private head = 0;
   private queued = 0;
   private readonly silence = Buffer.alloc(FRAME_BYTES, 0xff);
@@ -78,7 +81,7 @@ export class PacedStream {
 
   private setRing(ring: Buffer): void {
     this.ring = ring;
-    this.views = frameViews(ring);
+    this.views = new Array<Buffer | undefined>(ring.length / FRAME_BYTES);
     this.head = 0;
   }
 
@@ -100,7 +103,8 @@ export class PacedStream {
       this.sink.sendFrame(this.comfortSilence ? this.silence.fill(0xff) : null, false);
       return this.comfortSilence;
     }
-    const frame = this.views[this.head / FRAME_BYTES]!;
+    const slot = this.head / FRAME_BYTES;
+    const frame = this.views[slot] ?? (this.views[slot] = this.ring.subarray(this.head, this.head + FRAME_BYTES));
     const w = Math.min(FRAME_BYTES, this.queued);
     if (w < FRAME_BYTES) frame.fill(0xff, w);
     this.queued -= w;
@@ -112,12 +116,6 @@ export class PacedStream {
     if (this.queued === 0 && this.ring.length > MAX_IDLE_RING) this.setRing(Buffer.allocUnsafe(INITIAL_RING));
     return true;
   }
-}
-
-function frameViews(ring: Buffer): Buffer[] {
-  const views: Buffer[] = [];
-  for (let at = 0; at < ring.length; at += FRAME_BYTES) views.push(ring.subarray(at, at + FRAME_BYTES));
-  return views;
 }
 
 const SPIN_BELOW_STREAMS = 256;

@@ -374,7 +374,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> {
     this.#reliable?.stop();
     this.#reinviteAck?.fail(new Error(`call ended: ${reason}`));
     this.#refresh.stop();
-    this.#ackWait?.fail(new SipError('SIP_ERR_STATE', `call ended: ${reason}`, { callId: this.callId, reason }));
+    if (this.#ackWait?.waiting) this.#ackWait.fail(new SipError('SIP_ERR_STATE', `call ended: ${reason}`, { callId: this.callId, reason })); // not a stack per acknowledged call
     this.#owner.forget(this);
     this.emit('ended', reason);
   }

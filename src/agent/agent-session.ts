@@ -45,6 +45,11 @@ export interface AgentSessionEvents {
 
 const APOLOGY = "I'm sorry, I'm having trouble answering right now. Could you say that again?";
 const MAX_TOOL_ROUNDS = 2;
+/**
+ * Why a finished turn's pending work stops: every turn of every call ends this way, and
+ * `abort()` without a reason builds a DOMException with a stack trace each time.
+ */
+const TURN_OVER = new Error('the turn is over');
 
 interface ActiveTurn {
   readonly timeline: TurnTimeline;
@@ -232,7 +237,7 @@ export class AgentSession extends EventEmitter<AgentSessionEvents> {
   #finishTurn(turn: ActiveTurn, outcome: TurnRecord['outcome']): void {
     if (this.#turn !== turn) return;
     this.#turn = undefined;
-    turn.abort.abort();
+    turn.abort.abort(TURN_OVER);
     turn.voice.close(outcome !== 'completed');
     if (outcome !== 'completed') this.#o.flushAudio();
     turn.timeline.outcome = outcome;

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { ConnectionFactory, PooledConnection } from '../pools/types.js';
 import { UpstreamClosedError, UpstreamProtocolError, UpstreamTimeoutError, excerpt } from './errors.js';
-import { openWebSocket } from './websocket-open.js';
+import { messageText, openWebSocket } from './websocket-open.js';
+import { TickCork } from './tick-cork.js';
 
 /**
  * Deepgram live streaming (`wss://api.deepgram.com/v1/listen`), per Deepgram's
@@ -74,6 +75,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
   readonly id = `asr-${randomUUID().slice(0, 8)}`;
   readonly capacity = 1;
   readonly #ws: WebSocket;
+  readonly #cork: TickCork;
   readonly #url: string;
   readonly #keepaliveMs: number;
   readonly #pongTimeoutMs: number;
@@ -108,6 +110,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
   constructor(ws: WebSocket, url: string, keepaliveMs: number, finalizeTimeoutMs: number, pongTimeoutMs = 2000, audioBatchMs = 40) {
     super();
     this.#ws = ws;
+    this.#cork = new TickCork(ws);
     this.#finalizeTimeoutMs = finalizeTimeoutMs;
     this.#url = url;
     this.#keepaliveMs = keepaliveMs;
@@ -147,6 +150,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
     this.audioBytes += ulaw.length;
     this.#streamBytes += ulaw.length;
     if (this.#batchLength === 0 && ulaw.length >= this.#batchBytes) {
+      this.#cork.cork();
       this.#ws.send(ulaw, { binary: true });
       this.#lastSentAt = performance.now();
       return;
@@ -192,6 +196,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
         else resolve();
       };
       this.#waitingPong = settle;
+      this.#cork.cork();
       this.#ws.send(JSON.stringify({ type: 'KeepAlive' }), (err) => { if (err) settle(err); });
       this.#ws.ping();
       this.#lastSentAt = performance.now();
@@ -245,6 +250,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
 
   #sendControl(type: string): void {
     if (!this.usable) return;
+    this.#cork.cork();
     this.#ws.send(JSON.stringify({ type }));
     this.#lastSentAt = performance.now();
   }
@@ -256,6 +262,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
     this.#batch = undefined;
     this.#batchLength = 0;
     if (!this.usable) return;
+    this.#cork.cork();
     this.#ws.send(out, { binary: true });
     this.#lastSentAt = performance.now();
   }
@@ -287,7 +294,7 @@ export class DeepgramConnection extends EventEmitter<AsrEvents> implements Poole
   }
 
   #onMessage(data: RawData, binary: boolean): void {
-    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+    const text = messageText(data);
     let msg: Record<string, unknown>;
     try {
       if (binary) throw new Error('binary frame');

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { ConnectionFactory, PooledConnection } from '../pools/types.js';
 import { UpstreamClosedError, UpstreamProtocolError, UpstreamTimeoutError, excerpt } from './errors.js';
-import { openWebSocket } from './websocket-open.js';
+import { messageText, openWebSocket } from './websocket-open.js';
+import { TickCork } from './tick-cork.js';
 
 /**
  * ElevenLabs text-to-speech over WebSocket, per ElevenLabs' API reference:
@@ -99,6 +100,7 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
   readonly capacity: number;
   readonly multi: boolean;
   readonly #ws: WebSocket;
+  readonly #cork: TickCork;
   readonly #url: string;
   readonly #contexts = new Map<string, TtsContext>();
   /** Contexts the server knows of (their first message went out). */
@@ -114,6 +116,7 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
     super();
     this.#generationTimeoutMs = generationTimeoutMs;
     this.#ws = ws;
+    this.#cork = new TickCork(ws);
     this.#url = url;
     this.multi = multi;
     this.capacity = multi ? capacity : 1;
@@ -204,6 +207,7 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
     return new Promise((resolve, reject) => {
       if (!this.usable) return reject(new UpstreamClosedError({ provider: PROVIDER, url: this.#url, code: 0, reason: 'not open' }));
       const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      this.#cork.cork();
       if (!this.multi) {
         // A single space resets the inactivity timer and generates nothing.
         this.#ws.send(JSON.stringify({ text: ' ' }), done);
@@ -255,6 +259,7 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
 
   #send(msg: object): void {
     if (this.#gone || this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#cork.cork();
     this.#ws.send(JSON.stringify(msg));
   }
 
@@ -267,7 +272,7 @@ export class ElevenLabsConnection extends EventEmitter<TtsConnectionEvents> impl
   }
 
   #onMessage(data: RawData, binary: boolean): void {
-    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+    const text = messageText(data);
     let msg: { audio?: unknown; isFinal?: unknown; contextId?: unknown; context_id?: unknown; error?: unknown; message?: unknown };
     try {
       if (binary) throw new Error('binary frame');

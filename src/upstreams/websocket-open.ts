@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { UpstreamAuthError, UpstreamConnectError, excerpt } from './errors.js';
 
 export interface WebSocketOpenOptions {
@@ -57,4 +57,13 @@ export function openWebSocket(o: WebSocketOpenOptions): Promise<WebSocket> {
       resolve(ws);
     });
   });
+}
+
+/**
+ * A received message's text. ws hands a Buffer (its default binaryType): decoded in place, where
+ * `Buffer.from(buffer)` would first copy every message (a TTS audio message is ~1 KB of base64).
+ */
+export function messageText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
 }
