@@ -41,7 +41,7 @@ export async function sippFlood(target: { address: string; port: number }, o: { 
 
 /** A carrier's real calls (INVITE with PCMU, hold, BYE) from `from`; successful / placed. */
 export function carrierCalls(target: { address: string; port: number }, from: string, calls: number, rate: number, holdMs = 500): Promise<SippTally> {
-  return runSipp([`${target.address}:${target.port}`, '-i', from, '-sf', CALL_XML, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', String(holdMs), '-recv_timeout', '10000'], 120);
+  return runSipp([`${target.address}:${target.port}`, '-i', from, '-sf', CALL_XML, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', String(holdMs), '-recv_timeout', '10000', ...(process.env.WL_FLOOD_DEBUG ? ['-trace_err', '-error_file', `${process.env.WL_FLOOD_DEBUG}-carrier-err.log`] : [])], 120);
 }
 
 /** RSS of a process in MB, from /proc. */
