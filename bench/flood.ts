@@ -12,7 +12,7 @@
 // config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed.
 //   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--json]
 // Every loop is bounded by its deadline; loopback only.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Kamailio, freeUdpPort } from '../test/support/kamailio.js';
 import { freeTcpPort } from '../test/support/redis-server.js';
 import { startReplica } from '../test/support/replica.js';
-import { carrierCalls, hostileStreams, rssMb, rssSampler, sippFlood, udpRcvbufErrors } from './flood-tools.js';
+import { carrierCalls, edgeCounters, hostileStreams, loadEdgeRuleset, rssMb, rssSampler, sippFlood, udpRcvbufErrors } from './flood-tools.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,7 +36,22 @@ const conns = Math.min(arg('conns', 200), 2000);
 const hostileSeconds = Math.min(arg('hostile-seconds', 10), 120);
 const settle = Math.min(arg('settle', 10), 120);
 const json = process.argv.includes('--json');
-const viaBalancer = process.argv.includes('--via-balancer') || process.argv.includes('--carrier-port');
+// config/kamailio/nftables-edge.nft in front of the balancer: the whole bench re-runs itself in a
+// network namespace of its own (its loopback, its nftables), so the host's tables are never touched.
+const kernelAcl = process.argv.includes('--kernel-acl');
+if (kernelAcl && !process.env.WL_FLOOD_NETNS) {
+  const ns = `wl-flood-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, WL_FLOOD_NETNS: ns } });
+    process.exitCode = r.status ?? 1;
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+  process.exit();
+}
+const viaBalancer = process.argv.includes('--via-balancer') || process.argv.includes('--carrier-port') || process.argv.includes('--kernel-acl');
 // The carrier calls the balancer's own carrier socket (CARRIER_ADDR), the flood the public one.
 const carrierPort = process.argv.includes('--carrier-port');
 const strArg = (name: string): string | undefined => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1] : undefined; };
@@ -106,6 +121,8 @@ if (viaBalancer) {
     ...(carrierPort && { CARRIER_ADDR: `127.0.0.1:${carrierSocket}` }),
   } } });
   await lb.start();
+  // The harness's readiness ping comes from 127.0.0.1; the replica side (INTERNAL_ADDR) is not a SIP port of the ruleset.
+  if (kernelAcl) loadEdgeRuleset({ ports: [port, ...(carrierPort ? [carrierSocket] : [])], carriers: [CARRIER, '127.0.0.1'] });
   sipTarget = { address: '127.0.0.1', port };
   carrierTarget = { address: '127.0.0.1', port: carrierPort ? carrierSocket : port };
 }
@@ -138,6 +155,7 @@ try {
   const gatewaySocket = socketFigures(gwSocketBefore, gwSocketAfter);
   const balancerSocket = socketFigures(lbSocketBefore, lbSocketAfter);
   const balancerInternalSocket = socketFigures(lbInternalBefore, lbInternalAfter);
+  const kernelEdgeDrops = kernelAcl ? edgeCounters() : undefined;
   const aliveAfterFlood = await alive();
   const tcpSlow = await hostileStreams(gw.sip, { count: conns, mode: 'slow', seconds: hostileSeconds });
   const tcpEndless = await hostileStreams(gw.sip, { count: conns, mode: 'endless', seconds: hostileSeconds });
@@ -148,8 +166,8 @@ try {
   await new Promise((r) => setTimeout(r, settle * 1000));
   const rssAfter = rssMb(pid);
   const out = {
-    bench: 'flood', viaBalancer, carrierPort, lbScript: lb ? lbScript : undefined, loadAverage: load, rate, sources, seconds, floodWallSeconds: floodWall,
-    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops, gatewaySocket, balancerSocket, balancerInternalSocket, gatewayCpuSeconds, balancerCpuSeconds },
+    bench: 'flood', viaBalancer, carrierPort, kernelAcl, lbScript: lb ? lbScript : undefined, loadAverage: load, rate, sources, seconds, floodWallSeconds: floodWall,
+    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops, gatewaySocket, balancerSocket, balancerInternalSocket, kernelEdgeDrops, gatewayCpuSeconds, balancerCpuSeconds },
     carrier: { placed: calls, succeeded: carrier.successful || 0, failed: carrier.failed || 0, successRate: (carrier.successful || 0) / calls, responses: carrier.responses },
     carrierAfterHostile: { placed: 5, succeeded: carrierAfter.successful || 0 },
     hostile: { tcpSlow, tcpEndless, wsSlow, wsEndless, seconds: hostileSeconds },
@@ -157,7 +175,7 @@ try {
     alive: aliveAfterFlood && (await alive()),
   };
   console.log('what                              figure');
-  console.log(`path                              ${viaBalancer ? `through Kamailio (ACL, pike) to the gateway${carrierPort ? ', the carrier on its own socket' : ''}` : 'straight to the gateway'}`);
+  console.log(`path                              ${viaBalancer ? `through Kamailio (ACL, pike) to the gateway${carrierPort ? ', the carrier on its own socket' : ''}${kernelAcl ? ', nftables-edge.nft in front' : ''}` : 'straight to the gateway'}`);
   console.log(`load average at the start         ${load.join(' ')}`);
   console.log(`flood INVITEs sent                ${flood.sent} from ${sources} sources in ${floodWall.toFixed(1)} s (target ${rate}/s)`);
   console.log(`flood answered / unanswered       ${flood.answered} / ${flood.unanswered}   responses ${JSON.stringify(flood.responses)}`);
@@ -166,6 +184,7 @@ try {
   if (gatewaySocket) console.log(`gateway UDP socket                SO_RCVBUF ${gatewaySocket.rcvbufBytes} B, ${gatewaySocket.drops} datagrams dropped on it`);
   if (balancerSocket) console.log(`balancer UDP socket               SO_RCVBUF ${balancerSocket.rcvbufBytes} B, ${balancerSocket.drops} datagrams dropped on it`);
   if (balancerInternalSocket) console.log(`balancer's replica-side socket    ${balancerInternalSocket.drops} datagrams dropped on it`);
+  if (kernelEdgeDrops) console.log(`dropped in the kernel (nftables)  ${JSON.stringify(kernelEdgeDrops)}`);
   if (balancerCpuSeconds !== undefined) console.log(`balancer CPU during the flood     ${balancerCpuSeconds} s (all Kamailio processes)`);
   console.log(`carrier calls during the flood    ${out.carrier.succeeded}/${calls} succeeded (${(out.carrier.successRate * 100).toFixed(1)} %)`);
   console.log(`carrier calls after hostile TCP   ${out.carrierAfterHostile.succeeded}/5`);
