@@ -95,14 +95,24 @@ function udpSocket(port: number): { rcvbufBytes: number; drops: number } | undef
 }
 
 const wsPort = await freeTcpPort();
-const gw = await startReplica({
-  WARMLINE_SIP__PORT: String(await freeUdpPort()),
-  WARMLINE_SIP__CARRIERS: `["${CARRIER}"]`,
-  ...(viaBalancer && { WARMLINE_SIP__BALANCERS: '["127.0.0.1"]' }),
-  WARMLINE_SIP__WS__ENABLED: 'true', WARMLINE_SIP__WS__PORT: String(wsPort),
-  WARMLINE_MEDIA__PORTMIN: '44000', WARMLINE_MEDIA__PORTMAX: '44999',
-  WARMLINE_LOG__LEVEL: 'error',
-});
+// The SIP port is free for UDP when picked; the replica also listens for TCP on it, which another
+// process may hold: a few tries.
+const startGateway = async (tries: number): Promise<Awaited<ReturnType<typeof startReplica>>> => {
+  try {
+    return await startReplica({
+      WARMLINE_SIP__PORT: String(await freeUdpPort()),
+      WARMLINE_SIP__CARRIERS: `["${CARRIER}"]`,
+      ...(viaBalancer && { WARMLINE_SIP__BALANCERS: '["127.0.0.1"]' }),
+      WARMLINE_SIP__WS__ENABLED: 'true', WARMLINE_SIP__WS__PORT: String(wsPort),
+      WARMLINE_MEDIA__PORTMIN: '44000', WARMLINE_MEDIA__PORTMAX: '44999',
+      WARMLINE_LOG__LEVEL: 'error',
+    });
+  } catch (e) {
+    if (tries <= 1 || !/EADDRINUSE/.test(String(e))) throw e;
+    return startGateway(tries - 1);
+  }
+};
+const gw = await startGateway(3);
 const pid = gw.child.pid!;
 const dir = mkdtempSync(join(tmpdir(), 'wl-flood-'));
 let lb: Kamailio | undefined;
@@ -191,7 +201,7 @@ try {
   for (const [k, v] of Object.entries(out.hostile)) if (typeof v === 'object') console.log(`${k.padEnd(34)}${v.closedByPeer}/${v.opened} closed by the gateway, ${v.stillOpen} still open after ${hostileSeconds} s, ${(v.bytesSent / 1e6).toFixed(1)} MB sent`);
   console.log(`gateway RSS (MB)                  before ${out.rssMb.before}, peak ${out.rssMb.peak}, ${settle} s after ${out.rssMb.afterSettle}`);
   console.log(`gateway alive                     ${out.alive}`);
-  if (process.env.WL_FLOOD_DEBUG) { writeFileSync(`${process.env.WL_FLOOD_DEBUG}-carrier.txt`, carrier.out); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-lb.txt`, lb?.log ?? ''); }
+  if (process.env.WL_FLOOD_DEBUG) { writeFileSync(`${process.env.WL_FLOOD_DEBUG}-carrier.txt`, carrier.out); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-lb.txt`, lb?.log ?? ''); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-gw.txt`, gw.stderr()); }
   if (json) console.log(JSON.stringify(out));
   process.exitCode = out.alive ? 0 : 1;
 } finally {
