@@ -9,8 +9,12 @@
 // the carrier check, 503 from the per-source rate limit) or not, hostile connections the gateway
 // closed, the gateway's RSS before, at peak and after --settle seconds, and whether it is alive.
 // With --via-balancer the floods and the carrier's calls go through Kamailio running
-// config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed.
-//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--json]
+// config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed
+// (--lb-script <file>: another script, for a before/after comparison); --carrier-port sends the
+// carrier to the balancer's own carrier socket (CARRIER_ADDR); --kernel-acl also puts
+// config/kamailio/nftables-edge.nft in front, the bench re-running itself in a network namespace
+// of its own. Reported besides: Kamailio's CPU seconds and the drops on each of its sockets.
+//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--carrier-port] [--kernel-acl] [--lb-script <file>] [--json]
 // Every loop is bounded by its deadline; loopback only.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
