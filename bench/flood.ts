@@ -117,6 +117,9 @@ const startGateway = async (tries: number): Promise<Awaited<ReturnType<typeof st
   }
 };
 const gw = await startGateway(3);
+// The gateway logs (pino) on stdout: kept for the debug dump only.
+let gwLog = '';
+if (process.env.WL_FLOOD_DEBUG) gw.child.stdout!.on('data', (d: Buffer) => { gwLog = (gwLog + d.toString()).slice(-200_000); });
 const pid = gw.child.pid!;
 const dir = mkdtempSync(join(tmpdir(), 'wl-flood-'));
 let lb: Kamailio | undefined;
@@ -205,7 +208,7 @@ try {
   for (const [k, v] of Object.entries(out.hostile)) if (typeof v === 'object') console.log(`${k.padEnd(34)}${v.closedByPeer}/${v.opened} closed by the gateway, ${v.stillOpen} still open after ${hostileSeconds} s, ${(v.bytesSent / 1e6).toFixed(1)} MB sent`);
   console.log(`gateway RSS (MB)                  before ${out.rssMb.before}, peak ${out.rssMb.peak}, ${settle} s after ${out.rssMb.afterSettle}`);
   console.log(`gateway alive                     ${out.alive}`);
-  if (process.env.WL_FLOOD_DEBUG) { writeFileSync(`${process.env.WL_FLOOD_DEBUG}-carrier.txt`, carrier.out); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-lb.txt`, lb?.log ?? ''); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-gw.txt`, gw.stderr()); }
+  if (process.env.WL_FLOOD_DEBUG) { writeFileSync(`${process.env.WL_FLOOD_DEBUG}-carrier.txt`, carrier.out); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-lb.txt`, lb?.log ?? ''); writeFileSync(`${process.env.WL_FLOOD_DEBUG}-gw.txt`, `${gw.stderr()}\n${gwLog}`); }
   if (json) console.log(JSON.stringify(out));
   process.exitCode = out.alive ? 0 : 1;
 } finally {
