@@ -15,7 +15,8 @@
 // config/kamailio/nftables-edge.nft in front, the bench re-running itself in a network namespace
 // of its own. Reported besides: Kamailio's CPU seconds and the drops on each of its sockets.
 //   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--carrier-port] [--kernel-acl] [--lb-script <file>] [--json]
-// Every loop is bounded by its deadline; loopback only.
+// WL_FLOOD_DEBUG=<path prefix> keeps the carrier's sipp errors, Kamailio's and the gateway's logs.
+// Every loop is bounded by its deadline; loopback only (or a namespace's own, with --kernel-acl).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
