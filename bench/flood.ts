@@ -10,11 +10,11 @@
 // closed, the gateway's RSS before, at peak and after --settle seconds, and whether it is alive.
 // With --via-balancer the floods and the carrier's calls go through Kamailio running
 // config/kamailio/dispatcher.cfg (carrier ACL and pike) in front of the gateway, as deployed
-// (--lb-script <file>: another script, for a before/after comparison); --carrier-port sends the
+// (--lb-script <file>: another script, for a before/after comparison; --replicas N behind it); --carrier-port sends the
 // carrier to the balancer's own carrier socket (CARRIER_ADDR); --kernel-acl also puts
 // config/kamailio/nftables-edge.nft in front, the bench re-running itself in a network namespace
 // of its own. Reported besides: Kamailio's CPU seconds and the drops on each of its sockets.
-//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--carrier-port] [--kernel-acl] [--lb-script <file>] [--json]
+//   npm run bench:flood -- [--rate 10000] [--sources 10] [--seconds 10] [--calls 20] [--conns 200] [--via-balancer] [--replicas 1] [--carrier-port] [--kernel-acl] [--lb-script <file>] [--json]
 // WL_FLOOD_DEBUG=<path prefix> keeps the carrier's sipp errors, Kamailio's and the gateway's logs.
 // Every loop is bounded by its deadline; loopback only (or a namespace's own, with --kernel-acl).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -41,6 +41,7 @@ const conns = Math.min(arg('conns', 200), 2000);
 const hostileSeconds = Math.min(arg('hostile-seconds', 10), 120);
 const settle = Math.min(arg('settle', 10), 120);
 const json = process.argv.includes('--json');
+const replicaCount = Math.min(arg('replicas', 1), 4);
 // config/kamailio/nftables-edge.nft in front of the balancer: the whole bench re-runs itself in a
 // network namespace of its own (its loopback, its nftables), so the host's tables are never touched.
 const kernelAcl = process.argv.includes('--kernel-acl');
@@ -102,7 +103,7 @@ function udpSocket(port: number): { rcvbufBytes: number; drops: number } | undef
 const wsPort = await freeTcpPort();
 // The SIP port is free for UDP when picked; the replica also listens for TCP on it, which another
 // process may hold: a few tries.
-const startGateway = async (tries: number): Promise<Awaited<ReturnType<typeof startReplica>>> => {
+const startGateway = async (tries: number, env: Record<string, string> = {}): Promise<Awaited<ReturnType<typeof startReplica>>> => {
   try {
     return await startReplica({
       WARMLINE_SIP__PORT: String(await freeUdpPort()),
@@ -111,13 +112,19 @@ const startGateway = async (tries: number): Promise<Awaited<ReturnType<typeof st
       WARMLINE_SIP__WS__ENABLED: 'true', WARMLINE_SIP__WS__PORT: String(wsPort),
       WARMLINE_MEDIA__PORTMIN: '44000', WARMLINE_MEDIA__PORTMAX: '44999',
       WARMLINE_LOG__LEVEL: 'error',
+      ...env,
     });
   } catch (e) {
     if (tries <= 1 || !/EADDRINUSE/.test(String(e))) throw e;
-    return startGateway(tries - 1);
+    return startGateway(tries - 1, env);
   }
 };
 const gw = await startGateway(3);
+// --replicas N behind the balancer (as deployed): the others without WS, each its own media ports.
+const others = [];
+for (let i = 1; i < (viaBalancer ? replicaCount : 1); i++) {
+  others.push(await startGateway(3, { WARMLINE_SIP__WS__ENABLED: 'false', WARMLINE_MEDIA__PORTMIN: String(44000 - 1000 * i), WARMLINE_MEDIA__PORTMAX: String(44999 - 1000 * i) }));
+}
 // The gateway logs (pino) on stdout: kept for the debug dump only.
 let gwLog = '';
 if (process.env.WL_FLOOD_DEBUG) gw.child.stdout!.on('data', (d: Buffer) => { gwLog = (gwLog + d.toString()).slice(-200_000); });
@@ -128,7 +135,7 @@ let sipTarget = gw.sip;
 let carrierTarget = gw.sip;
 let internalPort = 0;
 if (viaBalancer) {
-  writeFileSync(join(dir, 'dispatcher.list'), `1 sip:${gw.sip.address}:${gw.sip.port};transport=udp 0 0\n`);
+  writeFileSync(join(dir, 'dispatcher.list'), [gw, ...others].map((g) => `1 sip:${g.sip.address}:${g.sip.port};transport=udp 0 0\n`).join(''));
   // 127.0.0.1: the harness's readiness ping. pike as shipped (300 requests per 2 s per source).
   writeFileSync(join(dir, 'carriers.list'), `1 ${CARRIER} 32 0 carrier\n1 127.0.0.1 32 0 harness\n`);
   const port = await freeUdpPort();
@@ -152,6 +159,7 @@ try {
   const dropsBefore = udpRcvbufErrors();
   const gwSocketBefore = udpSocket(gw.sip.port);
   const cpuBefore = cpuSeconds(pid);
+  const othersCpuBefore = others.map((g) => cpuSeconds(g.child.pid!));
   const lbSocketBefore = lb ? udpSocket(sipTarget.port) : undefined;
   const lbInternalBefore = lb ? udpSocket(internalPort) : undefined;
   const lbCpuBefore = lb ? groupCpuSeconds(lb.proc!.pid!) : 0;
@@ -166,6 +174,7 @@ try {
   const gwSocketAfter = udpSocket(gw.sip.port);
   // What the flood cost the gateway: CPU seconds during it (the datagrams it read, parsed or dropped early, and answered).
   const gatewayCpuSeconds = Number((cpuSeconds(pid) - cpuBefore).toFixed(2));
+  const otherReplicasCpuSeconds = others.map((g, i) => Number((cpuSeconds(g.child.pid!) - othersCpuBefore[i]!).toFixed(2)));
   const lbSocketAfter = lb ? udpSocket(sipTarget.port) : undefined;
   const lbInternalAfter = lb ? udpSocket(internalPort) : undefined;
   const balancerCpuSeconds = lb ? Number((groupCpuSeconds(lb.proc!.pid!) - lbCpuBefore).toFixed(2)) : undefined;
@@ -184,8 +193,8 @@ try {
   await new Promise((r) => setTimeout(r, settle * 1000));
   const rssAfter = rssMb(pid);
   const out = {
-    bench: 'flood', viaBalancer, carrierPort, kernelAcl, lbScript: lb ? lbScript : undefined, loadAverage: load, rate, sources, seconds, floodWallSeconds: floodWall,
-    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops, gatewaySocket, balancerSocket, balancerInternalSocket, kernelEdgeDrops, gatewayCpuSeconds, balancerCpuSeconds },
+    bench: 'flood', viaBalancer, replicas: 1 + others.length, carrierPort, kernelAcl, lbScript: lb ? lbScript : undefined, loadAverage: load, rate, sources, seconds, floodWallSeconds: floodWall,
+    flood: { sent: flood.sent, answered: flood.answered, unanswered: flood.unanswered, responses: flood.responses, kernelUdpReceiveDrops: udpDrops, gatewaySocket, balancerSocket, balancerInternalSocket, kernelEdgeDrops, gatewayCpuSeconds, otherReplicasCpuSeconds, balancerCpuSeconds },
     carrier: { placed: calls, succeeded: carrier.successful || 0, failed: carrier.failed || 0, successRate: (carrier.successful || 0) / calls, responses: carrier.responses },
     carrierAfterHostile: { placed: 5, succeeded: carrierAfter.successful || 0 },
     hostile: { tcpSlow, tcpEndless, wsSlow, wsEndless, seconds: hostileSeconds },
@@ -198,7 +207,7 @@ try {
   console.log(`flood INVITEs sent                ${flood.sent} from ${sources} sources in ${floodWall.toFixed(1)} s (target ${rate}/s)`);
   console.log(`flood answered / unanswered       ${flood.answered} / ${flood.unanswered}   responses ${JSON.stringify(flood.responses)}`);
   console.log(`kernel UDP receive-buffer drops  ${udpDrops} (system-wide, during the flood)`);
-  console.log(`gateway CPU during the flood      ${gatewayCpuSeconds} s`);
+  console.log(`gateway CPU during the flood      ${gatewayCpuSeconds} s${others.length ? ` (the other replicas: ${otherReplicasCpuSeconds.join(', ')} s)` : ''}`);
   if (gatewaySocket) console.log(`gateway UDP socket                SO_RCVBUF ${gatewaySocket.rcvbufBytes} B, ${gatewaySocket.drops} datagrams dropped on it`);
   if (balancerSocket) console.log(`balancer UDP socket               SO_RCVBUF ${balancerSocket.rcvbufBytes} B, ${balancerSocket.drops} datagrams dropped on it`);
   if (balancerInternalSocket) console.log(`balancer's replica-side socket    ${balancerInternalSocket.drops} datagrams dropped on it`);
@@ -214,6 +223,7 @@ try {
   process.exitCode = out.alive ? 0 : 1;
 } finally {
   gw.kill();
+  for (const g of others) g.kill();
   await lb?.dispose();
   rmSync(dir, { recursive: true, force: true });
 }
