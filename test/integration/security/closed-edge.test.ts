@@ -132,7 +132,8 @@ describe('security: a closed edge behind the balancer', function () {
       assert.equal(await wild.final('OPTIONS', lbAddr(), [], 1000), undefined);
       assert.ok(wild.answers.length < sent / 2, `${wild.answers.length} of ${sent} answered`);
       assert.match(lb.log, /pike: 127\.0\.0\.3 is flooding/);
-      assert.equal(lb.log.match(/pike: 127\.0\.0\.3 is flooding/g)?.length, 1, 'logged once, not once per datagram');
+      // Logged once per PIKE_BLOCK_S window (4 s here; the flood and the checks may straddle a window's end), not once per datagram.
+      assert.ok((lb.log.match(/pike: 127\.0\.0\.3 is flooding/g)?.length ?? 0) <= 2, 'logged once a window, not once per datagram');
       const r = await carrierCalls(CARRIER, lbAddr(), 4, 4);
       assert.equal(r.code, 0, r.out.slice(-4000));
     } finally { flooder.close(); wild.close(); }
