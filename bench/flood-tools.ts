@@ -1,7 +1,7 @@
 // Pieces of bench:flood, shared with test/integration/security/flood.test.ts: sipp floods from
 // many loopback source addresses, a carrier's calls placed through them, hostile TCP/WS
 // connections (slow and endless header blocks), and a gateway process's RSS from /proc.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,7 @@ export async function sippFlood(target: { address: string; port: number }, o: { 
 
 /** A carrier's real calls (INVITE with PCMU, hold, BYE) from `from`; successful / placed. */
 export function carrierCalls(target: { address: string; port: number }, from: string, calls: number, rate: number, holdMs = 500): Promise<SippTally> {
-  return runSipp([`${target.address}:${target.port}`, '-i', from, '-sf', CALL_XML, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', String(holdMs), '-recv_timeout', '10000'], 120);
+  return runSipp([`${target.address}:${target.port}`, '-i', from, '-sf', CALL_XML, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', String(holdMs), '-recv_timeout', '10000', ...(process.env.WL_FLOOD_DEBUG ? ['-trace_err', '-error_file', `${process.env.WL_FLOOD_DEBUG}-carrier-err.log`] : [])], 120);
 }
 
 /** RSS of a process in MB, from /proc. */
@@ -103,4 +103,34 @@ export function udpRcvbufErrors(): number {
   const names = lines[0]?.split(/\s+/) ?? [];
   const values = lines[1]?.split(/\s+/) ?? [];
   return Number(values[names.indexOf('RcvbufErrors')] ?? NaN);
+}
+
+const EDGE_NFT = fileURLToPath(new URL('../config/kamailio/nftables-edge.nft', import.meta.url));
+
+/** `nft` in network namespace `ns` (or in the one this process is in). */
+function nft(ns: string | undefined, args: string[], input?: string): string {
+  return execFileSync(ns ? 'ip' : 'nft', ns ? ['netns', 'exec', ns, 'nft', ...args] : args, { encoding: 'utf8', input });
+}
+
+/**
+ * Loads config/kamailio/nftables-edge.nft as shipped, with its two defines set to the given SIP
+ * ports and carrier addresses, into namespace `ns` (or this process's own: only ever called
+ * inside a namespace a bench or test made, never on the host's tables).
+ */
+export function loadEdgeRuleset(o: { ports: number[]; carriers: string[]; ns?: string }): void {
+  const text = readFileSync(EDGE_NFT, 'utf8')
+    .replace(/^define SIP_PORTS = .*$/m, `define SIP_PORTS = { ${o.ports.join(', ')} }`)
+    .replace(/^define CARRIERS_V4 = .*$/m, `define CARRIERS_V4 = { ${o.carriers.join(', ')} }`);
+  nft(o.ns, ['-f', '-'], text);
+}
+
+/** Packets the edge ruleset dropped so far, by rule (its comment). */
+export function edgeCounters(ns?: string): Record<string, number> {
+  const out = JSON.parse(nft(ns, ['-j', 'list', 'chain', 'inet', 'warmline_edge', 'prerouting'])) as { nftables: Array<{ rule?: { comment?: string; expr: Array<{ counter?: { packets: number } }> } }> };
+  const counts: Record<string, number> = {};
+  for (const { rule } of out.nftables) {
+    const packets = rule?.expr.find((e) => e.counter)?.counter?.packets;
+    if (rule?.comment && packets !== undefined) counts[rule.comment] = packets;
+  }
+  return counts;
 }

@@ -42,6 +42,8 @@ export class Kamailio {
     if (this.o.script) {
       cfg = this.o.script.file;
       for (const [k, v] of Object.entries(this.o.script.defines)) defines.push('-A', `${k}=${v}`);
+      // dispatcher.cfg's replica-side socket: a free port of its own unless the caller named one.
+      if (!('INTERNAL_ADDR' in this.o.script.defines)) defines.push('-A', `INTERNAL_ADDR=127.0.0.1:${await freeUdpPort()}`);
     } else {
       writeFileSync(cfg, config(this.port, this.o));
     }

@@ -14,6 +14,9 @@ const DISPATCHER_CFG = fileURLToPath(new URL('../../../config/kamailio/dispatche
 const CARRIER = '127.0.0.2';
 const STRANGER = '127.0.0.66';
 const FLOODER = '127.0.0.67';
+const FORGER = '127.0.0.68';
+// A listed carrier whose traffic runs wild (or someone spoofing its address): pike's case.
+const WILD_CARRIER = '127.0.0.3';
 const REDIS_PASSWORD = 'redis-pw-7c1e9a3b5d';
 
 type CallsView = { totals: { answered: number; refused: number } };
@@ -60,7 +63,7 @@ describe('security: a closed edge behind the balancer', function () {
     writeFileSync(list, replicas.map((r) => `1 sip:${r.sip.address}:${r.sip.port};transport=udp 0 0\n`).join(''));
     // 127.0.0.1 is listed only because the harness's readiness ping comes from it.
     const carriers = join(dir, 'carriers.list');
-    writeFileSync(carriers, `1 ${CARRIER} 32 0 carrier\n1 127.0.0.1 32 0 harness\n`);
+    writeFileSync(carriers, `1 ${CARRIER} 32 0 carrier\n1 ${WILD_CARRIER} 32 0 wild-carrier\n1 127.0.0.1 32 0 harness\n`);
     const port = await freeUdpPort();
     lb = new Kamailio({ port, script: { file: DISPATCHER_CFG, defines: {
       LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${list}"`, PROBE_S: '1', CARRIERS_LIST: `"${carriers}"`,
@@ -97,10 +100,15 @@ describe('security: a closed edge behind the balancer', function () {
     assert.match(await redis.answerWithoutPassword(), /^-NOAUTH/);
   });
 
-  it('a stranger is refused 403 at the balancer, even claiming a carrier\'s address in the header; no replica sees it', async () => {
+  it('a stranger is refused 403 at the balancer once, then dropped unanswered, even claiming a carrier\'s address in the header; no replica sees it', async () => {
     const before = await Promise.all(replicas.map((x) => api<CallsView>(x, '/api/calls')));
     assert.equal(await stranger.final('INVITE', lbAddr()), 403);
-    assert.equal(await stranger.final('INVITE', lbAddr(), [`X-Warmline-Source: ${CARRIER}`]), 403);
+    // Told once: the next requests within REFUSE_S get silence (a flood is not answered).
+    assert.equal(await stranger.final('INVITE', lbAddr(), [], 1000), undefined);
+    const forger = await UdpSender.bind(FORGER);
+    try {
+      assert.equal(await forger.final('INVITE', lbAddr(), [`X-Warmline-Source: ${CARRIER}`]), 403);
+    } finally { forger.close(); }
     const after = await Promise.all(replicas.map((x) => api<CallsView>(x, '/api/calls')));
     assert.deepEqual(after.map((v) => v.totals), before.map((v) => v.totals));
   });
@@ -110,20 +118,25 @@ describe('security: a closed edge behind the balancer', function () {
     assert.equal(await stranger.final('INVITE', r.sip, [`X-Warmline-Source: ${CARRIER}`]), 403);
   });
 
-  it('pike: a flooding source is cut off at the balancer (silence, not answers) while the carrier\'s calls still succeed', async () => {
+  it('a flood from a stranger gets one 403 and silence; pike cuts a listed carrier that floods; the other carrier\'s calls still succeed', async () => {
     const flooder = await UdpSender.bind(FLOODER);
+    const wild = await UdpSender.bind(WILD_CARRIER);
     try {
       const sent = 300;
-      for (let i = 0; i < sent; i++) flooder.request('OPTIONS', lbAddr());
-      await until(() => flooder.answers.length >= 1, 'the first answers');
-      // While blocked, even a single later request gets no answer.
+      for (let i = 0; i < sent; i++) { flooder.request('OPTIONS', lbAddr()); wild.request('OPTIONS', lbAddr()); }
+      await until(() => flooder.answers.length >= 1 && wild.answers.length >= 1, 'the first answers');
       assert.equal(await flooder.final('OPTIONS', lbAddr(), [], 1000), undefined);
-      assert.ok(flooder.answers.length < sent / 2, `${flooder.answers.length} of ${sent} answered`);
-      assert.ok(flooder.answers.every((a) => a.status === 403), 'what was answered was refused by the ACL');
-      assert.match(lb.log, /pike: 127\.0\.0\.67 is flooding/);
+      assert.deepEqual(flooder.answers.map((a) => a.status), [403], 'the ACL answers a stranger once');
+      // The wild carrier passed the ACL; pike blocked it after PIKE_REQS, and while blocked even a
+      // single later request gets no answer.
+      assert.equal(await wild.final('OPTIONS', lbAddr(), [], 1000), undefined);
+      assert.ok(wild.answers.length < sent / 2, `${wild.answers.length} of ${sent} answered`);
+      assert.match(lb.log, /pike: 127\.0\.0\.3 is flooding/);
+      // Logged once per PIKE_BLOCK_S window (4 s here; the flood and the checks may straddle a window's end), not once per datagram.
+      assert.ok((lb.log.match(/pike: 127\.0\.0\.3 is flooding/g)?.length ?? 0) <= 2, 'logged once a window, not once per datagram');
       const r = await carrierCalls(CARRIER, lbAddr(), 4, 4);
       assert.equal(r.code, 0, r.out.slice(-4000));
-    } finally { flooder.close(); }
+    } finally { flooder.close(); wild.close(); }
   });
 
   it('a wrong Redis password: the replica runs on its local share and its logs never show the password in the URL', async () => {

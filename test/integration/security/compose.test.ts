@@ -35,6 +35,8 @@ describe('security: docker-compose.yml describes a closed edge', () => {
     const lbAddress = (lb.networks as Record<string, { ipv4_address?: string }>).warmline?.ipv4_address;
     assert.ok(lbAddress);
     assert.ok(lb.volumes?.some((v) => String((v as unknown as { target?: string }).target ?? v).includes('/etc/kamailio/carriers.list')));
+    // The replica-side socket is on the address the replicas believe, not the Dockerfile's loopback default.
+    assert.ok((lb.command as string[] | undefined)?.includes(`INTERNAL_ADDR=${lbAddress}:5070`), JSON.stringify(lb.command));
     for (const r of replicas) {
       assert.ok(!(r.ports ?? []).some((p) => /5060/.test(JSON.stringify(p))), 'a replica publishes no SIP port');
       assert.deepEqual(parse(r.environment!.WARMLINE_SIP__BALANCERS!), [lbAddress]);

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { freeUdpPort } from '../../support/kamailio.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { freeTcpPort } from '../../support/redis-server.js';
 import { startReplica, type Replica } from '../../support/replica.js';
 import { until } from '../../support/wait.js';
@@ -68,5 +72,66 @@ describe('security: floods and hostile streams against a gateway process', funct
   it('slow header blocks on TCP are cut at the header deadline', async () => {
     const tcp = await hostileStreams(gw.sip, { count: 20, mode: 'slow', seconds: 15, firstOctet: 160 });
     assert.equal(tcp.stillOpen, 0, JSON.stringify(tcp));
+  });
+});
+
+/**
+ * The same through the balancer as deployed (config/kamailio/dispatcher.cfg, two replicas): a
+ * flood from ten non-carrier addresses on its public socket must not cost the carrier its calls. Before the
+ * replica-side socket the replicas' answers and the dispatcher's probes queued behind the flood
+ * (408s, 503 "No replica available"); before the ACL-first drop every flood INVITE under pike's
+ * threshold was answered 403 and logged.
+ */
+describe('security: a flood through the balancer', function () {
+  this.timeout(180_000);
+  const dir = mkdtempSync(join(tmpdir(), 'wl-flood-lb-'));
+  const replicas: Replica[] = [];
+  let lb: Kamailio;
+
+  before(async () => {
+    // Two replicas, as deployed: a call one of them refuses for a moment (503) moves to the other.
+    for (const base of [45400, 45600]) {
+      replicas.push(await startReplica({
+        WARMLINE_SIP__PORT: String(await freeUdpPort()),
+        WARMLINE_SIP__CARRIERS: `["${CARRIER}"]`,
+        WARMLINE_SIP__BALANCERS: '["127.0.0.1"]',
+        WARMLINE_MEDIA__PORTMIN: String(base), WARMLINE_MEDIA__PORTMAX: String(base + 199),
+      }));
+    }
+    writeFileSync(join(dir, 'dispatcher.list'), replicas.map((r) => `1 sip:${r.sip.address}:${r.sip.port};transport=udp 0 0\n`).join(''));
+    // 127.0.0.1: the harness's readiness ping.
+    writeFileSync(join(dir, 'carriers.list'), `1 ${CARRIER} 32 0 carrier\n1 127.0.0.1 32 0 harness\n`);
+    const port = await freeUdpPort();
+    lb = new Kamailio({ port, script: { file: fileURLToPath(new URL('../../../config/kamailio/dispatcher.cfg', import.meta.url)), defines: {
+      LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${join(dir, 'dispatcher.list')}"`, CARRIERS_LIST: `"${join(dir, 'carriers.list')}"`, PROBE_S: '1',
+    } } });
+    await lb.start();
+  });
+  after(async () => {
+    for (const r of replicas) r.kill();
+    await lb?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ten flooding sources get one 403 each and silence, the replicas see none of it, and the carrier\'s calls during the flood all succeed', async () => {
+    const target = { address: '127.0.0.1', port: lb.port };
+    const sources = 10;
+    const [flood, carrier] = await Promise.all([
+      sippFlood(target, { sources, rate: 2000, seconds: 4, firstOctet: 30 }),
+      // The carrier calls once the flood has reached the balancer.
+      until(() => /acl: 127\.0\.0\.3\d is not a carrier/.test(lb.log), 'the flood reaching the balancer', 20_000)
+        .then(() => carrierCalls(target, CARRIER, 5, 2)),
+    ]);
+    // sipp's first errors (what the calls got instead) come first in its output, its tally last.
+    assert.equal(carrier.successful, 5, `${carrier.out.slice(0, 2000)}\n…\n${carrier.out.slice(-2500)}`);
+    // One 403 per source and REFUSE_S window (10 s; the flood's ~7 s may straddle a window's end):
+    // everything else dropped unanswered.
+    assert.ok((flood.responses['403'] ?? 0) <= 2 * sources, `answers: ${JSON.stringify(flood.responses)} of ${flood.sent}`);
+    assert.ok((flood.responses['403'] ?? 0) > 0, 'a stranger still hears why once');
+    // Nothing per datagram in the balancer's log: one line per source.
+    assert.ok((lb.log.match(/is not a carrier/g)?.length ?? 0) <= 2 * sources, 'the ACL logs a source once a window, not each datagram');
+    const totals = await Promise.all(replicas.map(async (r) => ((await (await fetch(`${r.url}/api/calls`)).json()) as { totals: { answered: number; refused: number } }).totals));
+    assert.deepEqual(totals.map((x) => x.refused), [0, 0], 'no flood INVITE reached a replica');
+    assert.ok(totals.reduce((n, x) => n + x.answered, 0) >= 5);
   });
 });
