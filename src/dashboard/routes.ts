@@ -22,7 +22,7 @@ const json = (res: ServerResponse, status: number, body: unknown) => send(res, s
 /** What the waterfall needs of a call: no caller speech (turn text) leaves the process. */
 function brief(c: CallSnapshot) {
   return {
-    id: c.id, did: c.did, caller: c.caller, agent: c.agent, tenant: c.tenant ?? null, state: c.state, startedAt: c.startedAt, durationMs: c.durationMs,
+    id: c.id, did: c.did, caller: c.caller, agent: c.agent, tenant: c.tenant ?? null, region: c.region ?? null, failedOverFrom: c.failedOverFrom ?? null, state: c.state, startedAt: c.startedAt, durationMs: c.durationMs,
     endReason: c.endReason ?? null, codec: c.codec ?? null,
     turns: c.turns.map((t) => ({ turn: t.turn, outcome: t.outcome, marks: t.marks, acquireMs: t.acquireMs, connectionsOpened: t.connectionsOpened })),
   };

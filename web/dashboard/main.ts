@@ -162,7 +162,7 @@ function trim(): void {
   while (events.length && events[0]!.t < from) events.shift();
 }
 
-interface CallView { id: string; did: string; caller: string; agent: string; tenant: string | null; state: string; startedAt: string; endReason: string | null; turns: TurnView[] }
+interface CallView { id: string; did: string; caller: string; agent: string; tenant: string | null; region: string | null; failedOverFrom: string | null; state: string; startedAt: string; endReason: string | null; turns: TurnView[] }
 let selected: string | undefined;
 let calls: CallView[] = [];
 /** The tenant filter ('' = every tenant), and every tenant seen so far. */
@@ -178,7 +178,7 @@ async function refreshCalls(): Promise<void> {
   if (!selected || !calls.some((c) => c.id === selected)) selected = calls.find((c) => c.turns.length)?.id ?? calls[0]?.id;
   const options = ['', ...[...tenants].sort()].map((t) => `<option value="${esc(t)}"${t === tenant ? ' selected' : ''}>${t ? esc(t) : 'every tenant'}</option>`).join('');
   $('calls').innerHTML = `<li class="filter"><select id="tenant" aria-label="tenant">${options}</select></li>` + (calls.length
-    ? calls.map((c) => `<li data-id="${esc(c.id)}" class="${c.id === selected ? 'selected' : ''}">${esc(new Date(c.startedAt).toLocaleTimeString())} · ${esc(c.did || '—')} → ${esc(c.agent)} <small>${c.state === 'ended' ? esc(c.endReason) : 'in progress'} · ${c.turns.length} turns</small></li>`).join('')
+    ? calls.map((c) => `<li data-id="${esc(c.id)}" class="${c.id === selected ? 'selected' : ''}">${esc(new Date(c.startedAt).toLocaleTimeString())} · ${esc(c.did || '—')} → ${esc(c.agent)} <small>${c.tenant ? `${esc(c.tenant)} · ` : ''}${c.region ? `${esc(c.region)}${c.failedOverFrom ? ` (failed over from ${esc(c.failedOverFrom)})` : ''} · ` : ''}${c.state === 'ended' ? esc(c.endReason) : 'in progress'} · ${c.turns.length} turns</small></li>`).join('')
     : '<li class="empty">No call since the gateway started.</li>');
   const call = calls.find((c) => c.id === selected);
   const box = $('waterfall');

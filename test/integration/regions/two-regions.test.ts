@@ -109,6 +109,10 @@ describe('regions: near, failover and pinned across two emulated regions', funct
     assert.equal(asr.stats().inUse, 1, 'the call holds the far region\'s ASR socket');
     assert.equal(asr.min, 2, 'the far pool now holds the full floor while it serves');
     assert.equal(await metric('eu-west', 'failover'), 1);
+    // The dashboard's call list says it too.
+    const dash = (await (await fetch(`${g.opsUrl}/api/analytics/calls`)).json()) as { active: Array<{ did: string; region: string | null; failedOverFrom: string | null }> };
+    const row = dash.active.find((c) => c.did.endsWith('9990000002'));
+    assert.deepEqual([row?.region, row?.failedOverFrom], ['eu-west', 'us-east'], JSON.stringify(dash.active));
   });
 
   it('a tenant pinned to the dead region is refused with 503 and why, never served from the other', async () => {
