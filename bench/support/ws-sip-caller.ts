@@ -102,6 +102,9 @@ export class WsSipCaller {
    * INVITE with `sdp`; answers one digest challenge; ACKs the final response. With `challenge`
    * (the one POST /demo/session hands out) the first INVITE already carries the Authorization.
    */
+  /** Sent as the INVITE's User-Agent when set (the gateway picks a browser leg's ICE mode by it). */
+  userAgent: string | undefined;
+
   async invite(target: string, sdp: string, timeoutMs = 10_000, challenge?: string): Promise<WsResponse> {
     this.#target = target;
     let auth: string[] = [];
@@ -114,7 +117,7 @@ export class WsSipCaller {
       const cseq = ++this.#cseq;
       const final = this.#final(timeoutMs);
       const sentAt = performance.now();
-      this.#send('INVITE', target, branch, cseq, ['Content-Type: application/sdp', ...auth], sdp);
+      this.#send('INVITE', target, branch, cseq, ['Content-Type: application/sdp', ...(this.userAgent ? [`User-Agent: ${this.userAgent}`] : []), ...auth], sdp);
       const r = await final;
       this.inviteTimes.push({ sentAt, finalAt: performance.now(), status: r.status });
       this.#toHeader = r.header('to') ?? '';

@@ -25,6 +25,7 @@ export interface WebRtcEndpointOptions {
    * Check the browser's candidates at once and answer DTLS passive (saves libjuice's 50 ms
    * triggered check per setup). Off: answer-only ICE, DTLS active, safe with any offerer; on:
    * for browsers only — a libdatachannel offerer starts DTLS before it holds our answer and fails.
+   * The default for answers that do not choose (answer()'s `fullIce`).
    */
   fullIce?: boolean;
 }
@@ -81,11 +82,11 @@ export class WebRtcEndpoint {
    * the session closes). Throws MEDIA_ERR_SDP_NO_COMMON_CODEC / MEDIA_ERR_SDP_MALFORMED for an offer
    * we cannot take (→ 488), MEDIA_ERR_WEBRTC_NO_CANDIDATE when the port could not be bound.
    */
-  async answer(text: string, parsed: SessionDescription, port: number, release: () => void): Promise<WebRtcAnswer> {
+  async answer(text: string, parsed: SessionDescription, port: number, release: () => void, fullIce = this.#o.fullIce ?? false): Promise<WebRtcAnswer> {
     if (this.#closed) throw new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', 'the WebRTC endpoint is closed', {});
     let plan: WebRtcOfferPlan;
     try {
-      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA'], this.#o.fullIce ?? false);
+      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA'], fullIce);
     } catch (err) {
       release();
       throw err;

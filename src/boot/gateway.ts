@@ -232,7 +232,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // The DTLS certificate every browser call presents: made while the pools warm, not in a call's
   // setup; calls are taken only once it exists (it joins `warm` below).
   let webrtc: WebRtcEndpoint | undefined;
-  const webrtcReady = WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.advertise, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer, fullIce: config.media.webrtcFullIce })
+  const webrtcReady = WebRtcEndpoint.create({ bindAddress: config.media.host, publicAddress: config.media.advertise, codecs: config.media.codecs, timeoutMs: config.media.rtpTimeoutMs, pacer, fullIce: config.media.webrtcFullIce === true })
     .then((e) => { webrtc = e; return e; }, (err: unknown) => {
       // Carrier calls do not depend on it: browsers' offers get 488 and the rest goes on.
       log.error({ err }, 'WebRTC endpoint unavailable: browser calls will be refused');

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { EndReason, IncomingCallEvents, OutgoingCall, Peer, Transport } from '../../sip/index.js';
+import type { EndReason, IncomingCallEvents, OutgoingCall, Peer, SipRequest, Transport } from '../../sip/index.js';
 
 /**
  * The SIP side of a Call: an IncomingCall as it is, or an answered OutgoingCall through
@@ -9,6 +9,8 @@ export interface CallLeg extends EventEmitter<IncomingCallEvents> {
   readonly callId: string;
   /** The peer's SDP offer (an inbound INVITE's); undefined for a call we placed. */
   readonly offer: string | undefined;
+  /** An inbound call's INVITE (its User-Agent picks a browser leg's ICE mode); undefined for a call we placed. */
+  readonly invite: SipRequest | undefined;
   readonly state: string;
   /** The peer's address: an inbound INVITE's source, or where our INVITE went (its SRTP policy is looked up by it). */
   readonly source: Peer;
@@ -25,6 +27,7 @@ export interface CallLeg extends EventEmitter<IncomingCallEvents> {
 /** An answered OutgoingCall as a CallLeg: its ending, DTMF and re-INVITEs reach the Call as an inbound dialog's do. */
 export class OutboundLeg extends EventEmitter<IncomingCallEvents> implements CallLeg {
   readonly offer = undefined;
+  readonly invite = undefined;
   readonly #sip: OutgoingCall;
 
   constructor(sip: OutgoingCall) {

@@ -15,7 +15,7 @@ import type { CallLeg } from './call-leg.js';
 import { Playout } from './playout.js';
 import type { Route } from './route.js';
 import { openRtpLeg } from './rtp-leg.js';
-import { openWebRtcLeg } from './webrtc-leg.js';
+import { fullIceFor, openWebRtcLeg } from './webrtc-leg.js';
 import type { TransferableCall, Transfers, TransferStatus } from './transfer.js';
 import { answerCarrierOffer, isRefusal, offerForDelayedOffer } from './carrier-setup.js';
 import type { CallEndReason, CallEvents, CallSnapshot, CallState, SetupRefusal } from './call-types.js';
@@ -216,7 +216,8 @@ export class Call extends EventEmitter<CallEvents> implements TransferableCall {
   }
 
   async #setupWebRtc(offerText: string, offer: ReturnType<typeof parseSdp>): Promise<SetupRefusal | undefined> {
-    const leg = await openWebRtcLeg(this.#deps.webrtc, this.#deps.ports, offerText, offer, this.#log);
+    const fullIce = fullIceFor(this.#deps.media.webrtcFullIce, this.#sip.invite?.header('user-agent'));
+    const leg = await openWebRtcLeg(this.#deps.webrtc, this.#deps.ports, offerText, offer, this.#log, fullIce);
     if ('status' in leg) return leg;
     this.#rtp = leg.media;
     this.#port = leg.media.port;

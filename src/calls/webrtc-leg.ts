@@ -27,6 +27,7 @@ export async function openWebRtcLeg(
   offerText: string,
   offer: SessionDescription,
   log: Logger,
+  fullIce?: boolean,
 ): Promise<WebRtcLeg | LegRefusal> {
   if (!endpoint) return { status: 488, reason: 'Not Acceptable Here', warning: 'WebRTC (UDP/TLS/RTP/SAVPF) is not enabled on this gateway' };
   for (let attempt = 1; ; attempt++) {
@@ -38,7 +39,7 @@ export async function openWebRtcLeg(
       throw err;
     }
     try {
-      const { session, sdp, plan } = await endpoint.answer(offerText, offer, port, () => ports.release(port));
+      const { session, sdp, plan } = await endpoint.answer(offerText, offer, port, () => ports.release(port), fullIce);
       session.once('connected', (ms: number) => log.debug({ dtlsMs: Math.round(ms), srtp: true }, 'webrtc: DTLS-SRTP up'));
       return {
         media: session,
@@ -60,4 +61,16 @@ export async function openWebRtcLeg(
       throw err;
     }
   }
+}
+
+/**
+ * `media.webrtcFullIce: auto`: full ICE and a passive DTLS answer for callers whose SIP stack runs in
+ * a browser (sip.js, JsSIP: their User-Agent says so). A browser follows JSEP: it takes its DTLS role
+ * from our answer before any DTLS, so our agent may connect first and listen, which saves libjuice's
+ * 50 ms triggered check. Any other caller (a native stack such as libdatachannel may start DTLS
+ * before it holds our answer) gets answer-only ICE and an active answer, which every offerer takes.
+ */
+export function fullIceFor(mode: boolean | 'auto', userAgent: string | undefined): boolean {
+  if (mode !== 'auto') return mode;
+  return userAgent !== undefined && /^(SIP\.js|JsSIP)\//i.test(userAgent.trim());
 }

@@ -185,7 +185,7 @@ export const configSchema = z.strictObject({
     portMax: z.number().int().min(1024).max(65535),
     rtpTimeoutMs: ms,
     codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1),
-    webrtcFullIce: z.boolean(),
+    webrtcFullIce: z.union([z.boolean(), z.literal('auto')]),
     srtp: srtpSchema,
   }).refine((m) => m.portMax > m.portMin, { message: 'portMax must be above portMin', path: ['portMax'] }),
   calls: z.strictObject({

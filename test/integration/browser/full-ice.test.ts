@@ -25,14 +25,14 @@ const STATE = `(async () => {
   return { connection: pc.connectionState, bytesIn };
 })()`;
 
-describe('browser: media.webrtcFullIce with real Chromium (our agent checks its candidates, DTLS passive)', function () {
+describe('browser: media.webrtcFullIce auto with real Chromium (our agent checks its candidates, DTLS passive)', function () {
   this.timeout(60_000);
   let g: Gateway;
   let browser: Browser;
   let page: Page;
 
   before(async () => {
-    g = await startTestGateway({ media: { webrtcFullIce: true } });
+    g = await startTestGateway({}); // media.webrtcFullIce: auto, the default
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       headless: true,
@@ -47,11 +47,12 @@ describe('browser: media.webrtcFullIce with real Chromium (our agent checks its 
     await g?.close();
   });
 
-  it('answers passive with the browser as DTLS client, connects, and carries audio both ways', async () => {
+  it('a browser SIP stack (User-Agent SIP.js/…): answers passive with the browser as DTLS client, connects, and carries audio both ways', async () => {
     const s = (await (await fetch(new URL('/demo/session', g.opsUrl), { method: 'POST' })).json()) as Session;
     const offer = (await page.evaluate(OFFER)) as string;
     assert.match(offer, /^a=candidate:\S+ 1 udp \d+ \d+\.\d+\.\d+\.\d+ /m, 'Chromium offered an address our agent can check');
     const caller = await WsSipCaller.connect(s.wsUrl, s.username, s.password);
+    caller.userAgent = 'SIP.js/0.21.2';
     try {
       const r = await caller.invite(s.target, offer, 10_000, s.challenge);
       assert.equal(r.status, 200);
@@ -60,6 +61,23 @@ describe('browser: media.webrtcFullIce with real Chromium (our agent checks its 
       await until(async () => ((await page.evaluate(STATE)) as { connection: string }).connection === 'connected', 'DTLS connected in Chromium', 15_000);
       await until(async () => ((await page.evaluate(STATE)) as { bytesIn: number }).bytesIn > 2000, 'the greeting decrypted in Chromium', 20_000);
       await until(() => (g.calls.view().active[0]?.rtp?.received ?? 0) > 25, "the fake microphone's audio decrypted at the gateway");
+      assert.equal((await caller.bye()).status, 200);
+      await until(() => g.calls.view().active.length === 0 && leasesOut(g) === 0, 'call ended and leases back');
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('any other caller (no browser SIP stack named): answer-only ICE and an active answer, which every offerer takes', async () => {
+    await page.reload();
+    const s = (await (await fetch(new URL('/demo/session', g.opsUrl), { method: 'POST' })).json()) as Session;
+    const offer = (await page.evaluate(OFFER)) as string;
+    const caller = await WsSipCaller.connect(s.wsUrl, s.username, s.password);
+    try {
+      const r = await caller.invite(s.target, offer, 10_000, s.challenge);
+      assert.equal(r.status, 200);
+      assert.match(r.body, /^a=setup:active\r?$/m);
+      assert.doesNotMatch(r.body, /^a=setup:passive/m);
       assert.equal((await caller.bye()).status, 200);
       await until(() => g.calls.view().active.length === 0 && leasesOut(g) === 0, 'call ended and leases back');
     } finally {
