@@ -90,9 +90,12 @@ export abstract class ConnectionTransport<C> implements Transport {
     this.#sources.release(remote.address);
   }
 
-  /** Keeps `c` as the connection to `remote` (replacing an older one) and counts it. */
-  protected track(remote: Peer, c: C): string {
-    const key = peerKey(remote);
+  /**
+   * Keeps `c` as the connection to `remote` (replacing an older one under the same key) and counts
+   * it. `key` defaults to the peer's address and port; an outbound TLS connection adds the name it
+   * was verified for, so that connections to one address for two names live side by side.
+   */
+  protected track(remote: Peer, c: C, key = peerKey(remote)): string {
     this.conns.set(key, c);
     this.stats.opened++;
     this.stats.connections = this.conns.size;

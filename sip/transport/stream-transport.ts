@@ -82,13 +82,14 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
 
   send(message: SipMessage | Buffer, to: Destination, onError?: (err: SipTransportError) => void): void {
     if (this.#closed) return this.sendFailed(to, 'transport closed', onError);
-    let c = this.conns.get(peerKey(to));
+    const key = connectionKey(to);
+    let c = this.conns.get(key);
     // A connection we are closing (framing lost, peer gone) takes no more messages; one verified
     // for another host name does not prove this one (RFC 5922 §4: the identity is per host name).
     if (c && (!c.socket.writable || (to.tls?.serverName !== undefined && c.serverName !== to.tls.serverName))) c = undefined;
     if (!c) {
       if (this.conns.size >= this.rules.maxConnections) return this.sendFailed(to, `${this.rules.maxConnections} connections open`, onError);
-      c = this.#adopt(this.connect(to), { address: to.address, port: to.port }, false);
+      c = this.#adopt(this.connect(to), { address: to.address, port: to.port }, false, key);
       c.serverName = to.tls?.serverName;
       c.waiting = [];
     }
@@ -100,7 +101,8 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
   }
 
   sendResponse(res: SipResponse, source?: Peer): void {
-    const c = source && this.conns.get(peerKey(source));
+    // A request that came over a connection we opened for a name is answered on it too.
+    const c = source && (this.conns.get(peerKey(source)) ?? this.#openedTo(source));
     if (c && c.socket.writable) {
       this.#write(c, res.toBuffer());
       return;
@@ -120,10 +122,17 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  #adopt(socket: Socket, remote: Peer, inbound: boolean): Connection {
+  /** A writable connection we opened to `peer` for some TLS name (keyed by it, not by the peer alone). */
+  #openedTo(peer: Peer): Connection | undefined {
+    for (const c of this.conns.values()) if (c.remote.port === peer.port && c.remote.address === peer.address && c.socket.writable) return c;
+    return undefined;
+  }
+
+  #adopt(socket: Socket, remote: Peer, inbound: boolean, key = peerKey(remote)): Connection {
     const c = new Connection(socket, remote, this.limits);
-    this.conns.get(peerKey(remote))?.socket.destroy();
-    const key = this.track(remote, c);
+    // Replaces only a connection under the same key: one to the same address for another TLS name stays.
+    this.conns.get(key)?.socket.destroy();
+    this.track(remote, c, key);
     socket.setNoDelay(true);
     // A connection we opened is trusted from the start; one we accepted must say something valid first.
     c.prove = this.idleRules(socket, remote, !inbound, () => socket.destroy());
@@ -198,4 +207,10 @@ export abstract class StreamTransport extends ConnectionTransport<Connection> {
 /** `::ffff:127.0.0.1` (an IPv4 peer on a dual-stack socket) → `127.0.0.1`, so keys and Via `received` match. */
 export function normalize(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** Outbound connections by peer, and for TLS by the name the peer's certificate was verified for. */
+function connectionKey(to: Destination): string {
+  const name = to.tls?.serverName;
+  return name === undefined ? peerKey(to) : `${peerKey(to)}#${name}`;
 }

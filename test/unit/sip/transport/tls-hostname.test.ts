@@ -90,6 +90,24 @@ describe('sip/transport: TLS host-name verification of the peers we connect to',
     const err = await refusal({ ...to, tls: { serverName: 'b.carrier.test', ca: ca.root.cert } });
     assert.equal(err.code, 'SIP_ERR_TLS_CERTIFICATE');
   });
+
+  it('connections to one address for two names live side by side: neither cuts the other', async () => {
+    // One carrier edge serving two domains on one address (SNI), as registrations to both do.
+    const p = await peer({ dns: ['one.carrier.test', 'two.carrier.test'] });
+    const to = { address: '127.0.0.1', port: p.local.port, transport: 'tls' as const };
+    const one = { ...to, tls: { serverName: 'one.carrier.test', ca: ca.root.cert } };
+    const two = { ...to, tls: { serverName: 'two.carrier.test', ca: ca.root.cert } };
+    // Both connections come up at once (a new one used to destroy the other's, failing its request).
+    const [a, b] = await Promise.all([options(one), options(two)]);
+    assert.deepEqual([a.status, b.status], [200, 200]);
+    assert.equal((await options(one)).status, 200);
+    assert.equal((await options(two)).status, 200);
+    assert.equal(p.stats.opened, 2, 'one connection per name, each reused');
+    // A name the certificate does not carry fails as a certificate problem, and the others stay up.
+    assert.equal((await refusal({ ...to, tls: { serverName: 'three.carrier.test', ca: ca.root.cert } })).code, 'SIP_ERR_TLS_CERTIFICATE');
+    assert.equal((await options(one)).status, 200);
+    assert.equal(p.stats.opened, 2);
+  });
 });
 
 describe('sip/transport: TLS client certificates', function () {
