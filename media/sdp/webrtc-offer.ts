@@ -30,7 +30,7 @@ export function isWebRtcOffer(offer: SessionDescription): boolean {
  * first, and a stack that mirrors the offer would answer Opus, which the ASR cannot take untranscoded.
  * Throws MEDIA_ERR_SDP_NO_COMMON_CODEC (→ 488) when neither G.711 law is offered.
  */
-export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs: readonly ('PCMU' | 'PCMA')[], fullIce = false): WebRtcOfferPlan {
+export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs: readonly ('PCMU' | 'PCMA')[], fullIce = false, loopbackBind = false): WebRtcOfferPlan {
   const a = parsed.audio;
   if (!a || a.port === 0) throw new MediaError('MEDIA_ERR_SDP_NO_COMMON_CODEC', 'offer has no audio stream', {});
   const attr = (name: string): string | undefined => {
@@ -54,7 +54,7 @@ export function planWebRtcAnswer(text: string, parsed: SessionDescription, prefs
   const te = a.rtpmaps.find((r) => r.encoding.toLowerCase() === 'telephone-event' && r.clockRate === 8000 && a.formats.includes(r.payloadType)) ?? null;
   const keep = new Set([codec.payloadType, ...(te ? [te.payloadType] : [])]);
   return {
-    offer: restrictAudio(text, keep, fullIce),
+    offer: restrictAudio(text, keep, fullIce, loopbackBind),
     codec,
     telephoneEvent: te,
     mid: attr('mid') ?? '',
@@ -68,8 +68,28 @@ const PT_ATTR = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)[ \t]/;
 const CHECKABLE = /^a=candidate:\S+ 1 udp \d+ (\d{1,3}(\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]*) \d+ typ (host|srflx)( |$)/i;
 const MAX_CHECKED = 4;
 
+/**
+ * Whether full ICE may send checks to a candidate's address. Anyone with demo credentials writes
+ * the candidates, so they must not make the gateway probe what only it can reach: never the
+ * unspecified, broadcast, multicast or link-local ranges, nor a port below 1024 (browsers gather on
+ * ephemeral ports), and loopback only when our own media is bound there (a test or a lone machine).
+ * Private unicast stays allowed: a browser on the gateway's LAN offers exactly those.
+ */
+export function checkableCandidate(address: string, port: number, loopbackBind: boolean): boolean {
+  if (!(port >= 1024 && port <= 65535)) return false;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    if (a === 127) return loopbackBind;
+    return !(a === 0 || a >= 224 || (a === 169 && b === 254));
+  }
+  const v6 = address.toLowerCase();
+  if (v6 === '::1') return loopbackBind;
+  return !(v6 === '::' || v6.startsWith('ff') || /^fe[89ab]/.test(v6) || v6.startsWith('::ffff:'));
+}
+
 /** Keeps only `keep` payload types in the first audio m-section (m= formats and their rtpmap/fmtp/rtcp-fb). */
-function restrictAudio(text: string, keep: ReadonlySet<number>, fullIce: boolean): string {
+function restrictAudio(text: string, keep: ReadonlySet<number>, fullIce: boolean, loopbackBind: boolean): string {
   const lines = text.split(/\r?\n/);
   let checked = 0;
   let section: 'session' | 'audio' | 'other' = 'session';
@@ -99,7 +119,9 @@ function restrictAudio(text: string, keep: ReadonlySet<number>, fullIce: boolean
       // Full ICE (webrtc.fullIce): our agent checks the browser's IP candidates at once and is
       // connected before the browser holds our answer, without libjuice's 50 ms triggered check.
       // Names (mDNS) are not resolved; at most MAX_CHECKED addresses, only where an admitted offer points.
-      if (CHECKABLE.test(line) && ++checked <= MAX_CHECKED) out.push(line);
+      const c = CHECKABLE.exec(line);
+      const [address, port] = c ? line.split(' ').slice(4, 6) : [];
+      if (c && checkableCandidate(address!, Number(port), loopbackBind) && ++checked <= MAX_CHECKED) out.push(line);
       continue;
     }
     // RFC 5763 §5 with full ICE: we answer passive (the stack is told the browser is active), so

@@ -86,7 +86,7 @@ export class WebRtcEndpoint {
     if (this.#closed) throw new MediaError('MEDIA_ERR_WEBRTC_NO_CANDIDATE', 'the WebRTC endpoint is closed', {});
     let plan: WebRtcOfferPlan;
     try {
-      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA'], fullIce);
+      plan = planWebRtcAnswer(text, parsed, this.#o.codecs ?? ['PCMU', 'PCMA'], fullIce, /^(127\.|::1$)/.test(this.#o.bindAddress ?? ''));
     } catch (err) {
       release();
       throw err;

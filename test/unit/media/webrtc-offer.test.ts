@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { addHostCandidate, addSsrc, isMediaError, isWebRtcOffer, parseSdp, planWebRtcAnswer } from '../../../media/index.js';
+import { checkableCandidate } from '../../../media/sdp/webrtc-offer.js';
 
 // Chromium's audio offer, trimmed: Opus first, G.711 later, two telephone-event clocks, rtcp-fb.
 const CHROME = [
@@ -38,14 +39,28 @@ describe('media/sdp: a browser offer for the WebRTC endpoint', () => {
 
   it('with full ICE: keeps at most four UDP candidates with address literals and makes the browser the DTLS client', () => {
     const many = CHROME.replace('a=end-of-candidates', [
-      'a=candidate:3 1 udp 1 10.0.0.3 3 typ host', 'a=candidate:4 1 udp 1 fe80::1 4 typ host', 'a=candidate:5 1 tcp 1 10.0.0.5 9 typ host tcptype active',
-      'a=candidate:6 1 udp 1 198.51.100.6 6 typ srflx raddr 10.0.0.3 rport 3', 'a=candidate:7 1 udp 1 10.0.0.7 7 typ host', 'a=candidate:8 1 udp 1 203.0.113.8 8 typ relay',
+      'a=candidate:3 1 udp 1 10.0.0.3 50003 typ host', 'a=candidate:4 1 udp 1 2001:db8::4 50004 typ host', 'a=candidate:5 1 tcp 1 10.0.0.5 9 typ host tcptype active',
+      'a=candidate:6 1 udp 1 198.51.100.6 50006 typ srflx raddr 10.0.0.3 rport 3', 'a=candidate:7 1 udp 1 10.0.0.7 50007 typ host', 'a=candidate:8 1 udp 1 203.0.113.8 50008 typ relay',
     ].join('\r\n'));
-    const offer = planWebRtcAnswer(many, parseSdp(many), ['PCMU'], true).offer;
+    const offer = planWebRtcAnswer(many, parseSdp(many), ['PCMU'], true, true).offer;
     const kept = offer.split('\r\n').filter((l) => l.startsWith('a=candidate:')).map((l) => l.split(' ')[0]);
     assert.deepEqual(kept, ['a=candidate:1', 'a=candidate:3', 'a=candidate:4', 'a=candidate:6'], 'no mDNS name, TCP, relay, nor a fifth');
     assert.match(offer, /^a=setup:active$/m, 'the stack is told the browser is active, so it answers passive (RFC 5763 §5)');
     assert.doesNotMatch(offer, /^a=setup:actpass$|^a=end-of-candidates/m);
+  });
+
+  it('with full ICE: never checks what only the gateway can reach (a caller writes the candidates)', () => {
+    const hostile = CHROME.replace('a=end-of-candidates', [
+      'a=candidate:3 1 udp 1 169.254.169.254 50003 typ host', 'a=candidate:4 1 udp 1 fe80::1 50004 typ host', 'a=candidate:5 1 udp 1 224.0.0.251 5353 typ host',
+      'a=candidate:6 1 udp 1 0.0.0.0 50006 typ host', 'a=candidate:7 1 udp 1 10.0.0.7 53 typ host', 'a=candidate:8 1 udp 1 255.255.255.255 50008 typ host',
+      'a=candidate:9 1 udp 1 ff02::1 50009 typ host', 'a=candidate:10 1 udp 1 192.168.1.10 50010 typ host',
+    ].join('\r\n'));
+    const kept = (loopback: boolean) => planWebRtcAnswer(hostile, parseSdp(hostile), ['PCMU'], true, loopback).offer
+      .split('\r\n').filter((l) => l.startsWith('a=candidate:')).map((l) => l.split(' ')[0]);
+    assert.deepEqual(kept(false), ['a=candidate:10'], 'loopback only with a loopback bind; no link-local, multicast, unspecified, broadcast, nor a port below 1024; a LAN address is fine');
+    assert.deepEqual(kept(true), ['a=candidate:1', 'a=candidate:10']);
+    assert.equal(checkableCandidate('::1', 50000, false), false);
+    assert.equal(checkableCandidate('2001:db8::1', 50000, false), true);
   });
 
   it('refuses an Opus-only offer (488) and one without a fingerprint or ICE credentials', () => {
