@@ -44,8 +44,9 @@ export function startCommand<A extends { readonly help: boolean; readonly config
  */
 export function bindFailure(err: unknown): string | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const { code, syscall } = e as NodeJS.ErrnoException;
+    // Only a listener's own failure: an unreadable file is EACCES too, and not a port.
+    if ((syscall === 'bind' || syscall === 'listen') && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')) {
       const why = code === 'EADDRINUSE' ? 'another process holds it' : code === 'EACCES' ? 'a privileged port needs more rights' : 'no interface has that address';
       return `${err instanceof Error ? err.message : String(err)} (${why}: stop it, or choose another address or port in the configuration, e.g. sip.port or server.httpPort)`;
     }

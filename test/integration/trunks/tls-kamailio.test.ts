@@ -115,7 +115,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
   it('(b) a registrar whose certificate names another host is refused: SIP_ERR_TLS_CERTIFICATE in status, readiness, logs and metrics; retried with backoff', async () => {
     await registration('tls-wrong', (r) => (r?.failures ?? 0) >= 2, 'tls-wrong failed twice');
     const s = (await snapshot('tls-wrong'))!;
-    assert.equal(s.lastError?.code, 'SIP_ERR_TLS_CERTIFICATE');
+    assert.equal(s.lastError?.code, 'SIP_ERR_TLS_CERTIFICATE', JSON.stringify(s));
     assert.match(s.lastError!.message, /wrong\.test/);
     assert.notEqual(s.state, 'registered');
     const ready = await fetch(`${g!.opsUrl}/readyz`);
@@ -169,6 +169,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
       assert.equal(ended.reason, 'hangup');
       const done = await uas.done;
       assert.equal(done.code, 0, `the callee got our BYE through Kamailio: ${done.out.slice(-2000)}`);
+      assert.match(k.log, /BYE in dialog received over tls/, 'our BYE followed the Record-Route to Kamailio\'s TLS side');
     } finally {
       uas.stop();
     }
