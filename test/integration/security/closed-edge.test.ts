@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { startReplica, type Replica } from '../../support/replica.js';
 import { until } from '../../support/wait.js';
-import { PasswordRedis, UdpSender, spawnLogged } from './peers.js';
+import { PasswordRedis, UdpSender, mediaBase, spawnLogged } from './peers.js';
 
 const SCENARIO = fileURLToPath(new URL('../calls/scenarios/call-hold-bye.xml', import.meta.url));
 const DISPATCHER_CFG = fileURLToPath(new URL('../../../config/kamailio/dispatcher.cfg', import.meta.url));
@@ -53,7 +53,8 @@ describe('security: a closed edge behind the balancer', function () {
 
   before(async () => {
     await redis.start();
-    for (const [i, base] of [46000, 46400].entries()) {
+    const first = mediaBase(800);
+    for (const [i, base] of [first, first + 400].entries()) {
       replicas.push(await startReplica({
         WARMLINE_SIP__PORT: String(await freeUdpPort()),
         WARMLINE_MEDIA__PORTMIN: String(base), WARMLINE_MEDIA__PORTMAX: String(base + 399),
@@ -183,7 +184,8 @@ describe('security: a closed edge behind the balancer', function () {
 
   it('a wrong Redis password: the replica runs on its local share and its logs never show the password in the URL', async () => {
     const secret = 'not-the-password-4f2a';
-    const g = spawnLogged({ REDIS_URL: `redis://:${secret}@127.0.0.1:${redis.port}`, WARMLINE_UPSTREAMS__ASR__CONCURRENCYCAP: '8', WARMLINE_MEDIA__PORTMIN: '46800', WARMLINE_MEDIA__PORTMAX: '46899' });
+    const media = mediaBase(100);
+    const g = spawnLogged({ REDIS_URL: `redis://:${secret}@127.0.0.1:${redis.port}`, WARMLINE_UPSTREAMS__ASR__CONCURRENCYCAP: '8', WARMLINE_MEDIA__PORTMIN: String(media), WARMLINE_MEDIA__PORTMAX: String(media + 99) });
     try {
       await until(() => /warmline ready: /.test(g.output()) || g.child.exitCode !== null, 'the ready line', 60_000);
       await until(() => /LEASE STORE UNREACHABLE/.test(g.output()), 'the outage to be logged', 20_000);
