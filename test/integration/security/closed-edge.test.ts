@@ -50,6 +50,8 @@ describe('security: a closed edge behind the balancer', function () {
   const replicas: Replica[] = [];
   let lb: Kamailio;
   let stranger: UdpSender;
+  let insider: UdpSender;
+  let internalPort = 0;
 
   before(async () => {
     await redis.start();
@@ -67,13 +69,17 @@ describe('security: a closed edge behind the balancer', function () {
       }));
     }
     const list = join(dir, 'dispatcher.list');
-    writeFileSync(list, replicas.map((r) => `1 sip:${r.sip.address}:${r.sip.port};transport=udp 0 0\n`).join(''));
+    // One more member of the replicas' set, disabled (flag 4: never chosen, never probed): the
+    // balancer takes requests on its internal socket from it as from a replica.
+    insider = await UdpSender.bind('127.0.0.1');
+    writeFileSync(list, replicas.map((r) => `1 sip:${r.sip.address}:${r.sip.port};transport=udp 0 0\n`).join('') + `1 sip:127.0.0.1:${insider.port};transport=udp 4 0\n`);
     // 127.0.0.1 is listed only because the harness's readiness ping comes from it.
     const carriers = join(dir, 'carriers.list');
     writeFileSync(carriers, `1 ${CARRIER} 32 0 carrier\n1 ${WILD_CARRIER} 32 0 wild-carrier\n1 127.0.0.1 32 0 harness\n`);
     const port = await freeUdpPort();
+    internalPort = await freeUdpPort();
     lb = new Kamailio({ port, script: { file: DISPATCHER_CFG, defines: {
-      LB_ADDR: `127.0.0.1:${port}`, DS_LIST: `"${list}"`, PROBE_S: '1', CARRIERS_LIST: `"${carriers}"`,
+      LB_ADDR: `127.0.0.1:${port}`, INTERNAL_ADDR: `127.0.0.1:${internalPort}`, DS_LIST: `"${list}"`, PROBE_S: '1', CARRIERS_LIST: `"${carriers}"`,
       PIKE_UNIT_S: '2', PIKE_REQS: '40', PIKE_BLOCK_S: '4', REFUSE_S: String(REFUSE_S), REFUSE_PER_S: String(REFUSE_PER_S),
     } } });
     await lb.start();
@@ -85,6 +91,7 @@ describe('security: a closed edge behind the balancer', function () {
   });
   after(async () => {
     stranger?.close();
+    insider?.close();
     for (const r of replicas) r.kill();
     await lb?.dispose();
     await redis.stop();
@@ -180,6 +187,14 @@ describe('security: a closed edge behind the balancer', function () {
         assert.ok(status !== undefined && status !== 403, `${name} through the balancer: ${status}`);
       }
     } finally { carrier.close(); }
+  });
+
+  it('an X-Warmline-Source sent from the replicas\' side is removed too: the replica judges the balancer, not the header', async () => {
+    // The control: from the balancer's address, a carrier's address in the header is believed.
+    const direct = await insider.final('INVITE', replicas[0]!.sip, [`X-Warmline-Source: ${CARRIER}`]);
+    assert.ok(direct !== undefined && direct !== 403, `the header sent straight to a replica: ${direct}`);
+    // Through the internal socket the header is gone: the replica sees the balancer (not a carrier).
+    assert.equal(await insider.final('INVITE', { address: '127.0.0.1', port: internalPort }, [`X-Warmline-Source: ${CARRIER}`]), 403);
   });
 
   it('a wrong Redis password: the replica runs on its local share and its logs never show the password in the URL', async () => {
