@@ -24,13 +24,13 @@ function runSipp(args: string[], timeoutS: number): Promise<SippTally> {
   }));
 }
 
-/** `sources` sipp processes, one per address 127.0.0.<first + i>, `rate` INVITEs/s in total for `seconds`. */
-export async function sippFlood(target: { address: string; port: number }, o: { sources: number; rate: number; seconds: number; firstOctet?: number }): Promise<{ sent: number; answered: number; unanswered: number; responses: Record<string, number>; perSource: SippTally[] }> {
+/** `sources` sipp processes, one per address 127.0.0.<first + i>, `rate` INVITEs/s in total for `seconds`; each sipp gives up after `timeoutS` (default `seconds` + 30). */
+export async function sippFlood(target: { address: string; port: number }, o: { sources: number; rate: number; seconds: number; firstOctet?: number; timeoutS?: number }): Promise<{ sent: number; answered: number; unanswered: number; responses: Record<string, number>; perSource: SippTally[] }> {
   const each = Math.max(1, Math.round(o.rate / o.sources));
   const runs = Array.from({ length: o.sources }, (_, i) => runSipp([
     `${target.address}:${target.port}`, '-i', `127.0.0.${(o.firstOctet ?? 10) + i}`, '-sf', FLOOD_XML, '-s', '15551230000',
     '-r', String(each), '-m', String(each * o.seconds), '-l', String(each * 4), '-recv_timeout', '3000',
-  ], o.seconds + 30));
+  ], o.timeoutS ?? o.seconds + 30));
   const perSource = await Promise.all(runs);
   const answered = perSource.reduce((n, r) => n + (r.successful || 0), 0);
   const unanswered = perSource.reduce((n, r) => n + (r.failed || 0), 0);
@@ -39,9 +39,9 @@ export async function sippFlood(target: { address: string; port: number }, o: { 
   return { sent: each * o.seconds * o.sources, answered, unanswered, responses, perSource };
 }
 
-/** A carrier's real calls (INVITE with PCMU, hold, BYE) from `from`; successful / placed. */
-export function carrierCalls(target: { address: string; port: number }, from: string, calls: number, rate: number, holdMs = 500): Promise<SippTally> {
-  return runSipp([`${target.address}:${target.port}`, '-i', from, '-sf', CALL_XML, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', String(holdMs), '-recv_timeout', '10000', ...(process.env.WL_FLOOD_DEBUG ? ['-trace_err', '-error_file', `${process.env.WL_FLOOD_DEBUG}-carrier-err.log`] : [])], 120);
+/** A carrier's real calls (INVITE with PCMU, hold, BYE) from `from`; successful / placed; sipp gives up after `timeoutS`. */
+export function carrierCalls(target: { address: string; port: number }, from: string, calls: number, rate: number, holdMs = 500, timeoutS = 120): Promise<SippTally> {
+  return runSipp([`${target.address}:${target.port}`, '-i', from, '-sf', CALL_XML, '-s', '15551230000', '-m', String(calls), '-r', String(rate), '-d', String(holdMs), '-recv_timeout', '10000', ...(process.env.WL_FLOOD_DEBUG ? ['-trace_err', '-error_file', `${process.env.WL_FLOOD_DEBUG}-carrier-err.log`] : [])], timeoutS);
 }
 
 /** RSS of a process in MB, from /proc. */

@@ -6,6 +6,15 @@ import { Redis } from 'ioredis';
 import { freeTcpPort } from '../../support/redis-server.js';
 import { until } from '../../support/wait.js';
 
+/**
+ * A random base for a replica's media port range of `size` ports, below the kernel's ephemeral
+ * range (32768 up) so no kernel-picked port lands in it; random so that tests running at the same
+ * time rarely share one (a port taken anyway is skipped: the RTP allocator retries on EADDRINUSE).
+ */
+export function mediaBase(size: number): number {
+  return 20_000 + Math.floor(Math.random() * Math.floor((12_000 - size) / 100)) * 100;
+}
+
 /** A UDP SIP sender bound to any loopback address (127.0.0.0/8), counting the answers it gets. */
 export class UdpSender {
   readonly answers: Array<{ status: number; callId: string }> = [];
