@@ -172,7 +172,7 @@ const SKIPPED = ['SIP parsing beyond the headers echoed', 'the SIP transaction l
 
 interface BaselineResult {
   successful: number; failed: number; wall_s: number; cpu_ms: number; cpu_core_fraction: number;
-  cpu_ms_per_call: number | null; cps_per_core: number | null; warmup: { calls: number; successful: number; failed: number } | 0;
+  cpu_ms_per_call: number | null; cps_per_core: number | null; idle_cpu_core_fraction: number; warmup: { calls: number; successful: number; failed: number } | 0;
   /** What one call did in the baseline: datagrams, WebSocket frames and messages (the I/O it is the floor of). */
   per_call: Record<string, number>;
   skipped: string[];
@@ -189,6 +189,10 @@ async function baseline(): Promise<BaselineResult> {
     return st;
   };
   try {
+    // Its one 20 ms pacing timer and the ASR KeepAlives cost it this much with no call.
+    const idle0 = cpuMs(bare.pid);
+    await new Promise((r) => setTimeout(r, 5000));
+    const idleFraction = (cpuMs(bare.pid) - idle0) / 5000;
     const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S));
     const cpus = pinned ? '1' : undefined;
     let w: BaselineResult['warmup'] = 0;
@@ -209,6 +213,7 @@ async function baseline(): Promise<BaselineResult> {
       cpu_ms: Math.round(cpu), cpu_core_fraction: Math.round((cpu / r.wallMs) * 1000) / 1000,
       cpu_ms_per_call: r.successful ? Math.round((cpu / r.successful) * 1000) / 1000 : null,
       cps_per_core: r.successful && cpu ? Math.round(1000 / (cpu / r.successful)) : null, warmup: w,
+      idle_cpu_core_fraction: Math.round(idleFraction * 1000) / 1000,
       per_call: { sip_in: per('sipIn'), sip_out: per('sipOut'), rtp_in: per('rtpIn'), rtp_out: per('rtpOut'), asr_frames_out: per('asrFrames'), tts_messages_in: per('ttsMessages') },
       skipped: SKIPPED,
     };
@@ -238,6 +243,9 @@ function outboundEnv(): Record<string, string> {
 }
 const load0 = loadAverage();
 try {
+  // The baseline runs before the gateway starts and after it stops: load that drifts during the run
+  // then shows as a difference between the two, not as a false ratio.
+  const baseBefore = withBaseline ? await baseline() : undefined;
   gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }), env: outboundEnv() });
   // What the gateway spends with no call (pool keepalives, timers, analytics snapshots): at a low
   // rate it is a large part of the CPU per call, so the figure net of it is given too.
@@ -252,10 +260,15 @@ try {
   result = await inbound(gw, dir);
   outResult = await outbound(gw, dir);
   let base: BaselineResult | undefined;
-  if (withBaseline) {
+  let baseAfter: BaselineResult | undefined;
+  if (baseBefore) {
     // The gateway leaves the core (and the upstreams' sockets) to the baseline.
     await gw.stop();
-    base = await baseline();
+    baseAfter = await baseline();
+    // The figure is both phases' CPU over both phases' calls.
+    const n = baseBefore.successful + baseAfter.successful;
+    const cpu = baseBefore.cpu_ms + baseAfter.cpu_ms;
+    base = { ...baseAfter, cpu_ms_per_call: n ? Math.round((cpu / n) * 1000) / 1000 : null, cps_per_core: n && cpu ? Math.round(1000 / (cpu / n)) : null, failed: baseBefore.failed + baseAfter.failed };
   }
   const netMsPerCall = result.successful ? Math.max(0, (result.cpu_ms - idleFraction * result.wall_s * 1000) / result.successful) : null;
   const load1 = loadAverage();
@@ -283,7 +296,8 @@ try {
       baseline_cpu_ms_per_call: base.cpu_ms_per_call,
       gateway_over_baseline: base.cpu_ms_per_call && result.cpu_ms_per_call ? Math.round((result.cpu_ms_per_call / base.cpu_ms_per_call) * 100) / 100 : null,
       gateway_share_above_baseline: base.cpu_ms_per_call && result.cpu_ms_per_call ? Math.round((1 - base.cpu_ms_per_call / result.cpu_ms_per_call) * 1000) / 1000 : null,
-      baseline: base,
+      baseline_cpu_ms_per_call_before_after: [baseBefore?.cpu_ms_per_call ?? null, baseAfter?.cpu_ms_per_call ?? null],
+      baseline_before: baseBefore, baseline_after: baseAfter,
     }),
     wall_s: result.wall_s,
     loadavg_before: load0, loadavg_after: load1,
@@ -295,6 +309,7 @@ try {
   row('inbound', result.cps, result);
   row('outbound', outResult.cps, outResult);
   if (base) {
+    process.stdout.write(`baseline: before the gateway ${baseBefore?.cpu_ms_per_call} ms/call, after it ${baseAfter?.cpu_ms_per_call} ms/call (${baseBefore?.failed} / ${baseAfter?.failed} failed)\n`);
     process.stdout.write(`${'baseline'.padEnd(9)}  ${'—'.padStart(10)}  ${String(base.failed).padStart(6)}  ${String(base.cpu_ms_per_call ?? '—').padStart(11)}  ${String(base.cps_per_core ?? '—').padStart(14)}  ${String(base.cpu_core_fraction).padStart(13)}\n`);
     process.stdout.write(`baseline (bare Node, inbound calls, same flags and core): gateway/baseline ${out.gateway_over_baseline}, share of the gateway's CPU above the floor ${out.gateway_share_above_baseline}; per call ${JSON.stringify(base.per_call)}; skips: ${base.skipped.join('; ')}\n`);
   }
