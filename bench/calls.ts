@@ -3,7 +3,7 @@
  *
  *   npm run bench:calls [-- --json] [--rate 200] [--calls 2000] [--hold-ms 500] [--no-pin]
  *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE] [--warmup-calls 0]
- *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)] [--baseline]
+ *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)]  [--baseline | --baseline-only]
  *
  * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
  * default log level), pinned with taskset to core 0 when the machine has two or more, sipp on core 1;
@@ -34,6 +34,7 @@
  * program (bench/support/calls-bare.ts: same V8 flags, same core, same local upstreams) that does
  * only the call's I/O: its CPU per call is the floor of a Node gateway with this call shape, and
  * `gateway_over_baseline` says how much of the gateway's cost is above it. What it skips is printed.
+ * --baseline-only: the baseline alone (no gateway), for rates the gateway cannot take here.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -58,6 +59,7 @@ const logFile = args.includes('--gateway-log') ? arg('--gateway-log', 'gateway.l
 const nodeFlags = args.includes('--server-flags') ? arg('--server-flags', '').split(/\s+/).filter(Boolean) : undefined;
 const warmupCalls = Number(arg('--warmup-calls', '0'));
 const withBaseline = args.includes('--baseline');
+const baselineOnly = args.includes('--baseline-only');
 const cpuProfDir = args.includes('--cpu-prof') ? arg('--cpu-prof', 'cpu-prof') : undefined;
 if (!(rate > 0 && rate <= 2000) || !(calls > 0 && calls <= 100_000) || !(holdMs >= 0 && holdMs <= 60_000) || !(warmupCalls >= 0 && warmupCalls <= 100_000)) {
   process.stderr.write('bench:calls: --rate 1–2000, --calls 1–100000, --hold-ms 0–60000, --warmup-calls 0–100000\n');
@@ -245,7 +247,17 @@ const load0 = loadAverage();
 try {
   // The baseline runs before the gateway starts and after it stops: load that drifts during the run
   // then shows as a difference between the two, not as a false ratio.
-  const baseBefore = withBaseline ? await baseline() : undefined;
+  const baseBefore = withBaseline || baselineOnly ? await baseline() : undefined;
+  if (baselineOnly) {
+    // The floor alone at a rate the gateway cannot take on this machine (where it would fail calls).
+    const b = baseBefore!;
+    const o = { bench: 'calls', mode: 'baseline-only', rate, calls, hold_ms: holdMs, warmup_calls: b.warmup, baseline_cpu_ms_per_call: b.cpu_ms_per_call, baseline: b, loadavg_before: load0, loadavg_after: loadAverage() };
+    process.stdout.write(`bench:calls --baseline-only  ${calls} calls at ${rate}/s into the bare baseline: ${b.failed} failed, ${b.cpu_ms_per_call} ms CPU per call (${b.cps_per_core} calls/s per core), core fraction ${b.cpu_core_fraction}; per call ${JSON.stringify(b.per_call)}; load average ${o.loadavg_before} → ${o.loadavg_after}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(o)}\n`);
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(b.failed === 0 ? 0 : 1);
+  }
   gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }), env: outboundEnv() });
   // What the gateway spends with no call (pool keepalives, timers, analytics snapshots): at a low
   // rate it is a large part of the CPU per call, so the figure net of it is given too.
