@@ -3,7 +3,7 @@
  *
  *   npm run bench:calls [-- --json] [--rate 200] [--calls 2000] [--hold-ms 500] [--no-pin]
  *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE] [--warmup-calls 0]
- *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)]
+ *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)]  [--baseline | --baseline-only]
  *
  * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
  * default log level), pinned with taskset to core 0 when the machine has two or more, sipp on core 1;
@@ -29,11 +29,18 @@
  * registrar) through POST /api/calls at the same rate; the callee answers PCMU, sends the same
  * 0.6 s, holds --hold-ms and hangs up. Measured the same way (the POSTs' HTTP is the gateway's CPU
  * too); the table's second row and cps_outbound. Inbound runs first, then outbound, one gateway.
+ *
+ * --baseline: then, with the gateway stopped, the same warm-up and inbound calls into a bare Node
+ * program (bench/support/calls-bare.ts: same V8 flags, same core, same local upstreams) that does
+ * only the call's I/O: its CPU per call is the floor of a Node gateway with this call shape, and
+ * `gateway_over_baseline` says how much of the gateway's cost is above it. What it skips is printed.
+ * --baseline-only: the baseline alone (no gateway), for rates the gateway cannot take here.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canPin, cpuMs, loadAverage, startGateway, startUpstreams, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
+import { canPin, cpuMs, loadAverage, startBare, startGateway, startUpstreams, type BareStats, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
+import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { answerCalls, placeCalls, writeCallerAudio, writeScenario, type SippResult } from './support/calls-sipp.js';
 
@@ -51,6 +58,8 @@ const logFile = args.includes('--gateway-log') ? arg('--gateway-log', 'gateway.l
 // '' for Node's defaults; default: npm start's flags.
 const nodeFlags = args.includes('--server-flags') ? arg('--server-flags', '').split(/\s+/).filter(Boolean) : undefined;
 const warmupCalls = Number(arg('--warmup-calls', '0'));
+const withBaseline = args.includes('--baseline');
+const baselineOnly = args.includes('--baseline-only');
 const cpuProfDir = args.includes('--cpu-prof') ? arg('--cpu-prof', 'cpu-prof') : undefined;
 if (!(rate > 0 && rate <= 2000) || !(calls > 0 && calls <= 100_000) || !(holdMs >= 0 && holdMs <= 60_000) || !(warmupCalls >= 0 && warmupCalls <= 100_000)) {
   process.stderr.write('bench:calls: --rate 1–2000, --calls 1–100000, --hold-ms 0–60000, --warmup-calls 0–100000\n');
@@ -160,6 +169,61 @@ function outbound(gw: BenchGateway, dir: string): Promise<ModeResult> {
   });
 }
 
+const SKIPPED = ['SIP parsing beyond the headers echoed', 'the SIP transaction layer and its retransmission timers', 'the edge filter and rate limits',
+  'leases and pools (fixed sockets, no acquisition, no replacement)', 'the agent and its turn', 'the jitter buffer', 'metrics', 'logging', 'analytics', 'the HTTP API'];
+
+interface BaselineResult {
+  successful: number; failed: number; wall_s: number; cpu_ms: number; cpu_core_fraction: number;
+  cpu_ms_per_call: number | null; cps_per_core: number | null; idle_cpu_core_fraction: number; warmup: { calls: number; successful: number; failed: number } | 0;
+  /** What one call did in the baseline: datagrams, WebSocket frames and messages (the I/O it is the floor of). */
+  per_call: Record<string, number>;
+  skipped: string[];
+}
+
+/** The bare baseline: the gateway stopped, the same warm-up and inbound calls into calls-bare.ts on the gateway's core. */
+async function baseline(): Promise<BaselineResult> {
+  const greeting = /greeting: "([^"]*)"/.exec(readFileSync(new URL('../config/default.yaml', import.meta.url), 'utf8'))?.[1] ?? '';
+  const bare = await startBare(up, { concurrency, dir, cpus: pinned ? '0' : undefined, greeting, ...(nodeFlags && { nodeFlags }) });
+  const idle = async (): Promise<BareStats> => {
+    const until = Date.now() + 15_000;
+    let st = await bare.stats();
+    while (st.active > 0 && Date.now() < until) { await new Promise((r) => setTimeout(r, 250)); st = await bare.stats(); }
+    return st;
+  };
+  try {
+    // Its one 20 ms pacing timer and the ASR KeepAlives cost it this much with no call.
+    const idle0 = cpuMs(bare.pid);
+    await new Promise((r) => setTimeout(r, 5000));
+    const idleFraction = (cpuMs(bare.pid) - idle0) / 5000;
+    const scenario = writeScenario(dir, writeCallerAudio(dir, AUDIO_S));
+    const cpus = pinned ? '1' : undefined;
+    let w: BaselineResult['warmup'] = 0;
+    if (warmupCalls > 0) {
+      const r = await placeCalls(bare.sip, { scenario, rate, calls: warmupCalls, holdMs, cpus });
+      w = { calls: warmupCalls, successful: r.successful, failed: r.failed };
+    }
+    const s0 = await idle();
+    const cpu0 = cpuMs(bare.pid);
+    const r = await placeCalls(bare.sip, { scenario, rate, calls, holdMs, cpus });
+    const cpu = cpuMs(bare.pid) - cpu0;
+    const s1 = await idle();
+    if (r.code !== 0) process.stderr.write(`sipp (baseline): ${r.out.slice(-6000, -2000)}\n`);
+    const n = s1.ended - s0.ended;
+    const per = (k: keyof BareStats) => (n ? Math.round(((s1[k] - s0[k]) / n) * 10) / 10 : 0);
+    return {
+      successful: r.successful, failed: r.failed || calls - r.successful, wall_s: Math.round(r.wallMs / 10) / 100,
+      cpu_ms: Math.round(cpu), cpu_core_fraction: Math.round((cpu / r.wallMs) * 1000) / 1000,
+      cpu_ms_per_call: r.successful ? Math.round((cpu / r.successful) * 1000) / 1000 : null,
+      cps_per_core: r.successful && cpu ? Math.round(1000 / (cpu / r.successful)) : null, warmup: w,
+      idle_cpu_core_fraction: Math.round(idleFraction * 1000) / 1000,
+      per_call: { sip_in: per('sipIn'), sip_out: per('sipOut'), rtp_in: per('rtpIn'), rtp_out: per('rtpOut'), asr_frames_out: per('asrFrames'), tts_messages_in: per('ttsMessages') },
+      skipped: SKIPPED,
+    };
+  } finally {
+    await bare.stop();
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'wl-bench-calls-'));
 if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 const up = await startUpstreams(concurrency);
@@ -181,6 +245,19 @@ function outboundEnv(): Record<string, string> {
 }
 const load0 = loadAverage();
 try {
+  // The baseline runs before the gateway starts and after it stops: load that drifts during the run
+  // then shows as a difference between the two, not as a false ratio.
+  const baseBefore = withBaseline || baselineOnly ? await baseline() : undefined;
+  if (baselineOnly) {
+    // The floor alone at a rate the gateway cannot take on this machine (where it would fail calls).
+    const b = baseBefore!;
+    const o = { bench: 'calls', mode: 'baseline-only', rate, calls, hold_ms: holdMs, warmup_calls: b.warmup, baseline_cpu_ms_per_call: b.cpu_ms_per_call, baseline: b, loadavg_before: load0, loadavg_after: loadAverage() };
+    process.stdout.write(`bench:calls --baseline-only  ${calls} calls at ${rate}/s into the bare baseline: ${b.failed} failed, ${b.cpu_ms_per_call} ms CPU per call (${b.cps_per_core} calls/s per core), core fraction ${b.cpu_core_fraction}; per call ${JSON.stringify(b.per_call)}; load average ${o.loadavg_before} → ${o.loadavg_after}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(o)}\n`);
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(b.failed === 0 ? 0 : 1);
+  }
   gw = await startGateway(up, { concurrency, dir, cpus: pinned ? '0' : undefined, logLevel, cpuProfDir, ...(logFile && { logFile }), ...(nodeFlags && { nodeFlags }), env: outboundEnv() });
   // What the gateway spends with no call (pool keepalives, timers, analytics snapshots): at a low
   // rate it is a large part of the CPU per call, so the figure net of it is given too.
@@ -194,6 +271,17 @@ try {
   }
   result = await inbound(gw, dir);
   outResult = await outbound(gw, dir);
+  let base: BaselineResult | undefined;
+  let baseAfter: BaselineResult | undefined;
+  if (baseBefore) {
+    // The gateway leaves the core (and the upstreams' sockets) to the baseline.
+    await gw.stop();
+    baseAfter = await baseline();
+    // The figure is both phases' CPU over both phases' calls.
+    const n = baseBefore.successful + baseAfter.successful;
+    const cpu = baseBefore.cpu_ms + baseAfter.cpu_ms;
+    base = { ...baseAfter, cpu_ms_per_call: n ? Math.round((cpu / n) * 1000) / 1000 : null, cps_per_core: n && cpu ? Math.round(1000 / (cpu / n)) : null, failed: baseBefore.failed + baseAfter.failed };
+  }
   const netMsPerCall = result.successful ? Math.max(0, (result.cpu_ms - idleFraction * result.wall_s * 1000) / result.successful) : null;
   const load1 = loadAverage();
   const leaked = Math.max(result.held_after.leases, outResult.held_after.leases);
@@ -216,6 +304,13 @@ try {
     ended: result.ended,
     upstream_connections_during_run: result.pools,
     outbound: outResult,
+    ...(base && {
+      baseline_cpu_ms_per_call: base.cpu_ms_per_call,
+      gateway_over_baseline: base.cpu_ms_per_call && result.cpu_ms_per_call ? Math.round((result.cpu_ms_per_call / base.cpu_ms_per_call) * 100) / 100 : null,
+      gateway_share_above_baseline: base.cpu_ms_per_call && result.cpu_ms_per_call ? Math.round((1 - base.cpu_ms_per_call / result.cpu_ms_per_call) * 1000) / 1000 : null,
+      baseline_cpu_ms_per_call_before_after: [baseBefore?.cpu_ms_per_call ?? null, baseAfter?.cpu_ms_per_call ?? null],
+      baseline_before: baseBefore, baseline_after: baseAfter,
+    }),
     wall_s: result.wall_s,
     loadavg_before: load0, loadavg_after: load1,
   };
@@ -225,9 +320,14 @@ try {
     `${name.padEnd(9)}  ${String(cps ?? '—').padStart(10)}  ${String(r?.failed ?? '—').padStart(6)}  ${String(r?.cpu_ms_per_call ?? '—').padStart(11)}  ${String(r?.cps_per_core ?? '—').padStart(14)}  ${String(r?.cpu_core_fraction ?? '—').padStart(13)}  ${String(r?.held_after.leases ?? '—').padStart(17)}  ${String(r?.held_after.rtpPorts ?? '—').padStart(20)}\n`);
   row('inbound', result.cps, result);
   row('outbound', outResult.cps, outResult);
+  if (base) {
+    process.stdout.write(`baseline: before the gateway ${baseBefore?.cpu_ms_per_call} ms/call, after it ${baseAfter?.cpu_ms_per_call} ms/call (${baseBefore?.failed} / ${baseAfter?.failed} failed)\n`);
+    process.stdout.write(`${'baseline'.padEnd(9)}  ${'—'.padStart(10)}  ${String(base.failed).padStart(6)}  ${String(base.cpu_ms_per_call ?? '—').padStart(11)}  ${String(base.cps_per_core ?? '—').padStart(14)}  ${String(base.cpu_core_fraction).padStart(13)}\n`);
+    process.stdout.write(`baseline (bare Node, inbound calls, same flags and core): gateway/baseline ${out.gateway_over_baseline}, share of the gateway's CPU above the floor ${out.gateway_share_above_baseline}; per call ${JSON.stringify(base.per_call)}; skips: ${base.skipped.join('; ')}\n`);
+  }
   process.stdout.write(`ended (inbound): ${JSON.stringify(result.ended)}\nended (outbound): ${JSON.stringify(outResult.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.exitCode = result.failed === 0 && outResult.failed === 0 && leaked === 0 && result.held_after.rtpPorts === 0 && outResult.held_after.rtpPorts === 0 ? 0 : 1;
+  process.exitCode = result.failed === 0 && outResult.failed === 0 && (base?.failed ?? 0) === 0 && leaked === 0 && result.held_after.rtpPorts === 0 && outResult.held_after.rtpPorts === 0 ? 0 : 1;
 } finally {
   await gw?.stop();
   await up.close();

@@ -142,3 +142,60 @@ export async function startGateway(up: LocalUpstreams, o: GatewayRun): Promise<B
     },
   };
 }
+
+export interface BareStats { calls: number; ended: number; rtpIn: number; rtpOut: number; asrFrames: number; ttsMessages: number; sipIn: number; sipOut: number; active: number }
+export interface BareServer { pid: number; sip: { address: string; port: number }; stats(): Promise<BareStats>; stop(): Promise<void> }
+
+/**
+ * The bare baseline (bench/support/calls-bare.ts) in its own process: the gateway's V8 flags, pinned
+ * like it, talking to the same local upstreams, with as many ASR sockets as the gateway's pool minimum
+ * would hold for `concurrency` and a TTS socket per 5 of them.
+ */
+export async function startBare(up: LocalUpstreams, o: { concurrency: number; dir: string; cpus: string | undefined; nodeFlags?: string[]; greeting: string }): Promise<BareServer> {
+  const caFile = join(o.dir, 'ca.pem');
+  writeFileSync(caFile, up.ca);
+  const asr = Math.ceil(o.concurrency * 1.25) + 2;
+  const env: Record<string, string> = {
+    ...process.env as Record<string, string>, NODE_EXTRA_CA_CERTS: caFile,
+    BARE_ASR_URL: up.asr.url, BARE_TTS_URL: up.tts.url, BARE_API_KEY: 'local-dev-key', BARE_GREETING: o.greeting,
+    BARE_ASR_SOCKETS: String(asr), BARE_TTS_SOCKETS: String(Math.ceil(asr / 5) + 1),
+  };
+  const node = [...(o.nodeFlags ?? productionFlags()), '--import', 'tsx', 'bench/support/calls-bare.ts'];
+  const child: ChildProcess = o.cpus
+    ? spawn('taskset', ['-c', o.cpus, process.execPath, ...node], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(process.execPath, node, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const deadline = Date.now() + 60_000;
+  while (!/bare ready: /.test(err)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the bare baseline did not start: ${err.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const m = /bare ready: sip:([^:]+):(\d+)/.exec(err)!;
+  return {
+    pid: child.pid!,
+    sip: { address: m[1]!, port: Number(m[2]) },
+    async stats() {
+      const mark = err.length;
+      child.kill('SIGUSR2');
+      const until = Date.now() + 5000;
+      while (Date.now() < until) {
+        const s = /bare stats (\{.*\})\n/.exec(err.slice(Math.min(mark, err.length - 1)));
+        if (s) return JSON.parse(s[1]!) as BareStats;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('the bare baseline did not report its stats');
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
