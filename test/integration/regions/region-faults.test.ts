@@ -74,11 +74,12 @@ describe('regions: faults (zeroing, hold-down, outbound, reload, a throwing admi
     assert.equal(g.regions.regionHealth('us-east').alive, true, 'zeroed for want of calls is not dead');
     assert.equal(g.regions.regionHealth('eu-west').alive, false);
     // A dead pool whose floor went to 0 still says it cannot open.
-    const eu = asrOf('eu-west');
-    g.pools.asr.setFloor(eu.factory.key, 0);
-    assert.equal(eu.min, 0);
+    const sets = { asr: g.pools.asr, tts: g.pools.tts, llm: g.pools.llm, crm: g.pools.crm };
+    const eu = poolsOf('eu-west').map((p) => ({ p, set: sets[p.factory.upstream as keyof typeof sets], floor: p.min }));
+    for (const { p, set } of eu) set.setFloor(p.factory.key, 0);
+    assert.deepEqual(eu.map(({ p }) => p.min), [0, 0, 0, 0]);
     assert.equal(g.regions.regionHealth('eu-west').alive, false, 'no connection and failing opens is dead, whatever the floor');
-    g.pools.asr.setFloor(eu.factory.key, 1);
+    for (const { p, set, floor } of eu) set.setFloor(p.factory.key, floor);
     // One owner of floors: a floor set while a key is zeroed is what it comes back to, not an overwrite.
     const us = asrOf('us-east');
     assert.equal(us.min, 0);
