@@ -68,7 +68,8 @@ describe('regions: faults (zeroing, hold-down, outbound, reload, a throwing admi
   const call = (did: string) => g.calls.view().active.find((c) => c.did === did);
 
   it('idle zeroing spares the standby regions; a zeroed healthy pool is alive, a dead one at floor 0 stays dead', async () => {
-    await until(() => zeroedKeys().some((k) => k.endsWith('|region:us-east')), 'the replica\'s own idle pools zeroed');
+    // Each upstream's pool set sweeps on its own timer: every one of them has swept once all four home keys are zeroed.
+    await until(() => zeroedKeys().filter((k) => k.endsWith('|region:us-east')).length === 4, 'the replica\'s own idle pools zeroed');
     assert.deepEqual(zeroedKeys().filter((k) => !k.endsWith('|region:us-east') && k.includes('|region:')), [], 'no standby key zeroed');
     for (const p of poolsOf('ap-south')) assert.ok(p.min >= 1 && p.stats().size >= 1, `${p.factory.key} still warm`);
     assert.equal(g.regions.regionHealth('us-east').alive, true, 'zeroed for want of calls is not dead');
