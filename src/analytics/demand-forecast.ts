@@ -23,6 +23,8 @@ export class DemandForecast {
   #peaks = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
+  /** stop() was called: a start() that comes later (e.g. after a migration the close ended) does nothing. */
+  #stopped = false;
 
   constructor(store: AnalyticsStore, o: DemandForecastOptions) {
     this.#store = store;
@@ -56,6 +58,7 @@ export class DemandForecast {
 
   /** Refreshes every `everyMs` (a failed read keeps the last forecast; `onError` hears why). */
   start(everyMs: number, onError: (err: unknown) => void): void {
+    if (this.#stopped || this.#timer) return;
     const tick = () => {
       if (this.#refreshing) return;
       this.#refreshing = this.refresh().catch(onError).finally(() => { this.#refreshing = undefined; });
@@ -66,6 +69,8 @@ export class DemandForecast {
   }
 
   stop(): void {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }

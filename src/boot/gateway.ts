@@ -61,6 +61,8 @@ export interface Gateway {
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
   readonly tenants: Tenants;
+  /** The regions: each call's choice, the standby and promoted floors (its sweep is callable by tests). */
+  readonly regions: GatewayRegions;
   /** Takes the tenants of the configuration read again; a broken one is refused and the old kept. */
   reloadTenants(): ReturnType<typeof reloadTenants>;
   /** Outbound calls (POST /api/calls, and `dialer.dial()` without HTTP). */
@@ -147,7 +149,13 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // Zeroed keys come back before their usual peak, learned from the store's pool snapshots (README: pools.historyWeeks).
   const forecast = analytics && config.pools.idleToZeroS > 0 && config.pools.historyWeeks > 0
     ? new DemandForecast(analytics.store, { weeks: config.pools.historyWeeks, leadMs: config.pools.historyLeadS * 1000 }) : undefined;
-  if (forecast) analytics!.whenMigrated().then(() => forecast.start(60_000, (err) => log.warn({ err }, 'pool demand forecast not refreshed (the analytics store did not answer): the last one stays')), () => undefined);
+  // whenMigrated() also settles when analytics closes: start() after stop() does nothing (demand-forecast.ts).
+  if (forecast) {
+    analytics!.whenMigrated().then(
+      () => forecast.start(60_000, (err) => log.warn({ err }, 'pool demand forecast not refreshed (the analytics store did not answer): the last one stays')),
+      (err: unknown) => log.warn({ err }, 'pool demand forecast not started (the analytics store was not migrated): zeroed keys come back at their first call only'),
+    );
+  }
   const metrics = new PoolMetrics(registry);
   const registered: PoolBase<PooledConnection>[] = [];
   const allPools = () => registered;
@@ -166,7 +174,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
       pool.on('open', () => report());
       pool.on('state', () => report());
       return pool;
-    }, { idleToZeroMs: config.pools.idleToZeroS * 1000, ...(forecast && { demandSoon: (key: string) => forecast.expected(key) > 0 }) });
+    }, { idleToZeroMs: config.pools.idleToZeroS * 1000, keep: (key) => regions.keeps(key), ...(forecast && { demandSoon: (key: string) => forecast.expected(key) > 0 }) });
   };
   const pools: UpstreamPools = {
     asr: make<UpstreamConnections['asr']>('asr'),
@@ -209,12 +217,9 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const leasesOut = () => allPools().reduce((n, p) => n + p.stats().inUse, 0);
 
   const paramsOf = (route: Route): ConnectionParams => connectionParams(config, { ...route.profile, ...(route.asrModel && { asrModel: route.asrModel }) }, route.tenant ? tenants.directory.get(route.tenant) : undefined);
-  // Inbound calls had their region chosen at admission; an outbound call's is chosen here, as it starts.
-  const upstreamsFor = (route: Route): AgentUpstreams => {
-    const p = paramsOf(route);
-    if (route.region === undefined) regions.place(route, regions.choose(route, p));
-    return regions.upstreams(p, route.region);
-  };
+  // Inbound calls had their region chosen at admission, outbound ones by the Dialer before their INVITE
+  // (a refused choice never gets here); a call that had none (a transfer's leg) takes the home region's.
+  const upstreamsFor = (route: Route): AgentUpstreams => regions.upstreams(paramsOf(route), route.region);
 
   const sipLog = log.child({ component: 'sip' });
   const edge = new EdgeFilter({ carriers: config.sip.carriers, rate: config.sip.rate, logger: sipLog });
@@ -268,6 +273,15 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
     reliableProvisional: reliableProvisionals((err) => sipLog.debug({ err }, 'PRACK not answered')),
     admitTrunk: (trunk) => tenants.admitTrunk(trunk),
+    region: (route, trunk) => {
+      // The trunk's tenant's rule, as that tenant's inbound calls have (a route's own rule wins); its
+      // DIDs' rules are for inbound numbers.
+      const rule = tenants.directory.get(tenants.directory.trunkTenant(trunk))?.routing;
+      if (rule && !route.routing) route.routing = rule;
+      const c = regions.choose(route, paramsOf(route));
+      regions.place(route, c);
+      return c.ok ? undefined : c.why;
+    },
   });
   const transferTrunk = config.transfer.trunk || dialer.trunks[0];
   if (!options.dialer && transferTrunk !== undefined) transferDialer = dialer.legsThrough(transferTrunk);
@@ -337,6 +351,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
     tenants,
+    regions,
     // New tenants' agents and accounts are warmed at once, before their first call.
     reloadTenants: () => reloadTenants(tenants, options.reloadConfig, log).then((r) => { if (r.ok) warmKeys(tenants.directory.tenants); return r; }),
     dialer,

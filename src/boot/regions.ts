@@ -13,6 +13,8 @@ import type { ConnectionParams } from '../tenants/index.js';
 import { RegionRouter, type RegionChoice, type RegionHealth } from '../regions/index.js';
 import { createUpstreamFactories, type UpstreamConnections, type UpstreamFactories } from './factories.js';
 import type { RegionEndpoints } from './upstream-endpoints.js';
+import { ConfigInvalidError } from '../config/errors.js';
+import { PoolClosedError } from '../pools/index.js';
 
 type Pools = { [K in UpstreamName]: PoolSet<UpstreamConnections[K]> };
 const NAMES: readonly UpstreamName[] = ['asr', 'tts', 'llm', 'crm'];
@@ -35,11 +37,15 @@ export function routingRules(config: WarmlineConfig, tenants: readonly WarmlineC
   return [...config.routes.map((r) => r.routing), ...tenants.flatMap((t) => [t.routing, ...t.dids.map((d) => d.routing)])];
 }
 
+/** A promoted pool goes back to its standby floor once the region it stood in for was alive this long. */
+const HOLD_DOWN_MS = 3000;
+
 const dead = (p: PoolBase<PooledConnection>): string | undefined => {
   const s = p.stats();
-  // No connection, and the pool knows it cannot have one now: its floor is unmet (degraded), its key
-  // was rejected (failed), or it never opened one yet and already failed to.
-  const down = s.size === 0 && s.min > 0 && (s.state === 'degraded' || s.state === 'failed' || (s.state === 'warming' && s.openFailures > 0));
+  // No connection, and the pool knows it cannot have one now: its last opens failed (whatever its
+  // floor: a pool zeroed for want of calls keeps saying so), or its floor is unmet (degraded) or its
+  // key rejected (failed).
+  const down = s.size === 0 && (s.failuresInARow > 0 || (s.min > 0 && (s.state === 'degraded' || s.state === 'failed')));
   return down ? `${s.upstream} ${s.size}/${s.min} warm${s.lastError ? ` (${s.lastError})` : ''}` : undefined;
 };
 
@@ -71,8 +77,13 @@ export class GatewayRegions {
   readonly #floors = new Map<string, number>();
   /** Key → its region, for the regional pools. */
   readonly #regionOfKey = new Map<string, string>();
-  /** Standby pools serving failed-over calls at the full floor → the floor they go back to. */
-  readonly #promoted = new Map<PoolBase<PooledConnection>, number>();
+  /**
+   * Standby pools serving failed-over calls at the full floor → the floor they go back to and the
+   * regions whose calls they took: they stay up until every one of those can serve again.
+   */
+  readonly #promoted = new Map<string, { upstream: UpstreamName; floor: number; from: Set<string> }>();
+  /** Region → since when the sweep has seen it alive without a break (the hold-down). */
+  readonly #aliveSince = new Map<string, number>();
   readonly #counts = new Map<string, RegionsView['calls']>();
   readonly #calls: Counter<'region' | 'rule' | 'outcome'>;
   readonly #sweeper: NodeJS.Timeout | undefined;
@@ -95,13 +106,24 @@ export class GatewayRegions {
       name: 'warmline_region_rtt_seconds', help: 'Smoothed keepalive round trip to the region\'s own upstreams (the slowest of them)', labelNames: ['region'], registers: [registry],
       collect() { for (const n of regions) { const ms = self.rttMs(n); if (ms !== undefined) this.set({ region: n }, ms / 1000); } },
     });
-    this.#sweeper = setInterval(() => this.#demote(), 1000);
+    this.#sweeper = setInterval(() => this.sweep(), 1000);
     this.#sweeper.unref();
   }
 
   /** The factories of one region ('' with no regions); the home region's when none is named. */
   factories(region = this.#config.region): UpstreamFactories {
-    return this.#regions.get(region)!.factories;
+    return this.#region(region).factories;
+  }
+
+  #region(region: string): { endpoints: RegionEndpoints; factories: UpstreamFactories } {
+    const r = this.#regions.get(region);
+    if (r) return r;
+    throw new ConfigInvalidError({ issues: [{ key: 'regions', value: region, expected: `one of the regions this process runs (${[...this.#regions.keys()].join(', ')}): a regions change needs a restart`, source: 'the running process' }] });
+  }
+
+  /** A region named by a rule that this process was not started with: it has no pools, so it cannot serve. */
+  #unknown(region: string): RegionHealth | undefined {
+    return this.#regions.has(region) ? undefined : { alive: false, why: `region ${region} is not one this process runs (a regions change needs a restart)` };
   }
 
   #keys(p: ConnectionParams, region: string): Record<UpstreamName, ConnectionFactory<PooledConnection>> {
@@ -114,7 +136,7 @@ export class GatewayRegions {
   /** The pools of one call's keys in one region (created and warmed if new): what its agent leases from. */
   upstreams(p: ConnectionParams, region = this.#config.region): AgentUpstreams {
     const k = this.#keys(p, region);
-    const r = this.#regions.get(region)!.endpoints;
+    const r = this.#region(region).endpoints;
     for (const u of NAMES) {
       if (this.#floors.has(k[u].key)) continue;
       const full = this.#config.pools[u].min;
@@ -147,12 +169,14 @@ export class GatewayRegions {
 
   /** Warms every key in every region some rule may route to (boot, and after a tenants reload). */
   warm(params: readonly ConnectionParams[], rules: Parameters<RegionRouter['reachable']>[0]): void {
-    const regions = this.router ? [...this.router.reachable(rules)] : [''];
+    const regions = this.router ? [...this.router.reachable(rules)].filter((n) => this.#regions.has(n)) : [''];
     for (const region of regions) for (const p of params) this.upstreams(p, region);
   }
 
   /** One call's health in one region: its own keys' pools (one not made yet is not dead: it warms on use). */
   health(region: string, p: ConnectionParams): RegionHealth {
+    const unknown = this.#unknown(region);
+    if (unknown) return unknown;
     const k = this.#keys(p, region);
     for (const u of NAMES) {
       const pool = this.#pools[u].find(k[u].key) as PoolBase<PooledConnection> | undefined;
@@ -164,6 +188,8 @@ export class GatewayRegions {
 
   /** A region as a whole: none of its own pools dead (the metric, /api/regions, readiness). */
   regionHealth(region: string): RegionHealth {
+    const unknown = this.#unknown(region);
+    if (unknown) return unknown;
     for (const u of NAMES) {
       for (const pool of this.#pools[u].pools() as PoolBase<PooledConnection>[]) {
         if (this.#regionOfKey.get(pool.factory.key) !== region) continue;
@@ -189,9 +215,10 @@ export class GatewayRegions {
 
   /**
    * Decides a call's region (no regions: the one unnamed region, nothing counted). A failover
-   * raises the chosen region's pools for the call's keys to the full floor, so the region now
-   * serving holds what the dead one held; the sweep lowers them again once the replica's own region
-   * is alive.
+   * raises the chosen region's own pools for the call's keys to the full floor, so the region now
+   * serving holds what the dead one held; the sweep lowers them again once the region the call
+   * failed over from has been alive for HOLD_DOWN_MS (not the replica's own: a failover rule may
+   * not name it, and lowering them while the calls still come would open and close paid sockets).
    */
   choose(route: Route, p: ConnectionParams): RegionChoice {
     if (!this.router) return { ok: true, region: '', rule: 'nearest' };
@@ -206,11 +233,18 @@ export class GatewayRegions {
       this.#log.warn({ from: c.failedOverFrom, to: c.region, tenant: route.tenant, agent: route.agent }, 'call failed over to another region');
       const k = this.#keys(p, c.region);
       for (const u of NAMES) {
-        const pool = this.#pools[u].find(k[u].key) as PoolBase<PooledConnection> | undefined;
+        const key = k[u].key;
+        const promoted = this.#promoted.get(key);
+        if (promoted) {
+          promoted.from.add(c.failedOverFrom);
+          continue;
+        }
+        // Only the region's own pools: a shared one already serves every region at its own floor.
+        const floor = this.#floors.get(key);
         const full = this.#config.pools[u].min;
-        if (!pool || pool.min >= full || this.#promoted.has(pool)) continue;
-        this.#promoted.set(pool, pool.min);
-        pool.setFloor(full);
+        if (!this.#regionOfKey.has(key) || floor === undefined || floor >= full) continue;
+        this.#promoted.set(key, { upstream: u, floor, from: new Set([c.failedOverFrom]) });
+        this.#pools[u].setFloor(key, full);
       }
     }
     return c;
@@ -262,17 +296,32 @@ export class GatewayRegions {
       return;
     }
     while (!pools().every((p) => p.ready || this.failingOver(p))) {
-      if (pools().some((p) => p.state === 'closed' || p.state === 'closing')) throw new Error('the gateway closed while its pools warmed');
+      const closed = pools().find((p) => p.state === 'closed' || p.state === 'closing');
+      if (closed) throw new PoolClosedError({ pool: `${this.label(closed)} (the gateway closed while its pools warmed)` });
       // Polled: a waiter per pass on a pool that stays dead would pile up in its FloorWatch.
       await new Promise<void>((r) => setTimeout(r, 100));
     }
   }
 
-  #demote(): void {
-    if (this.#promoted.size === 0 || !this.regionHealth(this.#config.region).alive) return;
-    for (const [pool, floor] of this.#promoted) pool.setFloor(floor);
-    this.#log.info({ pools: this.#promoted.size }, 'home region alive again: standby pools back to their standby floor');
-    this.#promoted.clear();
+  /** A key the pools must not zero for want of calls: a standby region's (failover runs on it warm) or a promoted one. */
+  keeps(key: string): boolean {
+    const region = this.#regionOfKey.get(key);
+    return (region !== undefined && region !== this.#config.region) || this.#promoted.has(key);
+  }
+
+  /** Lowers promoted pools whose failed-over-from regions have all been alive for the hold-down (the timer calls it; tests may too). */
+  sweep(now = Date.now()): void {
+    for (const n of this.#regions.keys()) {
+      if (!this.regionHealth(n).alive) this.#aliveSince.delete(n);
+      else if (!this.#aliveSince.has(n)) this.#aliveSince.set(n, now);
+    }
+    const back = (n: string) => now - (this.#aliveSince.get(n) ?? now) >= HOLD_DOWN_MS;
+    for (const [key, p] of this.#promoted) {
+      if (![...p.from].every(back)) continue;
+      this.#promoted.delete(key);
+      this.#pools[p.upstream].setFloor(key, p.floor);
+      this.#log.info({ key, from: [...p.from] }, 'the region calls failed over from serves again: standby pool back to its standby floor');
+    }
   }
 
   view(): RegionsView[] {

@@ -1,4 +1,5 @@
 import type { WarmlineConfig, UpstreamName } from '../config/index.js';
+import { ConfigInvalidError } from '../config/errors.js';
 
 /** Where one upstream is reached, and with what key. */
 export interface UpstreamEndpoint {
@@ -29,6 +30,9 @@ const PUBLIC_URLS: Record<UpstreamName, (c: WarmlineConfig) => string> = {
   crm: () => '',
 };
 
+/** An upstream with neither URL nor key is served by the local upstreams; the caller did not start them. */
+const localMissing = (name: UpstreamName) => new ConfigInvalidError({ issues: [{ key: `upstreams.${name}.baseUrl`, value: '', expected: 'a provider URL or apiKey (upstreams.<u> or each region\'s own): none is set and the local upstreams were not started', source: 'config' }] });
+
 export function needsLocal(config: WarmlineConfig, name: UpstreamName): boolean {
   const u = config.upstreams[name];
   // Every region reaching it at an address of its own: upstreams.<name> is never used.
@@ -39,7 +43,7 @@ export function needsLocal(config: WarmlineConfig, name: UpstreamName): boolean 
 export function resolveEndpoint(config: WarmlineConfig, name: UpstreamName, local: LocalUrls | undefined): UpstreamEndpoint {
   const u = config.upstreams[name];
   if (needsLocal(config, name)) {
-    if (!local) throw new Error(`upstream ${name} needs the local upstreams, which were not started`);
+    if (!local) throw localMissing(name);
     return { baseUrl: local[name], apiKey: config.local.apiKey, ca: local.ca, local: true };
   }
   return { baseUrl: u.baseUrl || PUBLIC_URLS[name](config), apiKey: u.apiKey, local: false };
@@ -73,7 +77,7 @@ export function resolveRegions(config: WarmlineConfig, local: LocalUrls | undefi
       const own = r[n];
       if (!own) {
         const e = shared(n);
-        if (!e) throw new Error(`upstream ${n} needs the local upstreams, which were not started`);
+        if (!e) throw localMissing(n);
         return [n, e];
       }
       const apiKey = own.apiKey || config.upstreams[n].apiKey || config.local.apiKey;

@@ -93,7 +93,10 @@ export class CallManager {
       this.#start(sip, route, did, caller);
       return;
     }
-    this.#o.admit(route, sip).then((a) => {
+    // A hook that throws instead of rejecting (a bug, a region it cannot resolve) must not escape
+    // this event handler: it would be an uncaught exception and end the process. It becomes a 500.
+    const admit = this.#o.admit;
+    new Promise<Admitted | RefusedAdmission>((resolve) => resolve(admit(route, sip))).then((a) => {
       if (!a.ok) return this.#refuse(sip, a.status, a.reason, a.why, a.headers);
       // CANCELled while the limits were asked, or the replica filled up meanwhile.
       if (sip.state !== 'offered' && sip.state !== 'early') return a.release();

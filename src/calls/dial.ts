@@ -61,6 +61,12 @@ export interface DialerOptions {
    * before anything is taken; an admitted call is released when it ends. Absent: no tenant limits.
    */
   admitTrunk?: (trunk: string) => Promise<TrunkAdmission>;
+  /**
+   * Decides the call's region before anything is sent (src/boot/regions.ts): records it on the
+   * route and returns undefined, or says why no region the call's rule allows can serve (the dial
+   * is refused, 503). Absent: no regions.
+   */
+  region?: (route: Route, trunk: string) => string | undefined;
   /** Ended calls kept for GET /api/calls/:id. Default 500. */
   keepEnded?: number;
 }
@@ -114,6 +120,8 @@ export class Dialer {
     const route = this.#agentFor(req.agent, from);
     if (this.#o.ua.draining) throw new DialRefusedError({ why: 'draining', detail: 'this replica is draining or still warming its pools' });
     if (this.#o.calls.activeCount + this.#placing >= this.#o.maxConcurrent) throw new DialRefusedError({ why: 'capacity', limit: this.#o.maxConcurrent, detail: 'calls.maxConcurrent' });
+    const noRegion = this.#o.region?.(route, trunk.id);
+    if (noRegion !== undefined) throw new DialRefusedError({ why: 'region', detail: noRegion });
     const record = new OutboundRecord(to, from, trunk.id, route.agent);
     const tenant = await this.#admit(trunk.id);
     let slot: Awaited<ReturnType<TrunkCaps['take']>>;

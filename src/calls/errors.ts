@@ -20,7 +20,7 @@ export const DialInvalidError = defineError<{ field: string; value: unknown; exp
  * provider cap), calls.maxConcurrent, no free RTP port, draining, or a lease store that does not
  * answer (caps cannot be checked, so nothing is sent). The API answers 429 for a rate, 503 else.
  */
-export const DialRefusedError = defineError<{ why: 'trunk-concurrency' | 'trunk-rate' | 'tenant-rate' | 'tenant-limit' | 'capacity' | 'draining' | 'lease-store'; limit?: number; detail?: string; retryAfterS?: number }>(
+export const DialRefusedError = defineError<{ why: 'trunk-concurrency' | 'trunk-rate' | 'tenant-rate' | 'tenant-limit' | 'capacity' | 'draining' | 'lease-store' | 'region'; limit?: number; detail?: string; retryAfterS?: number }>(
   'WL_ERR_DIAL_REFUSED',
   'DialRefusedError',
   (c) => `dial refused (${c.why})${c.limit !== undefined ? `: limit ${c.limit}` : ''}${c.detail ? `: ${c.detail}` : ''}`,

@@ -41,7 +41,7 @@ export const routingSchema = z.strictObject({
 export const defaultRoutingSchema = z.strictObject({
   rule: z.enum(['nearest', 'pinned', 'failover']),
   regions: z.array(regionName),
-  /** A standby region's pools keep this fraction of each floor (pools.<u>.min), rounded up, at least 1. */
+  /** A standby region's pools keep this fraction of each floor (pools.<u>.min), rounded up; 0 keeps them cold. */
   standbyFloor: z.number().min(0).max(1),
 });
 

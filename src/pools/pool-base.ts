@@ -356,7 +356,7 @@ export abstract class PoolBase<C extends PooledConnection> extends EventEmitter<
     return snapshot({
       name: this.name, upstream: this.factory.upstream, key: this.factory.key, state: this.#state, ready: this.ready,
       capped: o.capped, capRefusals: o.capRefusals, min: this.min, max: this.max, target: this.#target(), inUse: this.#inUse, pending: this.#waiters.pending,
-      opening: o.opening, openFailures: o.openFailures, lastError: o.lastError, acquireSlow: this.#slow.slow,
+      opening: o.opening, openFailures: o.openFailures, failuresInARow: o.failures, lastError: o.lastError, acquireSlow: this.#slow.slow,
       ...(this.#rtt.value !== undefined && { keepaliveRttMs: this.#rtt.value }),
     }, this.entries, this.#count, this.#latency);
   }

@@ -16,6 +16,11 @@ export interface PoolSetOptions {
    * peak, not at its first call. Absent: only calls bring a key back.
    */
   demandSoon?: (key: string) => boolean;
+  /**
+   * Keys never dropped to zero whatever their calls (a standby region's pools, which failover needs
+   * warm: src/boot/regions.ts). One at zero gets its floor back at the next sweep.
+   */
+  keep?: (key: string) => boolean;
   now?: () => number;
 }
 
@@ -36,12 +41,14 @@ export class PoolSet<C extends PooledConnection> {
   readonly #zeroed = new Map<string, number>();
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #demandSoon: ((key: string) => boolean) | undefined;
+  readonly #keep: ((key: string) => boolean) | undefined;
 
   constructor(create: (factory: ConnectionFactory<C>) => PoolBase<C>, options: PoolSetOptions = {}) {
     this.#create = create;
     this.#idleMs = options.idleToZeroMs ?? 0;
     this.#now = options.now ?? Date.now;
     this.#demandSoon = options.demandSoon;
+    this.#keep = options.keep;
     if (this.#idleMs > 0) {
       this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(100, Math.floor(this.#idleMs / 4))));
       this.#sweeper.unref();
@@ -68,6 +75,18 @@ export class PoolSet<C extends PooledConnection> {
     pool.setFloor(floor);
   }
 
+  /**
+   * Sets a key's floor: the one way to change it besides zeroing, so the two never overwrite each
+   * other. A key at zero keeps 0 now and comes back to this floor when it is asked for again.
+   */
+  setFloor(key: string, floor: number): void {
+    if (this.#zeroed.has(key)) {
+      this.#zeroed.set(key, floor);
+      return;
+    }
+    this.#pools.get(key)?.setFloor(floor);
+  }
+
   /** Keys that went to zero for want of calls (and the floor each comes back to). */
   zeroed(): ReadonlyMap<string, number> {
     return this.#zeroed;
@@ -78,7 +97,7 @@ export class PoolSet<C extends PooledConnection> {
     if (this.#idleMs <= 0) return;
     const now = this.#now();
     for (const [key, pool] of this.#pools) {
-      if (this.#demandSoon?.(key)) {
+      if (this.#keep?.(key) || this.#demandSoon?.(key)) {
         // Calls are expected within the lead time: the floor is (or comes back) up before they do.
         this.#restore(key, pool);
         continue;

@@ -46,6 +46,8 @@ export interface PoolStats {
   closes: number;
   replacements: number;
   openFailures: number;
+  /** Failed opens since the last one that succeeded: above 0, the pool cannot open a connection now. */
+  failuresInARow: number;
   keepaliveFailures: number;
   exhausted: number;
   acquisitions: number;

@@ -10,7 +10,7 @@ import { DEFAULT_TENANT, TenantDirectory, type TenantView } from './directory.js
 import type { RefusalReason, TenantLimitStore } from './limit-store.js';
 import { createTenantMetrics, type TenantMetrics } from './metrics.js';
 import { sipAnswer } from './sip-answer.js';
-import { checkTenants } from './validate.js';
+import { checkTenantRegions, checkTenants } from './validate.js';
 import { TenantStoreError } from './errors.js';
 
 export interface TenantRefusal {
@@ -135,11 +135,13 @@ export class Tenants {
 
   /**
    * Takes the tenants of a new configuration (SIGHUP, POST /api/admin/tenants/reload). It is checked
-   * whole first: a broken one throws (WL_ERR_CONFIG_INVALID, naming the key) and nothing changes.
+   * whole first: a broken one throws (WL_ERR_CONFIG_INVALID, naming the key) and nothing changes; so
+   * does a rule naming a region this process does not run (regions are learned at restart).
    * Only the tenants section is taken; other sections still need a restart, and are named when changed.
    */
   async reload(next: WarmlineConfig): Promise<{ tenants: string[]; needsRestart: string[] }> {
     checkTenants(next);
+    checkTenantRegions(this.#config, next);
     const needsRestart = (Object.keys(next) as Array<keyof WarmlineConfig>)
       .filter((k) => k !== 'tenants' && JSON.stringify(next[k]) !== JSON.stringify(this.#config[k]));
     const config = { ...this.#config, tenants: next.tenants };

@@ -87,4 +87,19 @@ describe('analytics: pools warm again before their peak, from the store\'s histo
     assert.deepEqual([...set.zeroed().keys()], ['asr:evening']);
     await set.close();
   });
+
+  it('a forecast stopped before it started (analytics closed before its migration settled) never reads the store', async () => {
+    const query = store.query;
+    let reads = 0;
+    store.query = ((sql: string, params?: Parameters<typeof query>[1]) => { reads++; return query.call(store, sql, params); }) as typeof store.query;
+    try {
+      const f = new DemandForecast(store, { weeks: 4, leadMs: 15 * MIN, now: () => NOW });
+      f.stop();
+      f.start(60_000, (err) => assert.fail(String(err)));
+      assert.equal(reads, 0, 'no refresh, no timer after stop()');
+      f.stop();
+    } finally {
+      store.query = query;
+    }
+  });
 });

@@ -39,6 +39,28 @@ describe('pools: PoolSet idle to zero', () => {
     await set.close();
   });
 
+  it('never zeroes a kept key (a standby region\'s), and a floor set while a key is zeroed is the one it comes back to', async () => {
+    let now = 0;
+    const set = new PoolSet<FakeConnection>((factory) => { const p = new ExclusivePool({ name: 'asr', factory, min: 2, max: 4 }); made.push(p); return p; }, { idleToZeroMs: 60_000, now: () => now, keep: (k) => k.endsWith('|region:eu-west') });
+    const standby = new FakeFactory('asr:x|region:eu-west');
+    const home = new FakeFactory('asr:x|region:us-east');
+    const [ps, ph] = [set.get(standby), set.get(home)];
+    await Promise.all([ps.whenReady(), ph.whenReady()]);
+    now = 61_000;
+    set.sweep();
+    assert.equal(ps.min, 2, 'kept: never zeroed');
+    assert.equal(standby.live.length, 2);
+    assert.equal(ph.min, 0);
+    // Another owner's floor change (a region's promotion) while zeroed: recorded, not fighting the zero.
+    set.setFloor(home.key, 3);
+    assert.equal(ph.min, 0);
+    set.setFloor(standby.key, 3);
+    assert.equal(ps.min, 3);
+    set.get(home);
+    assert.equal(ph.min, 3, 'back at the floor set while it was zeroed');
+    await set.close();
+  });
+
   it('0 means never', async () => {
     let now = 0;
     const f = new FakeFactory('asr:x');
