@@ -272,28 +272,11 @@ async function startMode(mode: Mode, index: number, urls: UpstreamUrls, calleePo
   return { mode, gateway, baseline, result: { first: [], later: [], gatewayFirst: [], gatewayLater: [], inTurnOpens: 0, failedCalls: 0 } };
 }
 
-/** One call on one mode's gateway: two caller turns, then we hang up. Undefined when it failed. */
+/** One call on one mode's gateway: two caller turns, then we hang up. */
 async function oneCall(m: ModeRun, speech: [Buffer, Buffer]): Promise<{ t1: { ms: number; record: TurnRecord }; t2: { ms: number; record: TurnRecord } } | undefined> {
-  const g = m.gateway;
-  const peer = await RtpPeer.bind();
-  const run = sipp(g.sip, ['-sf', SCENARIO, '-s', '15550001000', '-key', 'rtp_port', String(peer.port), '-m', '1'], 120);
   try {
-    await until(() => g.calls.view().active[0]?.localPort !== undefined, 'call answered', 20_000);
-    const call = g.calls.view().active[0]!;
-    peer.target('127.0.0.1', call.localPort!);
-    // Half a second of line noise first: the ASR stream is live before the caller speaks.
-    await peer.send(Buffer.alloc(4000, 0xff));
-    const t1 = await turn(g, peer, speech[0], 0);
-    const t2 = await turn(g, peer, speech[1], 1);
-    g.calls.hangup(call.id);
-    const done = await run.done;
-    if (done.code !== 0) throw new Error(`sipp exited ${done.code}`);
-    return { t1, t2 };
-  } catch (err) {
-    run.child.kill('SIGKILL');
-    throw err;
+    return await regionCall(m.gateway, '15550001000', speech);
   } finally {
-    peer.close();
     await m.baseline?.endCall();
   }
 }
@@ -521,7 +504,7 @@ async function runProxy(a: Args): Promise<number> {
   }
 }
 
-/** One inbound call to `did` on the regions gateway: two caller turns; the region its upstreams came from. */
+/** One inbound call to `did`: two caller turns, then we hang up; the region its upstreams came from. */
 async function regionCall(g: Gateway, did: string, speech: [Buffer, Buffer]): Promise<{ t1: { ms: number; record: TurnRecord }; t2: { ms: number; record: TurnRecord }; region: string | undefined }> {
   const peer = await RtpPeer.bind();
   const run = sipp(g.sip, ['-sf', SCENARIO, '-s', did, '-key', 'rtp_port', String(peer.port), '-m', '1'], 120);

@@ -1,4 +1,5 @@
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
+import { ReceivedRtp } from './received-rtp.js';
 import { writeRtpHeader } from '../../media/index.js';
 
 /**
@@ -15,15 +16,13 @@ export class WebRtcPeer {
   #ts = 0;
   readonly #pkt = Buffer.alloc(12 + 160, 0xff);
   /** Agent RTP received (decrypted), and the time the first one came. */
-  received = 0;
-  firstAudioAt: number | undefined;
+  readonly #rx = new ReceivedRtp();
+  get received(): number { return this.#rx.received; }
+  get firstAudioAt(): number | undefined { return this.#rx.firstAudioAt; }
   connectedAt: number | undefined;
   /** When our ICE agent first found a working pair (before DTLS starts). */
   iceConnectedAt: number | undefined;
   /** Sequence numbers of the agent's stream, to count SRTP loss. */
-  #baseSeq = -1;
-  #maxSeq = -1;
-  #cycles = 0;
   readonly #whenOpen: Promise<void>;
 
   constructor(name: string, bindAddress = '127.0.0.1') {
@@ -68,21 +67,12 @@ export class WebRtcPeer {
   #onPacket(m: Buffer): void {
     if (m.length < 12 || (m[1]! >= 192 && m[1]! <= 223)) return;
     if ((m[1]! & 0x7f) !== 0 && (m[1]! & 0x7f) !== 8) return;
-    this.received++;
-    this.firstAudioAt ??= performance.now();
     const seq = (m[2]! << 8) | m[3]!;
-    if (this.#baseSeq < 0) this.#baseSeq = this.#maxSeq = seq;
-    else if (((seq - this.#maxSeq) & 0xffff) < 3000) {
-      if (seq < this.#maxSeq) this.#cycles += 0x10000;
-      this.#maxSeq = seq;
-    }
+    this.#rx.note(seq);
   }
 
   /** Agent packets missing by sequence number (RFC 3550 A.3). */
-  get lost(): number {
-    if (this.#baseSeq < 0) return 0;
-    return Math.max(0, this.#cycles + this.#maxSeq - this.#baseSeq + 1 - this.received);
-  }
+  get lost(): number { return this.#rx.lost; }
 
   /** One 20 ms frame of µ-law (PT 0). */
   sendFrame(payload?: Buffer): boolean {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { ReceivedRtp } from './received-rtp.js';
 import { dirname, join } from 'node:path';
 import type * as Werift from 'werift';
 import { writeRtpHeader } from '../../media/index.js';
@@ -39,13 +40,11 @@ export class WeriftPeer {
   #seq = 0;
   #ts = 0;
   readonly #pkt = Buffer.alloc(12 + 160, 0xff);
-  received = 0;
-  firstAudioAt: number | undefined;
+  readonly #rx = new ReceivedRtp();
+  get received(): number { return this.#rx.received; }
+  get firstAudioAt(): number | undefined { return this.#rx.firstAudioAt; }
   connectedAt: number | undefined;
   iceConnectedAt: number | undefined;
-  #baseSeq = -1;
-  #maxSeq = -1;
-  #cycles = 0;
   readonly #whenOpen: Promise<void>;
   readonly states: string[] = [];
 
@@ -103,19 +102,10 @@ export class WeriftPeer {
 
   #onRtp(pt: number, seq: number): void {
     if (pt !== 0 && pt !== 8) return;
-    this.received++;
-    this.firstAudioAt ??= performance.now();
-    if (this.#baseSeq < 0) this.#baseSeq = this.#maxSeq = seq;
-    else if (((seq - this.#maxSeq) & 0xffff) < 3000) {
-      if (seq < this.#maxSeq) this.#cycles += 0x10000;
-      this.#maxSeq = seq;
-    }
+    this.#rx.note(seq);
   }
 
-  get lost(): number {
-    if (this.#baseSeq < 0) return 0;
-    return Math.max(0, this.#cycles + this.#maxSeq - this.#baseSeq + 1 - this.received);
-  }
+  get lost(): number { return this.#rx.lost; }
 
   /** One 20 ms frame of µ-law (PT 0). */
   sendFrame(payload?: Buffer): boolean {
