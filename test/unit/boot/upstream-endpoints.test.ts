@@ -27,7 +27,8 @@ describe('boot: which upstream is local and which is the provider', () => {
   });
 
   it('asking for a local upstream that was not started is a clear error', () => {
-    assert.throws(() => resolveEndpoint(loadConfig({ env: {} }), 'asr', undefined), /needs the local upstreams/);
+    assert.throws(() => resolveEndpoint(loadConfig({ env: {} }), 'asr', undefined), (err: Error & { code?: string }) =>
+      err.code === 'WL_ERR_CONFIG_INVALID' && /upstreams\.asr\.baseUrl/.test(err.message) && /local upstreams were not started/.test(err.message));
   });
 
   it('regions: a region\'s own endpoint for what it overrides (with its CA), the shared one for the rest', () => {
