@@ -48,11 +48,7 @@ describe('outbound: an INVITE fails over to the next RFC 3263 target on 503', fu
     const down = await startUas('uas-503.xml', outOfService, await freeUdpPort());
     const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
     try {
-      const r = await a.post({ to: '+15550000501', trunk: 'acme' });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      const id = r.body.id as string;
-      const answered = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', 'answered by the second target');
-      assert.equal(answered.state, 'answered', JSON.stringify(answered));
+      const { id } = await a.answered({ to: '+15550000501', trunk: 'acme' }, 'answered by the second target');
       const first = await down.done;
       assert.equal(first.code, 0, `the first target got the INVITE, answered 503 and got its ACK: ${first.out.slice(-1500)}`);
       assert.ok(dns.queries('SRV', '_sip._udp.trunk.test') >= 1, 'the targets came from the SRV records');

@@ -27,11 +27,7 @@ describe('outbound: reliable provisional responses (100rel/PRACK) through a Kama
   it('a reliable 180 (Require: 100rel, RSeq 1) is PRACKed; the callee answers after it; DELETE sends BYE', async () => {
     const uas = await startUas('uas-100rel.xml', t.uasPort, t.mediaPort);
     try {
-      const r = await a.post({ to: '+15550000101', trunk: 'acme' });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      const id = r.body.id as string;
-      const answered = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', 'answered after the PRACK');
-      assert.equal(answered.state, 'answered', `${JSON.stringify(answered)}`);
+      const { id } = await a.answered({ to: '+15550000101', trunk: 'acme' }, 'answered after the PRACK');
       assert.equal((await a.del(id)).status, 200);
       const ended = await a.until(id, (v) => v.state === 'ended', 'ended');
       assert.equal(ended.reason, 'hangup');

@@ -29,11 +29,7 @@ describe('outbound: SRTP offered to a trunk whose policy is required (Kamailio +
   it('the INVITE offers RTP/SAVP with a=crypto; the answer\'s key is used: SRTP goes out and comes back authenticated', async () => {
     const uas = await startUas('uas-answer-srtp.xml', t.uasPort, t.mediaPort);
     try {
-      const r = await a.post({ to: '+15550000401', trunk: 'acme' });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      const id = r.body.id as string;
-      const answered = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', 'answered');
-      assert.equal(answered.state, 'answered', JSON.stringify(answered));
+      const { id, view: answered } = await a.answered({ to: '+15550000401', trunk: 'acme' }, 'answered');
       await a.until(id, (v) => { const rtp = v.rtp as { received: number; sent: number } | undefined; return (rtp?.sent ?? 0) >= 5 && (rtp?.received ?? 0) >= 5; }, 'SRTP out and back', 35_000);
       const live = g.calls.view().active.find((c) => c.id === answered.callId);
       assert.equal(live?.rtp?.dropped.srtpAuth ?? 0, 0, 'nothing failed authentication');

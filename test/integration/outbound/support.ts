@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +98,8 @@ export interface Api {
   del(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Polls GET until `pred` holds for the view. */
   until(id: string, pred: (v: Record<string, unknown>) => boolean, what: string, ms?: number): Promise<Record<string, unknown>>;
+  /** POSTs a dial (201 expected) and waits for it to end or be answered; asserts answered (`detail()` joins the failure message). */
+  answered(body: unknown, what: string, detail?: () => string): Promise<{ id: string; view: Record<string, unknown> }>;
 }
 
 export function api(base: string): Api {
@@ -116,6 +119,14 @@ export function api(base: string): Api {
         throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`);
       }
       return last;
+    },
+    answered: async (body, what, detail) => {
+      const r = await a.post(body);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const id = r.body.id as string;
+      const view = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', what);
+      assert.equal(view.state, 'answered', `${JSON.stringify(view)}${detail ? `\n${detail()}` : ''}`);
+      return { id, view };
     },
   };
   return a;

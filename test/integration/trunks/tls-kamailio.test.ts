@@ -158,11 +158,7 @@ describe('trunks: registration and calls over TLS with a real Kamailio (host-nam
     const uas = await startUas('uas-answer-wait.xml', uasPort, uasMediaPort);
     try {
       const a = api(g!.opsUrl);
-      const r = await a.post({ to: 'sip:uas@registrar.test', trunk: 'tls-good' });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      const id = r.body.id as string;
-      const answered = await a.until(id, (v) => v.state === 'answered' || v.state === 'ended', 'answered');
-      assert.equal(answered.state, 'answered', `${JSON.stringify(answered)}\n${k.log.slice(-1500)}`);
+      const { id } = await a.answered({ to: 'sip:uas@registrar.test', trunk: 'tls-good' }, 'answered', () => k.log.slice(-1500));
       assert.match(k.log, /INVITE for uas relayed to sip:127\.0\.0\.1:\d+, received over tls/);
       assert.equal((await a.del(id)).status, 200);
       const ended = await a.until(id, (v) => v.state === 'ended', 'ended');
