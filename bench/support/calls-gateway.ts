@@ -97,26 +97,11 @@ export async function startGateway(up: LocalUpstreams, o: GatewayRun): Promise<B
     ...o.env,
   };
   const node = [...(o.nodeFlags ?? productionFlags()), ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []), '--import', 'tsx', 'src/cli/main.ts'];
-  const stdout = o.logFile ? openSync(o.logFile, 'w') : 'ignore';
-  // taskset execs node: the child's pid is the gateway's.
-  const child: ChildProcess = o.cpus
-    ? spawn('taskset', ['-c', o.cpus, process.execPath, ...node], { env, stdio: ['ignore', stdout, 'pipe'] })
-    : spawn(process.execPath, node, { env, stdio: ['ignore', stdout, 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const deadline = Date.now() + 120_000;
-  while (!/warmline ready: /.test(err)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the gateway did not start: ${err.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const m = /warmline ready: (http:\/\/[^ ]+) sip:([^ ]+):(\d+)/.exec(err)!;
+  const p = await spawnPinned(node, env, o.cpus, o.logFile ? openSync(o.logFile, 'w') : 'ignore', /warmline ready: /, 'the gateway', 120_000);
+  const m = /warmline ready: (http:\/\/[^ ]+) sip:([^ ]+):(\d+)/.exec(p.stderr())!;
   const url = m[1]!;
   return {
-    pid: child.pid!,
+    pid: p.child.pid!,
     url,
     sip: { address: m[2]!, port: Number(m[3]) },
     async held() {
@@ -132,11 +117,39 @@ export async function startGateway(up: LocalUpstreams, o: GatewayRun): Promise<B
       }
       return out;
     },
-    async stop() {
+    // SIGTERM: a drain and a clean exit, so that --cpu-prof writes its profile.
+    stop: () => p.stop(30_000),
+  };
+}
+
+interface Pinned { child: ChildProcess; stderr(): string; stop(killAfterMs: number): Promise<void> }
+
+/**
+ * A node process of the bench's, pinned with taskset to `cpus` when given (taskset execs node: the
+ * child's pid is node's), once its stderr says `ready`; its stderr's last 20 kB kept for parsing.
+ */
+async function spawnPinned(node: string[], env: Record<string, string | undefined>, cpus: string | undefined, stdout: number | 'ignore', ready: RegExp, what: string, timeoutMs: number): Promise<Pinned> {
+  const child: ChildProcess = cpus
+    ? spawn('taskset', ['-c', cpus, process.execPath, ...node], { env, stdio: ['ignore', stdout, 'pipe'] })
+    : spawn(process.execPath, node, { env, stdio: ['ignore', stdout, 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const deadline = Date.now() + timeoutMs;
+  while (!ready.test(err)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${what} did not start: ${err.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    stderr: () => err,
+    async stop(killAfterMs) {
       if (child.exitCode !== null) return;
-      // SIGTERM: a drain and a clean exit, so that --cpu-prof writes its profile.
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
       await exited;
       clearTimeout(timer);
     },
@@ -161,41 +174,24 @@ export async function startBare(up: LocalUpstreams, o: { concurrency: number; di
     BARE_ASR_SOCKETS: String(asr), BARE_TTS_SOCKETS: String(Math.ceil(asr / 5) + 1),
   };
   const node = [...(o.nodeFlags ?? productionFlags()), '--import', 'tsx', 'bench/support/calls-bare.ts'];
-  const child: ChildProcess = o.cpus
-    ? spawn('taskset', ['-c', o.cpus, process.execPath, ...node], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(process.execPath, node, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const deadline = Date.now() + 60_000;
-  while (!/bare ready: /.test(err)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the bare baseline did not start: ${err.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const m = /bare ready: sip:([^:]+):(\d+)/.exec(err)!;
+  const p = await spawnPinned(node, env, o.cpus, 'ignore', /bare ready: /, 'the bare baseline', 60_000);
+  const { child } = p;
+  const m = /bare ready: sip:([^:]+):(\d+)/.exec(p.stderr())!;
   return {
     pid: child.pid!,
     sip: { address: m[1]!, port: Number(m[2]) },
     async stats() {
-      const mark = err.length;
+      const mark = p.stderr().length;
       child.kill('SIGUSR2');
       const until = Date.now() + 5000;
       while (Date.now() < until) {
+        const err = p.stderr();
         const s = /bare stats (\{.*\})\n/.exec(err.slice(Math.min(mark, err.length - 1)));
         if (s) return JSON.parse(s[1]!) as BareStats;
         await new Promise((r) => setTimeout(r, 20));
       }
       throw new Error('the bare baseline did not report its stats');
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => p.stop(10_000),
   };
 }

@@ -1,6 +1,5 @@
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
-import { ReceivedRtp } from './received-rtp.js';
-import { writeRtpHeader } from '../../media/index.js';
+import { ReceivedRtp, SentRtp } from './caller-rtp.js';
 
 /**
  * A Node WebRTC caller (libdatachannel, the gateway's own stack) that offers what Chromium offers
@@ -11,10 +10,7 @@ import { writeRtpHeader } from '../../media/index.js';
 export class WebRtcPeer {
   readonly #pc: PeerConnection;
   readonly #track: Track;
-  readonly #ssrc = (Math.random() * 0xffffffff) >>> 0;
-  #seq = 0;
-  #ts = 0;
-  readonly #pkt = Buffer.alloc(12 + 160, 0xff);
+  readonly #tx = new SentRtp();
   /** Agent RTP received (decrypted), and the time the first one came. */
   readonly #rx = new ReceivedRtp();
   get received(): number { return this.#rx.received; }
@@ -32,7 +28,7 @@ export class WebRtcPeer {
     audio.addAudioCodec(0, 'PCMU/8000');
     audio.addAudioCodec(8, 'PCMA/8000');
     audio.addAudioCodec(126, 'telephone-event/8000');
-    audio.addSSRC(this.#ssrc, 'warmline-peer', 'stream', 'audio');
+    audio.addSSRC(this.#tx.ssrc, 'warmline-peer', 'stream', 'audio');
     this.#track = this.#pc.addTrack(audio);
     this.#whenOpen = new Promise((resolve) => this.#track.onOpen(() => {
       this.connectedAt = performance.now();
@@ -76,12 +72,9 @@ export class WebRtcPeer {
 
   /** One 20 ms frame of µ-law (PT 0). */
   sendFrame(payload?: Buffer): boolean {
-    writeRtpHeader(this.#pkt, 0, this.#seq === 0, this.#seq, this.#ts, this.#ssrc);
-    if (payload) payload.copy(this.#pkt, 12, 0, 160);
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + 160) >>> 0;
+    const pkt = this.#tx.next(payload);
     try {
-      return this.#track.sendMessageBinary(this.#pkt);
+      return this.#track.sendMessageBinary(pkt);
     } catch {
       return false;
     }

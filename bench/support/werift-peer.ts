@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
-import { ReceivedRtp } from './received-rtp.js';
+import { ReceivedRtp, SentRtp } from './caller-rtp.js';
 import { dirname, join } from 'node:path';
 import type * as Werift from 'werift';
-import { writeRtpHeader } from '../../media/index.js';
 
 // The CommonJS build, loaded by path: its DTLS transport is then the very module the peer
 // connection uses, so a peer can be limited to chosen SRTP profiles (werift has no option for it).
@@ -36,10 +35,7 @@ const onlyProfiles = new WeakMap<object, number[]>();
 export class WeriftPeer {
   readonly #pc: Werift.RTCPeerConnection;
   readonly #track: Werift.MediaStreamTrack;
-  readonly #ssrc = (Math.random() * 0xffffffff) >>> 0;
-  #seq = 0;
-  #ts = 0;
-  readonly #pkt = Buffer.alloc(12 + 160, 0xff);
+  readonly #tx = new SentRtp();
   readonly #rx = new ReceivedRtp();
   get received(): number { return this.#rx.received; }
   get firstAudioAt(): number | undefined { return this.#rx.firstAudioAt; }
@@ -110,12 +106,9 @@ export class WeriftPeer {
   /** One 20 ms frame of µ-law (PT 0). */
   sendFrame(payload?: Buffer): boolean {
     if (this.connectedAt === undefined) return false;
-    writeRtpHeader(this.#pkt, 0, this.#seq === 0, this.#seq, this.#ts, this.#ssrc);
-    if (payload) payload.copy(this.#pkt, 12, 0, 160);
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + 160) >>> 0;
+    const pkt = this.#tx.next(payload);
     try {
-      this.#track.writeRtp(Buffer.from(this.#pkt));
+      this.#track.writeRtp(Buffer.from(pkt));
       return true;
     } catch {
       return false;
