@@ -3,7 +3,7 @@
  *
  *   npm run bench:calls [-- --json] [--rate 200] [--calls 2000] [--hold-ms 500] [--no-pin]
  *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE] [--warmup-calls 0]
- *                       [--server-flags '--max-semi-space-size=1 …' ('' for Node's defaults)]  [--baseline | --baseline-only]
+ *                       [--server-flags '--max-semi-space-size=16 …' ('' for Node's defaults)]  [--baseline | --baseline-only]
  *
  * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
  * default log level), pinned with taskset to core 0 when the machine has two or more, sipp on core 1;

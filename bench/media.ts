@@ -27,7 +27,7 @@
  *
  * Env: CALLS (1000), SECONDS (measured, 20), WARMUP_MS (2000), BASE_PORT (61000, above the
  * Linux ephemeral range), PEERS (1), PEER_SOCKETS (16), SLOTS / SPIN_MS (Pacer options),
- * PIN (1; 0 = no CPU pinning), GATEWAY_NODE_FLAGS (default "--max-semi-space-size=1 --single-threaded-gc", as npm start: V8 flags for
+ * PIN (1; 0 = no CPU pinning), GATEWAY_NODE_FLAGS (default: npm start's, from package.json; V8 flags for
  * the gateway process, applied by re-running this script under them), POLL (1: sessions poll
  * the pacer per inbound packet; 0 = timer only), ECHO (1: send back what came in; 0: send a
  * constant frame per inbound frame, to tell the cost of holding inbound buffers apart).
@@ -46,6 +46,7 @@ import { RtpSession, PortAllocator, Pacer, PacedStream, alawToUlaw, ulawToAlaw }
 import { BarePacer } from './support/bare-pacer.js';
 import type { PeerInit, PeerResult } from './support/media-peer.js';
 import { startAnalyticsLoad, type AnalyticsLoadResult } from './support/analytics-load.js';
+import { productionFlags } from './support/production-flags.js';
 
 const env = (k: string, d: number): number => (process.env[k] === undefined ? d : Number(process.env[k]));
 const CALLS = env('CALLS', 1000);
@@ -413,7 +414,7 @@ async function main(): Promise<void> {
 // V8 heap flags only take effect at start-up, so a gateway run under GATEWAY_NODE_FLAGS is this
 // script again in a child node with those flags (the peers inherit them via execArgv).
 // Default: the flags `npm start` runs the gateway with, so the bench measures the gateway as deployed.
-const flags = (process.env.GATEWAY_NODE_FLAGS ?? '--max-semi-space-size=1 --single-threaded-gc').split(/\s+/).filter(Boolean);
+const flags = process.env.GATEWAY_NODE_FLAGS !== undefined ? process.env.GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean) : productionFlags();
 if (flags.length > 0 && !process.env.WL_BENCH_REEXEC) {
   const r = spawnSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',

@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measureRegistrations } from './support/sip-registrations.js';
 import { measureSlowTcp } from './support/sip-slow-tcp.js';
+import { productionFlags } from './support/production-flags.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -67,16 +68,8 @@ if (transportName !== 'udp' && transportName !== 'tcp') {
   process.exit(64);
 }
 
-/**
- * The V8 flags `npm start` runs the gateway with (package.json), so that the
- * memory measured here is the memory production would hold; `--server-flags`
- * overrides them ('' for Node's defaults).
- */
-function productionFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const start = pkg.scripts.start!.split(/\s+/);
-  return start.slice(1, start.indexOf('--import')).filter((f) => f.startsWith('--'));
-}
+// npm start's V8 flags, so that the memory measured here is the memory production would hold;
+// `--server-flags` overrides them ('' for Node's defaults).
 const serverFlags = args.includes('--server-flags') ? arg('--server-flags', '').split(/\s+/).filter(Boolean) : productionFlags();
 
 function startServer(): Promise<{ child: ChildProcess; port: number; pid: number }> {

@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalUpstreams, type LocalUpstreams } from '../../src/local/index.js';
+import { productionFlags } from './production-flags.js';
 
 const CLK_TCK = 100; // Linux USER_HZ
 
@@ -27,12 +28,6 @@ export function canPin(): boolean {
   } catch {
     return false;
   }
-}
-
-function productionFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const start = pkg.scripts.start!.split(/\s+/);
-  return start.slice(1, start.indexOf('--import')).filter((f) => f.startsWith('--'));
 }
 
 export interface HeldNow { rtpPorts: number; pacerStreams: number; leases: number; sipTransactions: number }
