@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Lease, LeaseSource } from '../pools/index.js';
 import type { ChatMessage, CrmSession, DeepgramConnection, ElevenLabsConnection, LlmSession, ToolCall, Transcript } from '../upstreams/index.js';
 import { CallerAudio } from './caller-audio.js';
+import { TurnOverError } from './errors.js';
 import { TextChunker } from './text-chunker.js';
 import { TOOL_DEFINITIONS, runTool, transferTarget } from './tools.js';
 import { TurnTimeline, type TurnRecord } from './turn-timeline.js';
@@ -47,9 +48,10 @@ const APOLOGY = "I'm sorry, I'm having trouble answering right now. Could you sa
 const MAX_TOOL_ROUNDS = 2;
 /**
  * Why a finished turn's pending work stops: every turn of every call ends this way, and
- * `abort()` without a reason builds a DOMException with a stack trace each time.
+ * `abort()` without a reason builds a DOMException with a stack trace each time: one instance,
+ * built at load, serves them all.
  */
-const TURN_OVER = new Error('the turn is over');
+const TURN_OVER = new TurnOverError({});
 
 interface ActiveTurn {
   readonly timeline: TurnTimeline;

@@ -1,11 +1,12 @@
 import type { AgentUpstreams } from '../agent/index.js';
 import type { Lease, LeaseSource, PooledConnection } from '../pools/index.js';
+import { CallEndedError } from './errors.js';
 
 /**
  * Why a call's pending acquisitions stop. One instance for every call: a normal end, not a fault
  * to trace, and an Error built per call captured a stack trace each time.
  */
-const CALL_ENDED = new Error('the call ended');
+const CALL_ENDED = new CallEndedError({});
 
 /**
  * The ledger of every upstream lease one call holds. The Call owns it: the

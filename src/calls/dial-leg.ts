@@ -7,6 +7,7 @@ import { DialRefusedError, DialUnansweredError } from './errors.js';
 import { OutboundMedia } from './outbound-media.js';
 import { trunkSrtp } from './carrier-setup.js';
 import { reasonBeforeAnswer } from './outbound-outcome.js';
+import { eachTargetInTurn, triesNextTarget } from './target-failover.js';
 import type { DialedLeg } from './transfer.js';
 import type { TrunkCaps } from './trunk-caps.js';
 import type { Trunk } from './trunks.js';
@@ -18,7 +19,7 @@ export interface BareLegRequest {
   from: string;
   /** Offered in this order (the caller's own law first: no conversion in the bridge). */
   codecs: readonly G711[];
-  /** Ringing longer than this: CANCEL, and the leg is refused. */
+  /** No answer this long after dialing, every RFC 3263 target together: CANCEL, and the leg is refused. */
   timeoutMs: number;
   /** Aborted (the caller hung up meanwhile): CANCEL, or BYE if it answered just then. */
   signal: AbortSignal;
@@ -29,7 +30,8 @@ export interface BareLegDeps {
   media: MediaConfig;
   ports: PortAllocator;
   caps: TrunkCaps;
-  resolve(trunk: Trunk): Promise<Destination>;
+  /** The trunk's RFC 3263 targets, in order (trunkTargets). */
+  targets(trunk: Trunk): Promise<Destination[]>;
   reliableProvisional?: ReliableProvisionalHook | undefined;
   log: Logger;
 }
@@ -37,11 +39,14 @@ export interface BareLegDeps {
 /**
  * Places a call through a trunk that is only a media leg: no agent, no Call, no leases, its RTP
  * session out of the pacer (a bridge forwards each frame as it arrives). It holds the trunk's caps
- * and an RTP port while it lasts. Resolves once answered with our offer's codec as answered;
- * rejects (DialUnansweredError, DialRefusedError) when it is not, having sent CANCEL where needed.
+ * and an RTP port while it lasts. The trunk's RFC 3263 targets are tried in turn as an outbound
+ * dial tries them (target-failover.ts), all within the one `timeoutMs`: the caller waits through
+ * every attempt. Resolves once answered with our offer's codec as answered; rejects
+ * (DialUnansweredError, DialRefusedError) when it is not, having sent CANCEL where needed.
  */
 export async function placeBareLeg(deps: BareLegDeps, trunk: Trunk, req: BareLegRequest): Promise<DialedLeg> {
   if (req.signal.aborted) throw new DialUnansweredError({ to: req.to, reason: 'cancelled', detail: 'aborted before dialing' });
+  const deadline = performance.now() + req.timeoutMs;
   const id = randomUUID();
   const slot = await deps.caps.take(trunk, id);
   let media: OutboundMedia;
@@ -53,54 +58,85 @@ export async function placeBareLeg(deps: BareLegDeps, trunk: Trunk, req: BareLeg
     throw err;
   }
   const log = deps.log.child({ leg: id, trunk: trunk.id });
-  let destination: Destination;
+  let targets: Destination[];
   try {
-    destination = await deps.resolve(trunk);
+    targets = await deps.targets(trunk);
   } catch (err) {
     slot.release();
     media.close();
     throw new DialUnansweredError({ to: req.to, reason: 'transport-error', detail: `trunk ${trunk.id} not resolved` }, { cause: err });
   }
-  const sip = new OutgoingCall(deps.ua, {
-    target: req.to, from: req.from, sdp: media.offer, destination, ringTimeoutMs: req.timeoutMs,
-    ...(trunk.credentials && { credentials: trunk.credentials }),
-    ...(deps.reliableProvisional && { reliableProvisional: deps.reliableProvisional }),
-  });
-  const abort = () => { sip.hangup().catch(() => undefined); };
-  req.signal.addEventListener('abort', abort, { once: true });
   let resolveEnded: (why: string) => void = () => undefined;
   const ended = new Promise<string>((resolve) => { resolveEnded = resolve; });
-  const answered = new Promise<DialedLeg>((resolve, reject) => {
-    sip.on('progress', (_status, sdp) => {
-      // Early media is not bridged (the caller keeps hearing the gateway's side), only read, so a 2xx without SDP can use it.
-      if (sdp) media.apply(sdp).catch((err: unknown) => log.debug({ err }, 'early answer not usable'));
-    });
-    sip.once('ended', (end) => {
-      req.signal.removeEventListener('abort', abort);
-      slot.release();
-      media.close();
-      media.rtp?.close();
-      resolveEnded(end.reason);
-      reject(new DialUnansweredError({ to: req.to, reason: reasonBeforeAnswer(end), ...(end.status !== undefined && { status: end.status }), ...(end.detail && { detail: end.detail }) }));
-    });
-    sip.on('answered', (sdp) => {
-      if (!sdp) {
-        sip.hangup().catch(() => undefined);
+  let over = false;
+  const release = (why: string) => {
+    if (over) return;
+    over = true;
+    slot.release();
+    media.close();
+    media.rtp?.close();
+    resolveEnded(why);
+  };
+  return new Promise<DialedLeg>((resolve, reject) => {
+    const unanswered = (why: string, e: DialUnanswered, cause?: unknown) => {
+      release(why);
+      reject(new DialUnansweredError(e, cause === undefined ? undefined : { cause }));
+    };
+    const attempt = (destination: Destination, mayFailOver: boolean) => new Promise<boolean>((decide) => {
+      const ringTimeoutMs = Math.ceil(deadline - performance.now());
+      if (req.signal.aborted || ringTimeoutMs <= 0) {
+        const reason = req.signal.aborted ? 'cancelled' : 'no-answer';
+        unanswered(reason, { to: req.to, reason, detail: `not sent to the next target (${req.signal.aborted ? 'aborted' : `${req.timeoutMs} ms spent`})` });
+        decide(false);
         return;
       }
-      media.apply(sdp).then((n) => {
-        if (sip.state === 'ended') return;
-        const codec = n.codec.encoding.toUpperCase() as G711;
-        const m = media.handOff();
-        log.info({ to: req.to, codec }, 'transfer leg answered');
-        resolve({ media: m.rtp, codec, hangup: () => sip.hangup(), ended });
-      }, (err: unknown) => {
-        log.warn({ err }, 'the answer to our offer is not usable: hanging up');
-        sip.hangup().catch(() => undefined);
+      const sip = new OutgoingCall(deps.ua, {
+        target: req.to, from: req.from, sdp: media.offer, destination, ringTimeoutMs,
+        ...(trunk.credentials && { credentials: trunk.credentials }),
+        ...(deps.reliableProvisional && { reliableProvisional: deps.reliableProvisional }),
       });
+      let heard = false;
+      const abort = () => { sip.hangup().catch(() => undefined); };
+      req.signal.addEventListener('abort', abort, { once: true });
+      sip.on('progress', (_status, sdp) => {
+        heard = true;
+        decide(false);
+        // Early media is not bridged (the caller keeps hearing the gateway's side), only read, so a 2xx without SDP can use it.
+        if (sdp) media.apply(sdp).catch((err: unknown) => log.debug({ err }, 'early answer not usable'));
+      });
+      sip.once('ended', (end) => {
+        req.signal.removeEventListener('abort', abort);
+        if (mayFailOver && triesNextTarget(end, heard)) {
+          decide(true);
+          return;
+        }
+        decide(false);
+        unanswered(end.reason, { to: req.to, reason: reasonBeforeAnswer(end), ...(end.status !== undefined && { status: end.status }), ...(end.detail && { detail: end.detail }) });
+      });
+      sip.on('answered', (sdp) => {
+        heard = true;
+        decide(false);
+        if (!sdp) {
+          sip.hangup().catch(() => undefined);
+          return;
+        }
+        media.apply(sdp).then((n) => {
+          if (sip.state === 'ended') return;
+          const codec = n.codec.encoding.toUpperCase() as G711;
+          const m = media.handOff();
+          log.info({ to: req.to, codec }, 'transfer leg answered');
+          resolve({ media: m.rtp, codec, hangup: () => sip.hangup(), ended });
+        }, (err: unknown) => {
+          log.warn({ err }, 'the answer to our offer is not usable: hanging up');
+          sip.hangup().catch(() => undefined);
+        });
+      });
+      sip.start();
+      log.info({ to: req.to, destination: `${destination.transport ?? 'udp'}:${destination.address}:${destination.port}` }, 'transfer leg: INVITE sent');
     });
+    // An attempt throws only before its INVITE exists (no transport for the target): nothing is out then.
+    eachTargetInTurn(targets, attempt, log).catch((err: unknown) => unanswered('failed', { to: req.to, reason: 'transport-error', detail: err instanceof Error ? err.message : String(err) }, err));
   });
-  sip.start();
-  log.info({ to: req.to, destination: `${destination.transport ?? 'udp'}:${destination.address}:${destination.port}` }, 'transfer leg: INVITE sent');
-  return answered;
 }
+
+type DialUnanswered = ConstructorParameters<typeof DialUnansweredError>[0];

@@ -1,5 +1,5 @@
 import { OutgoingCall, type Destination, type ReliableProvisionalHook, type UserAgent } from '../../sip/index.js';
-import { resolveSipTargets, type DnsLookups } from '../../sip/dns/index.js';
+import type { DnsLookups } from '../../sip/dns/index.js';
 import type { CarrierAccount } from '../../sip/registration/index.js';
 import { isMediaError } from '../../media/index.js';
 import { ConfigInvalidError, type AgentConfig, type OutboundConfig, type RouteConfig } from '../config/index.js';
@@ -16,6 +16,7 @@ import { OutboundMedia } from './outbound-media.js';
 import { reasonAfterAnswer, reasonBeforeAnswer } from './outbound-outcome.js';
 import { OutboundRecord } from './outbound-record.js';
 import { findRoute, normaliseNumber, uriUser, type Route } from './route.js';
+import { eachTargetInTurn, triesNextTarget, trunkTargets } from './target-failover.js';
 import type { TrunkCaps } from './trunk-caps.js';
 import { buildTrunks, extraHeaders, partyUri, type Trunk } from './trunks.js';
 
@@ -166,23 +167,20 @@ export class Dialer {
   async #place(record: OutboundRecord, trunk: Trunk, media: OutboundMedia, p: Placement, route: Route, log: Logger, settle: () => void): Promise<void> {
     let targets: Destination[];
     try {
-      targets = await this.#targets(trunk);
+      targets = await trunkTargets(trunk, this.#o.dns);
     } catch (err) {
       record.end('transport-error', `trunk ${trunk.id} not resolved: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
-    for (let i = 0; i < targets.length; i++) {
-      if (record.state === 'ended') return;
-      const again = await this.#attempt(record, trunk, media, p, route, log, settle, targets[i]!, i < targets.length - 1);
-      if (!again) return;
-      log.warn({ failed: `${targets[i]!.address}:${targets[i]!.port}`, next: `${targets[i + 1]!.address}:${targets[i + 1]!.port}` }, 'INVITE failed over to the next RFC 3263 target');
-    }
+    await eachTargetInTurn(targets, (destination, mayFailOver) => {
+      if (record.state === 'ended') return Promise.resolve(false);
+      return this.#attempt(record, trunk, media, p, route, log, settle, destination, mayFailOver);
+    }, log);
   }
 
   /**
    * One INVITE toward `destination`. Resolves true when the next RFC 3263 target should be tried
-   * (§4.3: no response at all, a transport error, or 503, before anything else was heard from
-   * this one) and `mayFailOver`; false once the outcome belongs to the call.
+   * (triesNextTarget) and `mayFailOver`; false once the outcome belongs to the call.
    */
   #attempt(record: OutboundRecord, trunk: Trunk, media: OutboundMedia, p: Placement, route: Route, log: Logger, settle: () => void, destination: Destination, mayFailOver: boolean): Promise<boolean> {
     let decide: (again: boolean) => void = () => undefined;
@@ -205,7 +203,8 @@ export class Dialer {
       } else if (record.state === 'dialing') record.state = 'ringing';
     });
     sip.once('ended', (end) => {
-      if (mayFailOver && record.state === 'dialing' && (end.reason === 'transport' || (end.reason === 'failed' && end.status === 503))) {
+      // Still 'dialing': nothing but a 100 came from this target (an 18x moves the record on).
+      if (mayFailOver && triesNextTarget(end, record.state !== 'dialing')) {
         decide(true);
         return;
       }
@@ -254,7 +253,7 @@ export class Dialer {
     const trunk = this.#trunks.get(trunkId);
     if (!trunk) throw new ConfigInvalidError({ issues: [{ key: 'transfer.trunk', value: trunkId, expected: `the id of an outbound.trunks entry (${this.trunks.join(', ') || 'none configured'})`, source: 'configuration' }] });
     const { ua, callDeps, caps, reliableProvisional } = this.#o;
-    const deps = { ua, media: callDeps.media, ports: callDeps.ports, caps, reliableProvisional, resolve: (t: Trunk) => this.#resolve(t), log: this.#log };
+    const deps = { ua, media: callDeps.media, ports: callDeps.ports, caps, reliableProvisional, targets: (t: Trunk) => trunkTargets(t, this.#o.dns), log: this.#log };
     return {
       dial: (target, o) => {
         // The caller's number is shown to the person where it is one; else (anonymous, a browser) the trunk's own.
@@ -271,17 +270,6 @@ export class Dialer {
     const a = await this.#o.admitTrunk(trunkId);
     if (a.ok) return a;
     throw new DialRefusedError({ why: a.reason === 'cps' ? 'tenant-rate' : 'tenant-limit', detail: a.why, retryAfterS: Math.max(1, a.retryAfterS) });
-  }
-
-  /** RFC 3263 on the trunk's proxy (the registrar unless one is set), through the registrations' resolver: every target, in order. */
-  async #targets(trunk: Trunk): Promise<Destination[]> {
-    const targets = await resolveSipTargets(trunk.proxy, this.#o.dns);
-    return targets.map((t) => ({ address: t.address, port: t.port, transport: t.transport, ...(t.transport === 'tls' && trunk.tls && { tls: trunk.tls }) }));
-  }
-
-  /** The first target: a transfer's bare leg does not fail over (its caller is waiting on a timeout of its own). */
-  async #resolve(trunk: Trunk): Promise<Destination> {
-    return (await this.#targets(trunk))[0]!;
   }
 
   #agentFor(name: unknown, from: string): Route {

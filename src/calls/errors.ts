@@ -32,3 +32,15 @@ export const DialUnansweredError = defineError<{ to: string; reason: string; sta
   'DialUnansweredError',
   (c) => `${c.to} did not answer: ${c.reason}${c.status !== undefined ? ` (${c.status})` : ''}${c.detail ? `: ${c.detail}` : ''}`,
 );
+
+/**
+ * Why work started for a call stops once the call has ended: the upstream acquisitions its lease
+ * ledger still waits for, a transfer's leg to the target still ringing, an answer whose RTP
+ * session opened too late. A normal end, not a fault. The ledger's one instance serves every
+ * call (call-leases.ts) and names none; the others carry `callId` where they know it.
+ */
+export const CallEndedError = defineError<{ callId?: string }>(
+  'WL_ERR_CALL_ENDED',
+  'CallEndedError',
+  () => 'the call ended',
+);

@@ -1,5 +1,6 @@
 import { RtpSession, SdpNegotiator, parseSdp, type Negotiated, type Pacer, type PortAllocator, type SrtpOptions } from '../../media/index.js';
 import type { MediaConfig } from '../config/index.js';
+import { CallEndedError } from './errors.js';
 import { openRtpLeg } from './rtp-leg.js';
 
 /** What an answered outbound call hands to its Call (Call.startAnswered). */
@@ -65,7 +66,7 @@ export class OutboundMedia {
   }
 
   async #apply(answerSdp: string): Promise<Negotiated> {
-    if (this.#closed) throw new Error('the call ended');
+    if (this.#closed) throw new CallEndedError({});
     // SRTP: the answer's key is checked against the suites we offered; plain: read with the answerer's rules (RFC 3264).
     const n = this.#savp ? this.negotiator.acceptAnswer(parseSdp(answerSdp)) : this.negotiator.answer(parseSdp(answerSdp)).negotiated;
     const cur = this.#negotiated;
@@ -80,7 +81,7 @@ export class OutboundMedia {
     const rtp = await openRtpLeg({ media: m, ports: this.#o.ports, ...(this.#o.pacer && { pacer: this.#o.pacer }) }, this.port, n, this.#o.cname, () => this.#releasePort());
     if (this.#closed) {
       rtp.close();
-      throw new Error('the call ended');
+      throw new CallEndedError({});
     }
     this.#rtp = rtp;
     this.#negotiated = n;

@@ -3,6 +3,7 @@ import { RtpBridge, type BridgeLeg, type CallMedia, type G711 } from '../../medi
 import type { TransferConfig, TransferTargetConfig } from '../config/index.js';
 import { defineError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { CallEndedError } from './errors.js';
 
 export const TransferTargetError = defineError<{ target: string; agent: string }>(
   'WL_ERR_TRANSFER_TARGET', 'TransferTargetError',
@@ -175,7 +176,7 @@ export class Transfers {
     const caller = call.media;
     if (!caller) return 'unavailable (the call has no media to bridge)';
     const abort = new AbortController();
-    call.once('ended', () => abort.abort(new Error('the call ended')));
+    call.once('ended', () => abort.abort(new CallEndedError({ callId: call.id })));
     let leg: DialedLeg;
     call.transfer = { target: target.name, state: 'dialing' };
     try {

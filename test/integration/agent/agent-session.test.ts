@@ -3,6 +3,7 @@ import { startLocalUpstreams, Synthesizer, type LocalUpstreams } from '../../../
 import { ExclusivePool, MultiplexedPool, type PoolBase } from '../../../src/pools/index.js';
 import { createCrmFactory, createDeepgramFactory, createElevenLabsFactory, createLlmFactory, type CrmSession, type DeepgramConnection, type ElevenLabsConnection, type LlmSession } from '../../../src/upstreams/index.js';
 import { AgentSession } from '../../../src/agent/agent-session.js';
+import { TurnOverError } from '../../../src/agent/index.js';
 import { createLogger } from '../../../src/log.js';
 import type { TurnRecord } from '../../../src/agent/turn-timeline.js';
 import { until } from '../../support/wait.js';
@@ -53,11 +54,14 @@ describe('agent: the turn loop over warm pools', function () {
     const settle = () => { const w = waiters; waiters = []; w.forEach((f) => f()); };
     // Timers may fire a millisecond early against Date.now(): re-check rather than trust one.
     const check = () => (Date.now() >= playingUntil ? settle() : void setTimeout(check, playingUntil - Date.now() + 2));
+    // Each turn's TTS acquisition carries the turn's signal: what stops the turn's work is read from it.
+    const ttsSignals: AbortSignal[] = [];
+    const tts = { acquire: (o?: { signal?: AbortSignal }) => { if (o?.signal) ttsSignals.push(o.signal); return pools.tts.acquire(o); } };
     const agent = new AgentSession({
       callId: 'test-call',
       callerNumber: '+15551230001',
       profile: { greeting: profile.greeting ?? '', systemPrompt: 'You are a test.', voiceId: '', language: '', tools: profile.tools ?? ['lookup_caller', 'book_appointment'] },
-      upstreams: pools,
+      upstreams: { ...pools, tts },
       log,
       playAudio: (b) => {
         played.push(b);
@@ -70,7 +74,7 @@ describe('agent: the turn loop over warm pools', function () {
     });
     const turns: TurnRecord[] = [];
     agent.on('turn', (t) => turns.push(t));
-    return { agent, played, turns, flushes: () => flushes };
+    return { agent, played, turns, ttsSignals, flushes: () => flushes };
   }
 
   /** Caller audio in 20 ms frames, sent as fast as the socket takes it (the VAD counts audio time). */
@@ -96,6 +100,9 @@ describe('agent: the turn loop over warm pools', function () {
     assert.ok(t.marks.firstRtpOut! >= t.marks.ttsFirstAudio! && t.marks.ttsFirstAudio! >= t.marks.llmFirstToken!, 'marks in order');
     assert.equal(t.connectionsOpened, 0, 'no connection opened inside the turn');
     assert.ok('llm' in t.acquireMs && 'tts' in t.acquireMs);
+    assert.equal(new Set(s.ttsSignals).size, 2, 'a signal of its own for each turn');
+    assert.ok(s.ttsSignals.every((sig) => sig.aborted), 'each finished turn stopped its work');
+    assert.equal(new Set(s.ttsSignals.map((sig) => sig.reason)).size, 1, 'one reason instance for every turn: no stack trace built per turn');
     s.agent.end();
     await until(() => inUse() === 0, 'every lease back');
   });
@@ -128,6 +135,10 @@ describe('agent: the turn loop over warm pools', function () {
     say(s.agent, Buffer.concat([speech.subarray(0, 8000), silence(100)]));
     await until(() => s.turns.some((t) => t.outcome === 'barged-in'), 'barge-in');
     assert.ok(s.flushes() >= 1, 'the pacer was flushed');
+    const reason: unknown = s.ttsSignals[0]!.reason;
+    assert.ok(reason instanceof TurnOverError, `the barged-in turn's work stopped with ${String(reason)}`);
+    assert.equal(reason.code, 'WL_ERR_TURN_OVER');
+    assert.equal(reason.message, 'the turn is over');
     s.agent.end();
     await until(() => inUse() === 0, 'every lease back');
   });

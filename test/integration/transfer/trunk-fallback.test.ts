@@ -7,12 +7,83 @@ import { leasesOut, startTestGateway } from '../../support/gateway.js';
 import { RtpPeer } from '../../support/rtp-peer.js';
 import { sipp } from '../../support/sipp.js';
 import { until } from '../../support/wait.js';
+import { Dnsmasq } from '../../support/dnsmasq.js';
+import { freeUdpPort } from '../../support/kamailio.js';
 import { startTrunk, startUas, trunkAccount, type Trunk } from '../outbound/support.js';
 
 const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const TARGET_URI = 'sip:+15550002000@trunk.test';
 
 interface Held { rtpPorts: number; pacerStreams: number; leases: number; sipTransactions: { client: number; server: number } }
+
+type Config = Parameters<typeof startTestGateway>[0];
+
+/** A gateway whose transfer fallback dials front-desk through the trunk `acme` (`extra` on top: DNS, the trunk's proxy). */
+function gatewayFor(t: Trunk, extra: { sip?: Record<string, unknown>; proxy?: { host: string } } = {}): Promise<Gateway> {
+  return startTestGateway({
+    media: { rtpTimeoutMs: 30_000 },
+    ...(extra.sip && { sip: extra.sip }),
+    agents: { receptionist: { tools: ['lookup_caller', 'book_appointment', 'transfer_call'] } },
+    registrations: [trunkAccount(t, 'acme', 's3cret')],
+    outbound: { ringTimeoutS: 5, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20, ...(extra.proxy && { proxy: extra.proxy }) }] },
+    transfer: { notifyTimeoutMs: 1500, answerTimeoutMs: 5000, fallback: true, trunk: 'acme', targets: [{ name: 'front-desk', uri: TARGET_URI, agents: ['receptionist'] }] },
+  } as Config);
+}
+
+/**
+ * A carrier's call (sipp, refusing REFER) transferred to front-desk: the target (a sipp callee
+ * behind the trunk's Kamailio, echoing RTP) is dialed and bridged; RTP flows both ways; the
+ * agent's leases are back; hanging the caller up ends both legs and releases everything.
+ */
+async function bridgedThroughTrunk(g: Gateway, t: Trunk): Promise<void> {
+  const uas = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
+  const phone = await RtpPeer.bind();
+  const carrier = sipp(g.sip, ['-sf', `${SCENARIOS}refer-refuse.xml`, '-s', '15550001000', '-key', 'rtp_port', String(phone.port), '-m', '1']);
+  try {
+    await until(() => g.calls.view().active[0]?.localPort !== undefined, 'the carrier\'s call answered');
+    const call = g.calls.view().active[0]!;
+    phone.target('127.0.0.1', call.localPort!);
+    await until(() => (g.calls.find(call.id)?.snapshot().turns.length ?? 0) >= 1, 'greeting finished', 30_000);
+    assert.ok(leasesOut(g) >= 1, 'the agent holds its ASR socket');
+
+    const res = await fetch(`${g.opsUrl}/api/calls/${call.id}/transfer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'front-desk' }) });
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual(body, { ok: true, via: 'bridge', target: 'front-desk' });
+    const live = g.calls.find(call.id)!;
+    assert.equal(live.state, 'active', 'the caller is still on the line, now with the target');
+    assert.equal(live.leasesHeld, 0, 'the agent left: its leases are back');
+    assert.equal(leasesOut(g), 0, 'no pool has any lease out');
+    const view = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: CallSnapshot[]; held: Held };
+    assert.deepEqual(view.active[0]?.transfer, { target: 'front-desk', state: 'bridged' });
+    assert.equal(view.held.pacerStreams, 0, 'neither the agent\'s playout nor the target\'s leg is in the pacer');
+    assert.equal(view.held.rtpPorts, 2, 'the caller\'s port and the target leg\'s');
+
+    // The caller's µ-law goes to the target (which answered PCMA) as A-law, is echoed by it, and comes back as µ-law.
+    const back = alawToUlaw(ulawToAlaw(Buffer.alloc(1, 0x25)))[0]!;
+    const from = phone.received.length;
+    await phone.send(Buffer.alloc(160 * 25, 0x25));
+    await until(() => phone.received.slice(from).filter((p) => p.payloadType === 0 && p.payload.every((b) => b === back)).length >= 5, 'the caller\'s audio went to the target and back', 15_000);
+
+    // Hanging the caller up ends the target's leg too (our BYE to the callee through the trunk).
+    g.calls.hangup(call.id);
+    const target = await uas.done;
+    assert.equal(target.code, 0, `the target got the INVITE through the trunk and our BYE: ${target.out.slice(-1500)}`);
+    const caller = await carrier.done;
+    assert.equal(caller.code, 0, caller.out.slice(-1500));
+    let held: Held | undefined;
+    await until(async () => {
+      const v = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: unknown[]; held: Held };
+      held = v.held;
+      return v.active.length === 0 && v.held.leases === 0 && v.held.rtpPorts === 0 && v.held.pacerStreams === 0 && v.held.sipTransactions.client === 0;
+    }, 'everything released (the transaction of the INVITE the trunk challenged keeps Timer D: 32 s on UDP)', 45_000).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(held)}`); });
+    assert.equal(g.calls.view().recent.find((c) => c.id === call.id)?.endReason, 'hangup', 'ended by our hang-up, after the transfer');
+  } finally {
+    uas.stop();
+    carrier.child.kill();
+    phone.close();
+  }
+}
 
 /**
  * The transfer fallback through real outbound dialing: the carrier (sipp) refuses REFER, so the
@@ -26,13 +97,7 @@ describe('transfer: the fallback dials the target through the outbound trunk (Ka
 
   before(async () => {
     t = await startTrunk();
-    g = await startTestGateway({
-      media: { rtpTimeoutMs: 30_000 },
-      agents: { receptionist: { tools: ['lookup_caller', 'book_appointment', 'transfer_call'] } },
-      registrations: [trunkAccount(t, 'acme', 's3cret')],
-      outbound: { ringTimeoutS: 5, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20 }] },
-      transfer: { notifyTimeoutMs: 1500, answerTimeoutMs: 5000, fallback: true, trunk: 'acme', targets: [{ name: 'front-desk', uri: TARGET_URI, agents: ['receptionist'] }] },
-    } as Parameters<typeof startTestGateway>[0]);
+    g = await gatewayFor(t);
   });
   after(async () => {
     await g?.close();
@@ -40,52 +105,49 @@ describe('transfer: the fallback dials the target through the outbound trunk (Ka
   });
 
   it('REFER refused: the target is dialed through the trunk and bridged; RTP both ways; the agent\'s leases are back; hanging up ends both legs', async () => {
-    const uas = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
-    const phone = await RtpPeer.bind();
-    const carrier = sipp(g.sip, ['-sf', `${SCENARIOS}refer-refuse.xml`, '-s', '15550001000', '-key', 'rtp_port', String(phone.port), '-m', '1']);
+    await bridgedThroughTrunk(g, t);
+  });
+});
+
+/**
+ * RFC 3263 §4.3 on the fallback's leg, as on an outbound dial (test/integration/outbound/failover.test.ts):
+ * the trunk's proxy is a name whose SRV records (on a real dnsmasq) list a sipp answering 503 first
+ * and the Kamailio trunk second. The leg must go on to the second and the caller be bridged there.
+ */
+describe('transfer: the fallback\'s leg fails over to the next RFC 3263 target', function () {
+  this.timeout(120_000);
+  let t: Trunk;
+  let dns: Dnsmasq;
+  let g: Gateway;
+  let outOfService: number;
+
+  before(async () => {
+    t = await startTrunk();
+    outOfService = await freeUdpPort();
+    dns = new Dnsmasq({
+      ttl: 60,
+      srv: [`_sip._udp.trunk.test,down.trunk.test,${outOfService},10,0`, `_sip._udp.trunk.test,up.trunk.test,${t.registrar.port},20,0`],
+      hosts: ['down.trunk.test,127.0.0.1', 'up.trunk.test,127.0.0.1'],
+    });
+    await dns.start();
+    // The registration goes straight to Kamailio; the leg's INVITE goes to the name (SRV, no port).
+    g = await gatewayFor(t, { sip: { dnsServers: [dns.server] }, proxy: { host: 'trunk.test' } });
+  });
+  after(async () => {
+    await g?.close();
+    await dns?.stop();
+    await t?.kamailio.dispose();
+  });
+
+  it('the first target answers 503: the leg goes to the second, which answers, and the caller is bridged to it', async () => {
+    const down = await startUas('uas-503.xml', outOfService, await freeUdpPort());
     try {
-      await until(() => g.calls.view().active[0]?.localPort !== undefined, 'the carrier\'s call answered');
-      const call = g.calls.view().active[0]!;
-      phone.target('127.0.0.1', call.localPort!);
-      await until(() => (g.calls.find(call.id)?.snapshot().turns.length ?? 0) >= 1, 'greeting finished', 30_000);
-      assert.ok(leasesOut(g) >= 1, 'the agent holds its ASR socket');
-
-      const res = await fetch(`${g.opsUrl}/api/calls/${call.id}/transfer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'front-desk' }) });
-      const body = (await res.json()) as Record<string, unknown>;
-      assert.equal(res.status, 200, JSON.stringify(body));
-      assert.deepEqual(body, { ok: true, via: 'bridge', target: 'front-desk' });
-      const live = g.calls.find(call.id)!;
-      assert.equal(live.state, 'active', 'the caller is still on the line, now with the target');
-      assert.equal(live.leasesHeld, 0, 'the agent left: its leases are back');
-      assert.equal(leasesOut(g), 0, 'no pool has any lease out');
-      const view = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: CallSnapshot[]; held: Held };
-      assert.deepEqual(view.active[0]?.transfer, { target: 'front-desk', state: 'bridged' });
-      assert.equal(view.held.pacerStreams, 0, 'neither the agent\'s playout nor the target\'s leg is in the pacer');
-      assert.equal(view.held.rtpPorts, 2, 'the caller\'s port and the target leg\'s');
-
-      // The caller's µ-law goes to the target (which answered PCMA) as A-law, is echoed by it, and comes back as µ-law.
-      const back = alawToUlaw(ulawToAlaw(Buffer.alloc(1, 0x25)))[0]!;
-      const from = phone.received.length;
-      await phone.send(Buffer.alloc(160 * 25, 0x25));
-      await until(() => phone.received.slice(from).filter((p) => p.payloadType === 0 && p.payload.every((b) => b === back)).length >= 5, 'the caller\'s audio went to the target and back', 15_000);
-
-      // Hanging the caller up ends the target's leg too (our BYE to the callee through the trunk).
-      g.calls.hangup(call.id);
-      const target = await uas.done;
-      assert.equal(target.code, 0, `the target got the INVITE through the trunk and our BYE: ${target.out.slice(-1500)}`);
-      const caller = await carrier.done;
-      assert.equal(caller.code, 0, caller.out.slice(-1500));
-      let held: Held | undefined;
-      await until(async () => {
-        const v = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: unknown[]; held: Held };
-        held = v.held;
-        return v.active.length === 0 && v.held.leases === 0 && v.held.rtpPorts === 0 && v.held.pacerStreams === 0 && v.held.sipTransactions.client === 0;
-      }, 'everything released (the transaction of the INVITE the trunk challenged keeps Timer D: 32 s on UDP)', 45_000).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(held)}`); });
-      assert.equal(g.calls.view().recent.find((c) => c.id === call.id)?.endReason, 'hangup', 'ended by our hang-up, after the transfer');
+      await bridgedThroughTrunk(g, t);
+      const first = await down.done;
+      assert.equal(first.code, 0, `the first target got the leg's INVITE, answered 503 and got its ACK: ${first.out.slice(-1500)}`);
+      assert.ok(dns.queries('SRV', '_sip._udp.trunk.test') >= 1, 'the targets came from the SRV records');
     } finally {
-      uas.stop();
-      carrier.child.kill();
-      phone.close();
+      down.stop();
     }
   });
 });
