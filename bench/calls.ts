@@ -2,7 +2,7 @@
  * bench:calls — full calls per second through the whole gateway, and what each costs it in CPU.
  *
  *   npm run bench:calls [-- --json] [--rate 200] [--calls 2000] [--hold-ms 500] [--no-pin]
- *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE] [--warmup-calls 0]
+ *                       [--log-level info] [--cpu-prof DIR] [--gateway-log FILE] [--warmup-calls 400]
  *                       [--server-flags '--max-semi-space-size=16 …' ('' for Node's defaults)]  [--baseline | --baseline-only]
  *
  * One gateway process started as `npm start` starts it (its V8 flags, the CLI, in-memory leases,
@@ -19,7 +19,7 @@
  * --warmup-calls N: sipp first places N inbound calls at --rate that are not measured (the gateway
  * is then idle until they have ended): a run of a few hundred calls otherwise pays for V8 compiling
  * the call path (TurboFan on its worker threads, counted in the process's CPU), which a gateway that
- * has run for a minute no longer does. Default 0, as the earlier figures were measured.
+ * has run for a minute no longer does. Default 400 (2 s at the default rate); 0 measures a cold gateway, as the figures before 2026-12-02 round five were.
  *
  * Reported: the calls per second achieved (successful calls over the placing window, wall clock,
  * noisy on a shared machine), failed calls, the gateway's CPU time per completed call (the honest
@@ -39,7 +39,7 @@
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canPin, cpuMs, loadAverage, startBare, startGateway, startUpstreams, type BareStats, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
+import { canPin, cpuMs, loadAverage, peakRssMb, startBare, startGateway, startUpstreams, type BareStats, type BenchGateway, type HeldNow } from './support/calls-gateway.js';
 import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { answerCalls, placeCalls, writeCallerAudio, writeScenario, type SippResult } from './support/calls-sipp.js';
@@ -57,7 +57,7 @@ const logLevel = arg('--log-level', 'info');
 const logFile = args.includes('--gateway-log') ? arg('--gateway-log', 'gateway.log') : undefined;
 // '' for Node's defaults; default: npm start's flags.
 const nodeFlags = args.includes('--server-flags') ? arg('--server-flags', '').split(/\s+/).filter(Boolean) : undefined;
-const warmupCalls = Number(arg('--warmup-calls', '0'));
+const warmupCalls = Number(arg('--warmup-calls', '400'));
 const withBaseline = args.includes('--baseline');
 const baselineOnly = args.includes('--baseline-only');
 const cpuProfDir = args.includes('--cpu-prof') ? arg('--cpu-prof', 'cpu-prof') : undefined;
@@ -231,11 +231,18 @@ let gw: BenchGateway | undefined;
 let result: ModeResult | undefined;
 let outResult: ModeResult | undefined;
 let warmup: { calls: number; successful: number; failed: number } | undefined;
-// The outbound mode's callee: a port chosen now, so the gateway's trunk can name it.
-const calleePort = await new Promise<number>((resolve) => {
-  const sock = createSocket('udp4');
-  sock.bind(0, '127.0.0.1', () => { const p = sock.address().port; sock.close(() => resolve(p)); });
-});
+// The outbound mode's callee: a port chosen now, so the gateway's trunk can name it. Below the
+// kernel's ephemeral range (32768–60999) and the gateway's RTP ports (30000+): with --baseline the
+// port waits minutes for sipp, and an ephemeral one was taken meanwhile (sipp: errno 98).
+const calleePort = await freeUdpPort(20_000, 29_999);
+function freeUdpPort(min: number, max: number, tries = 50): Promise<number> {
+  const port = min + Math.floor(Math.random() * (max - min + 1));
+  return new Promise<number>((resolve, reject) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => { sock.close(); tries > 1 ? freeUdpPort(min, max, tries - 1).then(resolve, reject) : reject(new Error(`no free UDP port in ${min}–${max}`)); });
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(port)));
+  });
+}
 /** A trunk straight to the sipp callee; its registrar is the discard port (nothing answers: nothing registers). */
 function outboundEnv(): Record<string, string> {
   return {
@@ -312,6 +319,8 @@ try {
       baseline_before: baseBefore, baseline_after: baseAfter,
     }),
     wall_s: result.wall_s,
+    // Its pools hold rate × (hold + audio + 3 s) × 1.25 warm ASR sockets (TLS), most of this.
+    gateway_peak_rss_mb: peakRssMb(gw.pid),
     loadavg_before: load0, loadavg_after: load1,
   };
   process.stdout.write(`bench:calls  ${calls} calls at ${rate}/s, hold ${holdMs} ms + ${AUDIO_S} s caller audio; pools sized for ${concurrency} concurrent calls; ${out.pinned}; log ${logLevel}\n`);
@@ -325,7 +334,7 @@ try {
     process.stdout.write(`${'baseline'.padEnd(9)}  ${'—'.padStart(10)}  ${String(base.failed).padStart(6)}  ${String(base.cpu_ms_per_call ?? '—').padStart(11)}  ${String(base.cps_per_core ?? '—').padStart(14)}  ${String(base.cpu_core_fraction).padStart(13)}\n`);
     process.stdout.write(`baseline (bare Node, inbound calls, same flags and core): gateway/baseline ${out.gateway_over_baseline}, share of the gateway's CPU above the floor ${out.gateway_share_above_baseline}; per call ${JSON.stringify(base.per_call)}; skips: ${base.skipped.join('; ')}\n`);
   }
-  process.stdout.write(`ended (inbound): ${JSON.stringify(result.ended)}\nended (outbound): ${JSON.stringify(outResult.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run,  load average ${load0} → ${load1}\n`);
+  process.stdout.write(`ended (inbound): ${JSON.stringify(result.ended)}\nended (outbound): ${JSON.stringify(outResult.ended)}\nupstream connections during the run: ${JSON.stringify(result.pools)}\nidle gateway CPU ${out.idle_cpu_core_fraction} core (net of it: ${out.cpu_ms_per_call_net_of_idle} ms/call, ${out.cps_per_core_net_of_idle} calls/s per core), local upstreams (harness) ${out.harness_cpu_core_fraction} core during the run, gateway peak RSS ${out.gateway_peak_rss_mb} MB,  load average ${load0} → ${load1}\n`);
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exitCode = result.failed === 0 && outResult.failed === 0 && (base?.failed ?? 0) === 0 && leaked === 0 && result.held_after.rtpPorts === 0 && outResult.held_after.rtpPorts === 0 ? 0 : 1;
 } finally {

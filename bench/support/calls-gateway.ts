@@ -16,6 +16,12 @@ export function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1000;
 }
 
+/** A process's peak resident set (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
 export function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
