@@ -34,6 +34,8 @@ export class InviteClientTransaction {
   on2xxRetransmission: ((res: SipResponse) => void) | undefined;
   #state: InviteClientState = 'calling';
   #ack: SipRequest | undefined;
+  /** The TU gave this INVITE up before any response (stopRetransmitting): Timer A sends no more. */
+  #quiet = false;
   readonly #sender: RequestSender;
   readonly #t: ReturnType<typeof timers>;
   readonly #timers = new TimerSet();
@@ -64,7 +66,7 @@ export class InviteClientTransaction {
       // §17.1.1.2: Timer A starts at T1 and doubles on each retransmission while Calling.
       let interval = this.#t.A;
       const retransmit = () => {
-        if (this.#state !== 'calling') return;
+        if (this.#state !== 'calling' || this.#quiet) return;
         sender.send(request, to, onError);
         interval *= 2;
         this.#timers.after(interval, retransmit);
@@ -87,6 +89,15 @@ export class InviteClientTransaction {
   /** The ACK this transaction sent for a non-2xx final response. */
   get ack(): SipRequest | undefined {
     return this.#ack;
+  }
+
+  /**
+   * The TU gave up on a silent destination (no response at all) and tries another: the INVITE is
+   * not sent again, but the transaction lives on until Timer B so that a late response still
+   * reaches the TU, which cancels (a provisional, §9.1) or ACKs and ends (a 2xx) what it no longer wants.
+   */
+  stopRetransmitting(): void {
+    this.#quiet = true;
   }
 
   #to(next: InviteClientState): void {

@@ -8,6 +8,7 @@ import type { Destination, Transport } from '../transport/transport.js';
 import type { DialogUser } from './user-agent.js';
 import { buildCancel, buildInDialog, buildInvite, dialogFrom, nextHop, type UacDialogState, type UacIdentity } from './uac-requests.js';
 import { answerInDialog } from './uac-in-dialog.js';
+import { watchSilence, type SilenceWatch } from './silent-destination.js';
 
 /** What an outgoing call needs of the user agent that sends it (sip/ua's UserAgent fits). */
 export interface UacOwner {
@@ -49,6 +50,12 @@ export interface OutgoingCallOptions {
   headers?: Readonly<Record<string, string>>;
   /** CANCEL once this long has passed without an answer. */
   ringTimeoutMs: number;
+  /**
+   * No response at all (not even 100 Trying) this long: the destination is given up and the call
+   * ends as `transport`, so that the caller can try its next RFC 3263 target (silent-destination.ts).
+   * A late provisional then gets our CANCEL, a late 2xx our ACK and BYE. Absent: only Timer B gives up.
+   */
+  noResponseTimeoutMs?: number;
   reliableProvisional?: ReliableProvisionalHook;
 }
 
@@ -97,6 +104,7 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> implements Di
   #cancelling: 'no-answer' | 'cancelled' | 'shutdown' | undefined;
   #cancelSent = false;
   #ringTimer: NodeJS.Timeout | undefined;
+  #silence: SilenceWatch | undefined;
   #dialog: UacDialogState | undefined;
   #ack: SipRequest | undefined;
   #remoteCSeq = 0;
@@ -132,6 +140,7 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> implements Di
   /** Sends the INVITE; the outcome arrives as events ('progress', 'answered', 'ended'). */
   start(): void {
     this.#ringTimer = setTimeout(() => this.#cancel('no-answer'), this.#o.ringTimeoutMs);
+    if (this.#o.noResponseTimeoutMs !== undefined) this.#silence = watchSilence(this.#o.noResponseTimeoutMs, () => this.#tx, (detail) => this.#giveUp(detail));
     this.#send(undefined);
   }
 
@@ -142,15 +151,17 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> implements Di
     this.#invite = buildInvite(this.#id, this.#cseq, this.#o.sdp, extra);
     const tx = this.#owner.sendInvite(this.#invite, this.#o.destination, this.#transport);
     this.#tx = tx;
-    tx.onProvisional = (res) => this.#onProvisional(res);
+    tx.onProvisional = (res) => { this.#silence?.heard(); this.#onProvisional(res); };
     tx.on2xxRetransmission = (res) => this.#on2xx(res);
-    tx.response.then((res) => this.#onFinal(res, tx), (err: unknown) => this.#onError(err, tx));
+    tx.response.then((res) => { this.#silence?.heard(); this.#onFinal(res, tx); }, (err: unknown) => this.#onError(err, tx));
   }
 
   #onProvisional(res: SipResponse): void {
-    if (this.#state === 'ended' || this.#state === 'answered') return;
+    if (this.#state === 'answered') return;
+    // Cancelled, given up or shut down before any provisional: the CANCEL waited for this one (§9.1).
+    if (this.#cancelling) { this.#provisional = true; this.#sendCancel(); return; }
+    if (this.#state === 'ended') return;
     this.#provisional = true;
-    if (this.#cancelling) { this.#sendCancel(); return; }
     if (res.status === 100) return;
     if (this.#o.reliableProvisional && /(^|,)\s*100rel\s*(,|$)/i.test(res.header('require') ?? '')) {
       this.#o.reliableProvisional.acknowledge(res, this.#invite, (prack) => this.#owner.sendRequest(prack, this.#o.destination, this.#transport), () => ++this.#cseq);
@@ -263,6 +274,19 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> implements Di
     if (this.#provisional) this.#sendCancel();
   }
 
+  /**
+   * A silent destination given up: ended now, and the INVITE's transaction cancels or ends what
+   * answers late. A call already being cancelled (our hang-up, the ring timeout) ends as that, so
+   * the caller does not take it for a target to fail over from.
+   */
+  #giveUp(detail: string): void {
+    if (this.#state !== 'calling' || this.#provisional) return;
+    const why = this.#cancelling;
+    this.#cancelling ??= 'cancelled';
+    clearTimeout(this.#ringTimer);
+    this.#finish({ reason: why ?? 'transport', detail });
+  }
+
   #sendCancel(): void {
     if (this.#cancelSent) return;
     this.#cancelSent = true;
@@ -311,6 +335,7 @@ export class OutgoingCall extends EventEmitter<OutgoingCallEvents> implements Di
     this.#state = 'ended';
     this.#end = end;
     clearTimeout(this.#ringTimer);
+    this.#silence?.heard();
     this.#owner.removeDialog(this.callId, this.localTag, this);
     this.emit('ended', end);
   }

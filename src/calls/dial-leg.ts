@@ -7,7 +7,7 @@ import { DialRefusedError, DialUnansweredError } from './errors.js';
 import { OutboundMedia } from './outbound-media.js';
 import { trunkSrtp } from './carrier-setup.js';
 import { reasonBeforeAnswer } from './outbound-outcome.js';
-import { eachTargetInTurn, triesNextTarget } from './target-failover.js';
+import { eachTargetInTurn, silentTargetLimit, triesNextTarget } from './target-failover.js';
 import type { DialedLeg } from './transfer.js';
 import type { TrunkCaps } from './trunk-caps.js';
 import type { Trunk } from './trunks.js';
@@ -32,6 +32,8 @@ export interface BareLegDeps {
   caps: TrunkCaps;
   /** The trunk's RFC 3263 targets, in order (trunkTargets). */
   targets(trunk: Trunk): Promise<Destination[]>;
+  /** outbound.targetTimeoutMs: a target silent this long is given up for the next (silentTargetLimit). */
+  targetTimeoutMs: number;
   reliableProvisional?: ReliableProvisionalHook | undefined;
   log: Logger;
 }
@@ -91,7 +93,7 @@ export async function placeBareLeg(deps: BareLegDeps, trunk: Trunk, req: BareLeg
         return;
       }
       const sip = new OutgoingCall(deps.ua, {
-        target: req.to, from: req.from, sdp: media.offer, destination, ringTimeoutMs,
+        target: req.to, from: req.from, sdp: media.offer, destination, ringTimeoutMs, ...silentTargetLimit(mayFailOver, deps.targetTimeoutMs),
         ...(trunk.credentials && { credentials: trunk.credentials }),
         ...(deps.reliableProvisional && { reliableProvisional: deps.reliableProvisional }),
       });

@@ -16,7 +16,7 @@ import { OutboundMedia } from './outbound-media.js';
 import { reasonAfterAnswer, reasonBeforeAnswer } from './outbound-outcome.js';
 import { OutboundRecord } from './outbound-record.js';
 import { findRoute, normaliseNumber, uriUser, type Route } from './route.js';
-import { eachTargetInTurn, triesNextTarget, trunkTargets } from './target-failover.js';
+import { eachTargetInTurn, silentTargetLimit, triesNextTarget, trunkTargets } from './target-failover.js';
 import type { TrunkCaps } from './trunk-caps.js';
 import { buildTrunks, extraHeaders, partyUri, type Trunk } from './trunks.js';
 
@@ -187,6 +187,7 @@ export class Dialer {
     const decided = new Promise<boolean>((resolve) => { decide = resolve; });
     const sip = new OutgoingCall(this.#o.ua, {
       target: p.to, from: p.from, sdp: media.offer, destination, headers: p.headers, ringTimeoutMs: this.#o.outbound.ringTimeoutS * 1000,
+      ...silentTargetLimit(mayFailOver, this.#o.outbound.targetTimeoutMs),
       ...(trunk.credentials && { credentials: trunk.credentials }),
       ...(this.#o.reliableProvisional && { reliableProvisional: this.#o.reliableProvisional }),
     });
@@ -253,7 +254,7 @@ export class Dialer {
     const trunk = this.#trunks.get(trunkId);
     if (!trunk) throw new ConfigInvalidError({ issues: [{ key: 'transfer.trunk', value: trunkId, expected: `the id of an outbound.trunks entry (${this.trunks.join(', ') || 'none configured'})`, source: 'configuration' }] });
     const { ua, callDeps, caps, reliableProvisional } = this.#o;
-    const deps = { ua, media: callDeps.media, ports: callDeps.ports, caps, reliableProvisional, targets: (t: Trunk) => trunkTargets(t, this.#o.dns), log: this.#log };
+    const deps = { ua, media: callDeps.media, ports: callDeps.ports, caps, reliableProvisional, targets: (t: Trunk) => trunkTargets(t, this.#o.dns), targetTimeoutMs: this.#o.outbound.targetTimeoutMs, log: this.#log };
     return {
       dial: (target, o) => {
         // The caller's number is shown to the person where it is one; else (anonymous, a browser) the trunk's own.

@@ -15,12 +15,20 @@ export async function trunkTargets(trunk: Trunk, dns: DnsLookups): Promise<Desti
 }
 
 /**
- * §4.3: the next target is tried when this one gave no response at all (Timer B), a transport
- * error, or a 503, and only while nothing else was heard from it: a target that rang or answered
+ * §4.3: the next target is tried when this one gave no response at all (Timer B, or sooner
+ * outbound.targetTimeoutMs: silentTargetLimit), a transport error, or a 503, and only while nothing else was heard from it: a target that rang or answered
  * owns the call's outcome, whatever comes after.
  */
 export function triesNextTarget(end: OutgoingEnd, heardFrom: boolean): boolean {
   return !heardFrom && (end.reason === 'transport' || (end.reason === 'failed' && end.status === 503));
+}
+
+/**
+ * The OutgoingCall option that gives a silent target up (outbound.targetTimeoutMs) so the next one
+ * can be tried: only while there is a next one; the last target's limit is the ring timeout's.
+ */
+export function silentTargetLimit(mayFailOver: boolean, targetTimeoutMs: number): { noResponseTimeoutMs?: number } {
+  return mayFailOver ? { noResponseTimeoutMs: targetTimeoutMs } : {};
 }
 
 /**

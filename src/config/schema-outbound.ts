@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 export const outboundSchema = z.strictObject({
   ringTimeoutS: z.number().int().min(1).max(300),
+  /** No response at all from an RFC 3263 target this long: the next one is tried (the last waits for the ring timeout). */
+  targetTimeoutMs: z.number().int().min(100).max(60_000),
   trunks: z.array(z.strictObject({
     /** The id of a `registrations` entry: its user, domain, credentials and registrar. */
     id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -'),

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
 import { Dnsmasq } from '../../support/dnsmasq.js';
+import { SilentTarget } from '../../support/silent-target.js';
+import type { SipRequest } from '../../../sip/message/index.js';
 import { freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
 import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
@@ -58,6 +60,132 @@ describe('outbound: an INVITE fails over to the next RFC 3263 target on 503', fu
       await until(() => leasesOut(g) === 0, 'every lease back');
     } finally {
       down.stop();
+      up.stop();
+    }
+  });
+});
+
+const SDP = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 8', 'a=rtpmap:8 PCMA/8000', ''].join('\r\n');
+
+/**
+ * A first target that never answers (a UDP socket that takes the INVITEs in and says nothing, as
+ * a host that is down or a black hole would) must be given up after outbound.targetTimeoutMs, long
+ * before Timer B (32 s with T1 500 ms) and the ring timeout (8 s): the call is answered by the
+ * second target. Its late responses, sent by the test once the call is answered elsewhere, must not
+ * make a second call: a late 180 gets our CANCEL, a late 200 our ACK and BYE.
+ */
+describe('outbound: a target that sends no response at all is given up for the next one', function () {
+  this.timeout(150_000);
+  let t: Trunk;
+  let dns: Dnsmasq;
+  let g: Gateway;
+  let a: Api;
+  let silent: SilentTarget;
+
+  before(async () => {
+    t = await startTrunk();
+    silent = await SilentTarget.bind();
+    dns = new Dnsmasq({
+      ttl: 60,
+      srv: [`_sip._udp.trunk.test,silent.trunk.test,${silent.port},10,0`, `_sip._udp.trunk.test,up.trunk.test,${t.registrar.port},20,0`],
+      hosts: ['silent.trunk.test,127.0.0.1', 'up.trunk.test,127.0.0.1'],
+    });
+    await dns.start();
+    g = await startTestGateway({
+      media: { rtpTimeoutMs: 0 },
+      sip: { dnsServers: [dns.server] },
+      registrations: [trunkAccount(t)],
+      outbound: { ringTimeoutS: 8, targetTimeoutMs: 2000, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20, proxy: { host: 'trunk.test' } }] },
+    } as Parameters<typeof startTestGateway>[0]);
+    a = api(g.opsUrl);
+  });
+  after(async () => {
+    await g?.close();
+    await dns?.stop();
+    await t?.kamailio.dispose();
+    silent?.close();
+  });
+
+  /** Dials, and asserts the call went to the silent target first and was answered by the second: the silent target's INVITE. */
+  async function answeredAfterSilence(to: string): Promise<{ id: string; invite: SipRequest; sent: () => number }> {
+    const before = silent.requests.length;
+    const events: string[] = [];
+    const seen = setInterval(() => { if (silent.requests.length > before && !events.includes('first target got the INVITE')) events.push('first target got the INVITE'); }, 5);
+    try {
+      const { id } = await a.answered({ to, trunk: 'acme' }, 'answered by the second target (the first never answers)');
+      events.push('answered');
+      assert.deepEqual(events, ['first target got the INVITE', 'answered']);
+      const invites = silent.received('INVITE').filter((r) => silent.requests.indexOf(r) >= before);
+      const invite = invites[0]!;
+      assert.ok(invites.every((r) => r.via[0]!.params.get('branch') === invite.via[0]!.params.get('branch')), 'one INVITE and its retransmissions');
+      const sent = () => silent.received('INVITE').filter((r) => r.callId === invite.callId).length;
+      return { id, invite, sent };
+    } finally {
+      clearInterval(seen);
+    }
+  }
+
+  /** Hangs the answered call up and waits until the gateway holds nothing (Timer D/M of the INVITEs: 32 s on UDP). */
+  async function hangUpAndRelease(id: string, up: Awaited<ReturnType<typeof startUas>>): Promise<void> {
+    assert.equal((await a.del(id)).status, 200);
+    assert.equal((await a.until(id, (v) => v.state === 'ended', 'ended')).reason, 'hangup');
+    assert.equal((await up.done).code, 0, 'the second target got our BYE');
+    let held: unknown;
+    await until(async () => {
+      const v = (await (await fetch(`${g.opsUrl}/api/calls`)).json()) as { active: unknown[]; held: { rtpPorts: number; leases: number; sipTransactions: { client: number; server: number } } };
+      held = v.held;
+      return v.active.length === 0 && v.held.leases === 0 && v.held.rtpPorts === 0 && v.held.sipTransactions.client === 0;
+    }, 'everything released', 45_000).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(held)}`); });
+    await until(() => leasesOut(g) === 0, 'every lease back');
+  }
+
+  it('the first target is silent: the second answers; the first\'s INVITE was not sent again once given up; nothing is held', async () => {
+    const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
+    try {
+      const { id, sent } = await answeredAfterSilence('+15550000504');
+      assert.ok(dns.queries('SRV', '_sip._udp.trunk.test') >= 1, 'the targets came from the SRV records');
+      // Released means the abandoned INVITE's transaction ended too (Timer B, 32 s after it was sent).
+      await hangUpAndRelease(id, up);
+      // Timer A would have sent it at 0, T1, 3·T1, 7·T1, ... until Timer B: given up at 2 s (4·T1), it stopped at 3.
+      assert.ok(sent() >= 1 && sent() <= 3, `the INVITE was not retransmitted after it was given up: ${sent()} sent`);
+    } finally {
+      up.stop();
+    }
+  });
+
+  it('a late 180 from the silent first target gets our CANCEL (none could go before it); the call stays with the second', async () => {
+    const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
+    try {
+      const { id, invite } = await answeredAfterSilence('+15550000502');
+      // The late 180: §9.1 let us send no CANCEL before it; now the abandoned INVITE is cancelled.
+      silent.respond(invite, 180, { toTag: 'late180' });
+      await until(() => silent.received('CANCEL').some((c) => c.callId === invite.callId), 'our CANCEL for the late 180');
+      const cancel = silent.received('CANCEL').find((c) => c.callId === invite.callId)!;
+      assert.equal(cancel.via[0]!.params.get('branch'), invite.via[0]!.params.get('branch'), 'the CANCEL is for that INVITE (its branch)');
+      silent.respond(cancel, 200);
+      silent.respond(invite, 487, { toTag: 'late180' });
+      await until(() => silent.received('ACK').some((r) => r.callId === invite.callId), 'the 487 ACKed');
+      assert.equal((await a.get(id)).body.state, 'answered', 'the call stays with the second target');
+      await hangUpAndRelease(id, up);
+    } finally {
+      up.stop();
+    }
+  });
+
+  it('a late 200 from the silent first target is ACKed and ended with BYE; the call stays with the second', async () => {
+    const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
+    try {
+      const { id, invite } = await answeredAfterSilence('+15550000503');
+      silent.respond(invite, 200, { toTag: 'late200', sdp: SDP });
+      await until(() => silent.received('BYE').some((r) => r.callId === invite.callId), 'our BYE for the late 200');
+      const bye = silent.received('BYE').find((r) => r.callId === invite.callId)!;
+      const ack = silent.received('ACK').find((r) => r.callId === invite.callId && r.to.tag === 'late200');
+      assert.ok(ack && silent.requests.indexOf(ack) < silent.requests.indexOf(bye), 'the late 200 was ACKed, before the BYE');
+      assert.equal(bye.to.tag, 'late200', 'the BYE ends the late dialog');
+      silent.respond(bye, 200);
+      assert.equal((await a.get(id)).body.state, 'answered', 'the call stays with the second target');
+      await hangUpAndRelease(id, up);
+    } finally {
       up.stop();
     }
   });

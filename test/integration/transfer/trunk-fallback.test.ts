@@ -9,6 +9,7 @@ import { sipp } from '../../support/sipp.js';
 import { until } from '../../support/wait.js';
 import { Dnsmasq } from '../../support/dnsmasq.js';
 import { freeUdpPort } from '../../support/kamailio.js';
+import { SilentTarget } from '../../support/silent-target.js';
 import { startTrunk, startUas, trunkAccount, type Trunk } from '../outbound/support.js';
 
 const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
@@ -19,13 +20,13 @@ interface Held { rtpPorts: number; pacerStreams: number; leases: number; sipTran
 type Config = Parameters<typeof startTestGateway>[0];
 
 /** A gateway whose transfer fallback dials front-desk through the trunk `acme` (`extra` on top: DNS, the trunk's proxy). */
-function gatewayFor(t: Trunk, extra: { sip?: Record<string, unknown>; proxy?: { host: string } } = {}): Promise<Gateway> {
+function gatewayFor(t: Trunk, extra: { sip?: Record<string, unknown>; proxy?: { host: string }; targetTimeoutMs?: number } = {}): Promise<Gateway> {
   return startTestGateway({
     media: { rtpTimeoutMs: 30_000 },
     ...(extra.sip && { sip: extra.sip }),
     agents: { receptionist: { tools: ['lookup_caller', 'book_appointment', 'transfer_call'] } },
     registrations: [trunkAccount(t, 'acme', 's3cret')],
-    outbound: { ringTimeoutS: 5, trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20, ...(extra.proxy && { proxy: extra.proxy }) }] },
+    outbound: { ringTimeoutS: 5, ...(extra.targetTimeoutMs && { targetTimeoutMs: extra.targetTimeoutMs }), trunks: [{ id: 'acme', maxConcurrent: 4, callsPerSecond: 20, ...(extra.proxy && { proxy: extra.proxy }) }] },
     transfer: { notifyTimeoutMs: 1500, answerTimeoutMs: 5000, fallback: true, trunk: 'acme', targets: [{ name: 'front-desk', uri: TARGET_URI, agents: ['receptionist'] }] },
   } as Config);
 }
@@ -149,5 +150,47 @@ describe('transfer: the fallback\'s leg fails over to the next RFC 3263 target',
     } finally {
       down.stop();
     }
+  });
+});
+
+/**
+ * The fallback's leg and a first target that sends no response at all (a UDP socket that takes the
+ * INVITEs in and never answers): given up after outbound.targetTimeoutMs, well within the
+ * transfer's answerTimeoutMs (5 s, which comes long before Timer B's 32 s), so the leg reaches the
+ * Kamailio trunk and the caller is bridged there; everything is released afterwards (the
+ * abandoned INVITE's transaction included, at Timer B).
+ */
+describe('transfer: the fallback\'s leg gives a silent RFC 3263 target up for the next one', function () {
+  this.timeout(150_000);
+  let t: Trunk;
+  let dns: Dnsmasq;
+  let g: Gateway;
+  let silent: SilentTarget;
+
+  before(async () => {
+    t = await startTrunk();
+    silent = await SilentTarget.bind();
+    dns = new Dnsmasq({
+      ttl: 60,
+      srv: [`_sip._udp.trunk.test,silent.trunk.test,${silent.port},10,0`, `_sip._udp.trunk.test,up.trunk.test,${t.registrar.port},20,0`],
+      hosts: ['silent.trunk.test,127.0.0.1', 'up.trunk.test,127.0.0.1'],
+    });
+    await dns.start();
+    g = await gatewayFor(t, { sip: { dnsServers: [dns.server] }, proxy: { host: 'trunk.test' }, targetTimeoutMs: 1200 });
+  });
+  after(async () => {
+    await g?.close();
+    await dns?.stop();
+    await t?.kamailio.dispose();
+    silent?.close();
+  });
+
+  it('the first target never answers: the leg goes to the second, which answers, and the caller is bridged to it', async () => {
+    await bridgedThroughTrunk(g, t);
+    const invites = silent.received('INVITE');
+    assert.ok(invites.length >= 1, 'the silent first target got the leg\'s INVITE');
+    // Timer A: at 0 and T1 (500 ms) before it was given up at 1.2 s; not after (bridgedThroughTrunk lasts past Timer B).
+    assert.ok(invites.length <= 2 && invites.every((r) => r.callId === invites[0]!.callId), `one INVITE, not sent again once given up: ${invites.length}`);
+    assert.equal(silent.received('CANCEL').length, 0, 'no CANCEL: it never sent a provisional response (§9.1)');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Destination } from '../../../sip/index.js';
 import { createLogger, type Logger } from '../../../src/log.js';
-import { eachTargetInTurn, triesNextTarget } from '../../../src/calls/target-failover.js';
+import { eachTargetInTurn, silentTargetLimit, triesNextTarget } from '../../../src/calls/target-failover.js';
 
 // The SIP side of this rule runs against real peers in test/integration/outbound/failover.test.ts
 // and test/integration/transfer/trunk-fallback.test.ts; here, the rule and the walk alone.
@@ -14,6 +14,11 @@ describe('calls: RFC 3263 failover of our INVITEs (§4.3)', () => {
     for (const end of [{ reason: 'failed', status: 486 }, { reason: 'failed', status: 500 }, { reason: 'no-answer' }, { reason: 'cancelled' }, { reason: 'auth-failed', status: 407 }] as const) {
       assert.equal(triesNextTarget(end, false), false, JSON.stringify(end));
     }
+  });
+
+  it('gives a silent target up after outbound.targetTimeoutMs only while a next target follows', () => {
+    assert.deepEqual(silentTargetLimit(true, 5000), { noResponseTimeoutMs: 5000 });
+    assert.deepEqual(silentTargetLimit(false, 5000), {}, 'the last target waits for the ring timeout and Timer B, as before');
   });
 
   it('tries the targets in order, says when the last may not fail over, and stops at the first kept outcome', async () => {

@@ -98,6 +98,29 @@ describe('sip/transaction: INVITE client transaction over a real UDP socket', fu
     assert.ok(uas.invites().length <= atProvisional + 1, `INVITEs ${uas.invites().length} after ${atProvisional} at the 180 (one may have been in flight)`);
   });
 
+  it('stopRetransmitting: no INVITE is sent again, yet Timer B still ends the transaction', async () => {
+    const t = start();
+    t.stopRetransmitting();
+    await assert.rejects(t.response, { code: 'SIP_ERR_TIMEOUT' });
+    // Timer A would have sent the original and six retransmissions within 64·T1.
+    assert.equal(uas.invites().length, 1, 'only the original INVITE');
+    assert.equal(t.state, 'terminated');
+    assert.equal(terminated, 1);
+  });
+
+  it('stopRetransmitting: a late provisional and a late 2xx still reach the TU (it cancels or ends what it gave up)', async () => {
+    const t = start();
+    t.stopRetransmitting();
+    await until(() => uas.invites().length >= 1, 'the INVITE');
+    let provisional = 0;
+    t.onProvisional = () => provisional++;
+    uas.respond(uas.invites()[0]!, 180, transport.local);
+    await until(() => provisional === 1, 'the late 180 reaches the TU');
+    uas.respond(uas.invites()[0]!, 200, transport.local);
+    assert.equal((await t.response).status, 200);
+    assert.equal(t.state, 'accepted');
+  });
+
   it('a 486 is ACKed by the transaction (same branch, the response\'s To tag, the INVITE\'s Route), and again for each retransmitted 486', async () => {
     const t = start();
     await until(() => uas.invites().length >= 1, 'the INVITE');
