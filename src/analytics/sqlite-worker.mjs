@@ -17,14 +17,24 @@ db.pragma('busy_timeout = 50');
 const inserts = new Map();
 
 function migrate() {
-  db.exec('CREATE TABLE IF NOT EXISTS analytics_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at BIGINT)');
-  const done = new Set(db.prepare('SELECT version FROM analytics_migrations').all().map((r) => r.version));
-  for (const m of migrations) {
-    if (done.has(m.version)) continue;
-    db.transaction(() => {
-      for (const sql of m.sql) db.exec(sql);
-      db.prepare('INSERT OR IGNORE INTO analytics_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    }).immediate();
+  // Two stores may migrate one file at once (another process, a report or a reader opened beside a
+  // gateway): each version is looked up and applied inside one IMMEDIATE transaction (SQLite's
+  // write lock), so the second migrator waits, then finds the first's row and skips; a check made
+  // before the lock let both apply an ALTER TABLE ("duplicate column name"). The wait for the lock
+  // is long while migrating only.
+  db.pragma('busy_timeout = 10000');
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS analytics_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at BIGINT)');
+    const applied = db.prepare('SELECT 1 FROM analytics_migrations WHERE version = ?');
+    for (const m of migrations) {
+      db.transaction(() => {
+        if (applied.get(m.version)) return;
+        for (const sql of m.sql) db.exec(sql);
+        db.prepare('INSERT INTO analytics_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }).immediate();
+    }
+  } finally {
+    db.pragma('busy_timeout = 50');
   }
   for (const [table, cols] of Object.entries(columns)) {
     inserts.set(table, db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')}) ON CONFLICT (id) DO NOTHING`));

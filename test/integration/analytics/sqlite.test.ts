@@ -38,6 +38,22 @@ describe('analytics: SQLite store', function () {
     }
   });
 
+  it('stores opened on one file at once migrate it together: each version applied once, neither fails', async () => {
+    // A gateway and a reader (or two processes) started together: each store's worker thread holds
+    // its own connection, so their migrations really race for SQLite's write lock. A race: several
+    // fresh files, so that the unlocked check this replaced fails here nearly every run.
+    for (let round = 0; round < 5; round++) {
+      const stores = await Promise.all([1, 2, 3, 4, 5, 6].map(() => openStore({ url: '', dataDir: join(dir, `together-${round}`), schema: '' })));
+      try {
+        const results = await Promise.allSettled(stores.map((st) => st.migrate()));
+        assert.deepEqual(results.map((r) => r.status), stores.map(() => 'fulfilled'), JSON.stringify(results.map((r) => r.status === 'rejected' ? String(r.reason?.cause ?? r.reason) : 'ok')));
+        assert.deepEqual(await stores[0]!.query('SELECT version FROM analytics_migrations ORDER BY version'), [{ version: 1 }, { version: 2 }, { version: 3 }]);
+      } finally {
+        await Promise.all(stores.map((st) => st.close()));
+      }
+    }
+  });
+
   it('the queue is bounded: rows beyond queueMax are dropped and counted, the rest written on flush', async () => {
     const store = await openStore({ url: `sqlite:${join(dir, 'bounded.sqlite')}`, dataDir: dir, schema: '' });
     try {
