@@ -278,6 +278,8 @@ try {
   }
   result = await inbound(gw, dir);
   outResult = await outbound(gw, dir);
+  // Read now: with --baseline the gateway stops before the output is put together.
+  const gatewayPeakRssMb = peakRssMb(gw.pid);
   let base: BaselineResult | undefined;
   let baseAfter: BaselineResult | undefined;
   if (baseBefore) {
@@ -320,7 +322,7 @@ try {
     }),
     wall_s: result.wall_s,
     // Its pools hold rate × (hold + audio + 3 s) × 1.25 warm ASR sockets (TLS), most of this.
-    gateway_peak_rss_mb: peakRssMb(gw.pid),
+    gateway_peak_rss_mb: gatewayPeakRssMb,
     loadavg_before: load0, loadavg_after: load1,
   };
   process.stdout.write(`bench:calls  ${calls} calls at ${rate}/s, hold ${holdMs} ms + ${AUDIO_S} s caller audio; pools sized for ${concurrency} concurrent calls; ${out.pinned}; log ${logLevel}\n`);
