@@ -70,17 +70,21 @@ export interface OverloadView {
 }
 
 /**
- * Trips only after this many windows in a row above the mark (empty windows skipped). One long
- * synchronous stretch — a 1.2 s block, say — is recorded as one tick, and that tick can be the
- * only one of its window when the read follows it: alone it must not trip.
+ * Trips only after this many windows in a row above the mark (1.5 s; empty windows skipped). One
+ * long synchronous stretch — a 1.2 s block, say — is recorded as one tick, and that tick can be
+ * the only one of its window when the read follows it: alone it must not trip. Nor must a few
+ * back to back: the embedded local TTS synthesizes each new phrase synchronously in the gateway's
+ * process (~150 ms, far more on a loaded machine), and a reply of a few new sentences is a second
+ * of such blocks. A saturated gateway lags for as long as its load lasts; 1.5 s is still early
+ * against the caller's ~10 s of patience and the INVITE's retransmissions (0.5, 1.5, 3.5 s…).
  */
-const TRIP_WINDOWS = 2;
+const TRIP_WINDOWS = 3;
 /** The clearing mark as a share of the tripping one: the gap is the hysteresis that keeps it from flapping. */
 const CLEAR_SHARE = 0.5;
 
 /**
  * Protects a saturated gateway from itself. Measures its own event-loop delay; while the loop
- * lags (the median tick of two windows in a row late by `maxLoopDelayMs` or more), new INVITEs get
+ * lags (the median tick of three windows in a row late by `maxLoopDelayMs` or more), new INVITEs get
  * 503 with Retry-After (RFC 3261 §21.5.4: the carrier routes the call to another gateway, where it
  * is answered in time, instead of to us where it would be answered after the caller gave up and
  * then hold a port, a pacer slot and leases until its RTP timeout) and outbound dials are refused.
@@ -110,8 +114,8 @@ export class OverloadGuard {
   constructor(o: OverloadGuardOptions) {
     this.#o = { windowMs: 500, ...o };
     this.#now = o.now ?? (() => performance.now());
-    const registers = o.registry ? [o.registry] : [];
     if (o.registry) {
+      const registers = [o.registry];
       const guard = this;
       new Gauge({ name: 'warmline_overload_active', help: '1 while the gateway refuses new calls as overloaded (calls.overload)', registers, collect() { this.set(guard.#overloaded ? 1 : 0); } });
       new Gauge({ name: 'warmline_overload_loop_delay_seconds', help: 'Event-loop delay of the last window: its median and worst tick', labelNames: ['stat'], registers, collect() {
