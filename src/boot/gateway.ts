@@ -13,7 +13,7 @@ import { startLocalUpstreams, type LocalUpstreams } from '../local/index.js';
 import { UserAgent, reliableProvisionals, type Peer, type SipRequest } from '../../sip/index.js';
 import { EarlyDrop, EdgeFilter } from '../../sip/edge/index.js';
 import { Pacer, PortAllocator, WebRtcEndpoint } from '../../media/index.js';
-import { CallManager, Dialer, TrunkCaps, Transfers, type TransferDialer, type Route } from '../calls/index.js';
+import { CallManager, Dialer, OverloadGuard, TrunkCaps, Transfers, type TransferDialer, type Route } from '../calls/index.js';
 import { callsApiRoutes } from '../http/calls-api.js';
 import { renderApologyClip, type AgentUpstreams } from '../agent/index.js';
 import { bindSipTransports, pem } from './sip-transports.js';
@@ -60,6 +60,8 @@ export interface Gateway {
   /** Every SIP listener: UDP/TCP on one port, TLS and WS(S) on their own. */
   readonly sipListeners: ReadonlyArray<{ protocol: string; address: string; port: number }>;
   readonly calls: CallManager;
+  /** Refuses new calls while the event loop lags (calls.overload); its state is in /api/calls. */
+  readonly overload: OverloadGuard;
   readonly tenants: Tenants;
   /** The regions: each call's choice, the standby and promoted floors (its sweep is callable by tests). */
   readonly regions: GatewayRegions;
@@ -226,10 +228,12 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   const carrierFilter = behindBalancers(edge.filter, config.sip.balancers);
   early = new EarlyDrop({ isCarrier: (a) => edge.isCarrier(a), trusted: config.sip.balancers, rate: config.sip.rate });
   earlyDropMetrics(registry, () => early!.stats());
+  const overload = new OverloadGuard({ ...config.calls.overload, registry, log: log.child({ component: 'overload' }) });
   const ua = new UserAgent({
     transport: transports,
     ...(config.sip.advertise && { advertise: config.sip.advertise }),
-    inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : carrierFilter(req, source)),
+    // The edge's answer first (who may call does not change with load), then the overload guard's.
+    inboundFilter: (req, source, transport) => (demo ? demo.guard.filter(req, source, transport) : carrierFilter(req, source)) ?? overload.filter(req),
     timers: { T1: config.sip.timers.t1Ms, T2: config.sip.timers.t2Ms, T4: config.sip.timers.t4Ms },
     sessionTimers: { minSE: config.sip.minSessionExpiresS },
   });
@@ -273,6 +277,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     caps: new TrunkCaps(coordination.store, coordination.replicaId, config.leases.ttlMs), dns: coordination.dns, log,
     reliableProvisional: reliableProvisionals((err) => sipLog.debug({ err }, 'PRACK not answered')),
     admitTrunk: (trunk) => tenants.admitTrunk(trunk),
+    overload,
     region: (route, trunk) => {
       // The trunk's tenant's rule, as that tenant's inbound calls have (a route's own rule wins); its
       // DIDs' rules are for inbound numbers.
@@ -292,8 +297,10 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
   // The apology clip a turn plays when no TTS socket can be had: rendered now, played from memory then.
   // With regions, a region dead at boot does not hold the others back: its calls fail over (regions.whenWarm).
   const poolsWarm = () => regions.whenWarm(allPools);
+  // The guard measures from then on: warming's own work (WASM compiles, TLS handshakes) is not load.
   const warm = Promise.all([poolsWarm(), webrtcReady, renderApologyClip(log)]).then(() => {
     if (!draining && !closed) ua.draining = false;
+    if (!closed) overload.start();
   });
   warm.catch(() => undefined);
   coordination.startRegistrations(ua);
@@ -305,7 +312,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     readiness,
     pools: () => allPools().map((p) => p.stats()),
     // `held`: what calls hold now, all 0 once every call has ended (the vanish tests read it from outside).
-    calls: () => ({ ...calls.view(), held: { rtpPorts: ports.inUse, pacerStreams: pacer.stats().streams, leases: leasesOut(), sipTransactions: ua.openTransactions } }),
+    calls: () => ({ ...calls.view(), overload: overload.view(), held: { rtpPorts: ports.inUse, pacerStreams: pacer.stats().streams, leases: leasesOut(), sipTransactions: ua.openTransactions } }),
     replica: () => ({
       replicaId: coordination.replicaId, store: config.leases.store, gates: coordination.gateStats(), registrations: coordination.registrations(),
       sip: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
@@ -322,6 +329,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     if (closed) return;
     closed = true;
     ua.draining = true;
+    overload.stop();
     await dialer.close();
     await calls.closeAll('shutdown');
     await ua.close();
@@ -350,6 +358,7 @@ export async function startGateway(config: WarmlineConfig, options: GatewayOptio
     sip: { address: sipAddress.address, port: sipAddress.port },
     sipListeners: transports.map((t) => ({ protocol: t.protocol, address: t.local.address, port: t.local.port })),
     calls,
+    overload,
     tenants,
     regions,
     // New tenants' agents and accounts are warmed at once, before their first call.

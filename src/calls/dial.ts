@@ -68,6 +68,8 @@ export interface DialerOptions {
    * is refused, 503). Absent: no regions.
    */
   region?: (route: Route, trunk: string) => string | undefined;
+  /** Throws (OverloadedError) while the gateway is overloaded: the dial is refused before anything is taken (OverloadGuard). */
+  overload?: { checkDial(): void };
   /** Ended calls kept for GET /api/calls/:id. Default 500. */
   keepEnded?: number;
 }
@@ -109,8 +111,8 @@ export class Dialer {
 
   /**
    * Starts one outbound call and returns its record at once (state 'dialing'); its progress is in
-   * the record. Throws DialInvalidError (bad request) or DialRefusedError (a cap, no port,
-   * draining): nothing was sent then.
+   * the record. Throws DialInvalidError (bad request), DialRefusedError (a cap, no port,
+   * draining) or OverloadedError: nothing was sent then.
    */
   async dial(req: DialRequest): Promise<OutboundRecord> {
     const trunk = typeof req.trunk === 'string' ? this.#trunks.get(req.trunk) : undefined;
@@ -120,6 +122,7 @@ export class Dialer {
     const headers = extraHeaders(req.headers);
     const route = this.#agentFor(req.agent, from);
     if (this.#o.ua.draining) throw new DialRefusedError({ why: 'draining', detail: 'this replica is draining or still warming its pools' });
+    this.#o.overload?.checkDial();
     if (this.#o.calls.activeCount + this.#placing >= this.#o.maxConcurrent) throw new DialRefusedError({ why: 'capacity', limit: this.#o.maxConcurrent, detail: 'calls.maxConcurrent' });
     const noRegion = this.#o.region?.(route, trunk.id);
     if (noRegion !== undefined) throw new DialRefusedError({ why: 'region', detail: noRegion });

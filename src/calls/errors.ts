@@ -44,3 +44,14 @@ export const CallEndedError = defineError<{ callId?: string }>(
   'CallEndedError',
   () => 'the call ended',
 );
+
+/**
+ * A new call refused because the gateway is overloaded: its event loop lags past
+ * calls.overload.maxLoopDelayMs (src/calls/overload-guard.ts). Nothing was sent; the API answers
+ * 503 with Retry-After, as new INVITEs get 503 meanwhile.
+ */
+export const OverloadedError = defineError<{ delayMs: number; maxLoopDelayMs: number; retryAfterS: number }>(
+  'WL_ERR_OVERLOADED',
+  'OverloadedError',
+  (c) => `overloaded: the event loop lags ${c.delayMs} ms (calls.overload.maxLoopDelayMs ${c.maxLoopDelayMs}): no new calls until it recovers; retry in ${c.retryAfterS} s`,
+);

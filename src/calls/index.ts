@@ -6,5 +6,6 @@ export { Transfers, TransferTargetError, TransferStateError, TransferFailedError
 export { Dialer, type DialRequest, type DialerOptions } from './dial.js';
 export { OutboundRecord, type OutboundView, type OutboundState } from './outbound-record.js';
 export { TrunkCaps, type TrunkSlot } from './trunk-caps.js';
-export { CallEndedError, DialInvalidError, DialRefusedError } from './errors.js';
+export { CallEndedError, DialInvalidError, DialRefusedError, OverloadedError } from './errors.js';
+export { OverloadGuard, eventLoopDelaySource, type DelaySource, type DelayWindow, type OverloadGuardOptions, type OverloadView } from './overload-guard.js';
 export type { OutboundEndReason } from './outbound-outcome.js';

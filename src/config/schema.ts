@@ -191,6 +191,10 @@ export const configSchema = z.strictObject({
   calls: z.strictObject({
     maxConcurrent: z.number().int().min(1),
     drainGraceMs: ms,
+    overload: z.strictObject({
+      maxLoopDelayMs: ms,
+      retryAfterS: z.number().int().min(1).max(3600),
+    }),
   }),
   outbound: outboundSchema,
   analytics: z.strictObject({

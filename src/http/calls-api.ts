@@ -27,6 +27,7 @@ function errorStatus(err: unknown): { status: number; code: string; message: str
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'WL_ERR_DIAL_INVALID') return { status: 400, code, message };
+  if (code === 'WL_ERR_OVERLOADED') return { status: 503, code, message, retryAfter: String((err as { context?: { retryAfterS?: number } }).context?.retryAfterS ?? 1) };
   if (code === 'WL_ERR_DIAL_REFUSED') {
     const why = (err as { context?: { why?: string } }).context?.why;
     const after = String((err as { context?: { retryAfterS?: number } }).context?.retryAfterS ?? 1);
