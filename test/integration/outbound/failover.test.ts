@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway, leasesOut } from '../../support/gateway.js';
-import { Dnsmasq } from '../../support/dnsmasq.js';
+import type { Dnsmasq } from '../../support/dnsmasq.js';
 import { SilentTarget } from '../../support/silent-target.js';
 import type { SipRequest } from '../../../sip/message/index.js';
 import { freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
-import { api, startTrunk, startUas, trunkAccount, type Api, type Trunk } from './support.js';
+import { api, startTrunk, startUas, trunkAccount, twoTargetDns, type Api, type Trunk } from './support.js';
 
 /**
  * RFC 3263 §4.3 on the INVITEs we send: the trunk's proxy is a name whose SRV records list two
@@ -25,12 +25,7 @@ describe('outbound: an INVITE fails over to the next RFC 3263 target on 503', fu
   before(async () => {
     t = await startTrunk();
     outOfService = await freeUdpPort();
-    dns = new Dnsmasq({
-      ttl: 60,
-      srv: [`_sip._udp.trunk.test,down.trunk.test,${outOfService},10,0`, `_sip._udp.trunk.test,up.trunk.test,${t.registrar.port},20,0`],
-      hosts: ['down.trunk.test,127.0.0.1', 'up.trunk.test,127.0.0.1'],
-    });
-    await dns.start();
+    dns = await twoTargetDns(outOfService, t);
     g = await startTestGateway({
       media: { rtpTimeoutMs: 0 },
       sip: { dnsServers: [dns.server] },
@@ -87,12 +82,7 @@ describe('outbound: a target that sends no response at all is given up for the n
   before(async () => {
     t = await startTrunk();
     silent = await SilentTarget.bind();
-    dns = new Dnsmasq({
-      ttl: 60,
-      srv: [`_sip._udp.trunk.test,silent.trunk.test,${silent.port},10,0`, `_sip._udp.trunk.test,up.trunk.test,${t.registrar.port},20,0`],
-      hosts: ['silent.trunk.test,127.0.0.1', 'up.trunk.test,127.0.0.1'],
-    });
-    await dns.start();
+    dns = await twoTargetDns(silent.port, t);
     g = await startTestGateway({
       media: { rtpTimeoutMs: 0 },
       sip: { dnsServers: [dns.server] },

@@ -6,6 +6,7 @@ import type { Gateway } from '../../../src/boot/gateway.js';
 import { startTestGateway } from '../../support/gateway.js';
 import { Kamailio, freeUdpPort } from '../../support/kamailio.js';
 import { until } from '../../support/wait.js';
+import { Dnsmasq } from '../../support/dnsmasq.js';
 
 export const SCENARIOS = fileURLToPath(new URL('./scenarios/', import.meta.url));
 export const TRUNK_CFG = `${SCENARIOS}kamailio-trunk.cfg`;
@@ -31,6 +32,21 @@ export async function startTrunk(): Promise<Trunk> {
 }
 
 /** A `registrations` entry for the trunk (another id, or a wrong password, where a test needs one). */
+/**
+ * A real dnsmasq whose SRV records for `trunk.test` list `first` (priority 10: a target that
+ * refuses, or never answers) and then the Kamailio trunk (20): the RFC 3263 failover rig of the
+ * outbound and transfer tests. Started; the gateway's trunk proxy is `{ host: 'trunk.test' }`.
+ */
+export async function twoTargetDns(firstPort: number, t: Trunk): Promise<Dnsmasq> {
+  const dns = new Dnsmasq({
+    ttl: 60,
+    srv: [`_sip._udp.trunk.test,first.trunk.test,${firstPort},10,0`, `_sip._udp.trunk.test,up.trunk.test,${t.registrar.port},20,0`],
+    hosts: ['first.trunk.test,127.0.0.1', 'up.trunk.test,127.0.0.1'],
+  });
+  await dns.start();
+  return dns;
+}
+
 export function trunkAccount(t: Trunk, id = 'acme', password = 's3cret') {
   return { id, user: 'acme', domain: 'trunk.test', registrar: t.registrar, password };
 }
