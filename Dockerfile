@@ -7,6 +7,7 @@ COPY . .
 ENV NODE_ENV=production
 EXPOSE 8080 5060/udp 5060/tcp
 STOPSIGNAL SIGTERM
-# A 1 MB young generation keeps scavenge pauses (which delay the 20 ms RTP pacer) short, and one
-# GC thread keeps collection from competing with the event loop for a core.
+# One GC thread keeps collection from competing with the event loop for a core; a 16 MB young
+# generation lets a call's per-packet garbage die young (with 1 MB every call was promoted and the
+# gateway saturated its core at 77 calls/s: docs/benchmarks.md, bench:calls round five).
 CMD ["node", "--max-semi-space-size=16", "--single-threaded-gc", "--import", "tsx", "src/cli/main.ts"]
