@@ -141,22 +141,31 @@ describe('outbound: a target that sends no response at all is given up for the n
     await until(() => leasesOut(g) === 0, 'every lease back');
   }
 
-  it('the first target is silent: the second answers; the first\'s INVITE was not sent again once given up; nothing is held', async () => {
+  /**
+   * One case: a callee behind the second target, a dial answered there after the silent first
+   * target (answeredAfterSilence), `check` on what the first target got, then our hang-up and the
+   * call's resources released.
+   */
+  async function throughSecondTarget(to: string, check: (answered: Awaited<ReturnType<typeof answeredAfterSilence>>) => Promise<void>): Promise<void> {
     const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
     try {
-      const { id, sent } = await answeredAfterSilence('+15550000504');
-      assert.ok(dns.queries('SRV', '_sip._udp.trunk.test') >= 1, 'the targets came from the SRV records');
-      await hangUpAndRelease(id, up);
-      silentInvites = sent;
+      const answered = await answeredAfterSilence(to);
+      await check(answered);
+      await hangUpAndRelease(answered.id, up);
     } finally {
       up.stop();
     }
+  }
+
+  it('the first target is silent: the second answers; the first\'s INVITE was not sent again once given up; nothing is held', async () => {
+    await throughSecondTarget('+15550000504', async ({ sent }) => {
+      assert.ok(dns.queries('SRV', '_sip._udp.trunk.test') >= 1, 'the targets came from the SRV records');
+      silentInvites = sent;
+    });
   });
 
   it('a late 180 from the silent first target gets our CANCEL (none could go before it); the call stays with the second', async () => {
-    const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
-    try {
-      const { id, invite } = await answeredAfterSilence('+15550000502');
+    await throughSecondTarget('+15550000502', async ({ id, invite }) => {
       // The late 180: §9.1 let us send no CANCEL before it; now the abandoned INVITE is cancelled.
       silent.respond(invite, 180, { toTag: 'late180' });
       await until(() => silent.received('CANCEL').some((c) => c.callId === invite.callId), 'our CANCEL for the late 180');
@@ -166,16 +175,11 @@ describe('outbound: a target that sends no response at all is given up for the n
       silent.respond(invite, 487, { toTag: 'late180' });
       await until(() => silent.received('ACK').some((r) => r.callId === invite.callId), 'the 487 ACKed');
       assert.equal((await a.get(id)).body.state, 'answered', 'the call stays with the second target');
-      await hangUpAndRelease(id, up);
-    } finally {
-      up.stop();
-    }
+    });
   });
 
   it('a late 200 from the silent first target is ACKed and ended with BYE; the call stays with the second', async () => {
-    const up = await startUas('uas-answer-wait.xml', t.uasPort, t.mediaPort);
-    try {
-      const { id, invite } = await answeredAfterSilence('+15550000503');
+    await throughSecondTarget('+15550000503', async ({ id, invite }) => {
       silent.respond(invite, 200, { toTag: 'late200', sdp: SDP });
       await until(() => silent.received('BYE').some((r) => r.callId === invite.callId), 'our BYE for the late 200');
       const bye = silent.received('BYE').find((r) => r.callId === invite.callId)!;
@@ -184,10 +188,7 @@ describe('outbound: a target that sends no response at all is given up for the n
       assert.equal(bye.to.tag, 'late200', 'the BYE ends the late dialog');
       silent.respond(bye, 200);
       assert.equal((await a.get(id)).body.state, 'answered', 'the call stays with the second target');
-      await hangUpAndRelease(id, up);
-    } finally {
-      up.stop();
-    }
+    });
   });
 
   it('every abandoned INVITE\'s transaction ends (Timer B, D or M), and the silent one was not sent again once given up', async () => {
